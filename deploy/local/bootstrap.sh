@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Make this Debian machine able to run and test E-Kinerja: OS packages that are missing get
+# installed, the broker and database get started if they are not running, and the Python
+# virtualenv (.venv) gets every pinned dependency plus the project's own packages.
+#
+#   deploy/local/bootstrap.sh run    # what ./run.sh needs: RabbitMQ, nginx
+#   deploy/local/bootstrap.sh test   # what ./test.sh needs: + PostgreSQL, Chromium
+set -euo pipefail
+mode=${1:-run}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have python3 || need+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+have nginx || need+=(nginx)
+have rabbitmq-server || need+=(rabbitmq-server)
+if [ "$mode" = test ]; then
+  have pg_ctlcluster || need+=(postgresql)
+  have chromium || need+=(chromium)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
+  as_root apt-get update -q
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+# Debian starts nginx on port 80 after installing it; the project runs its own instance.
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if ! port_open 5672; then
+  say "starting RabbitMQ"
+  as_root rabbitmq-server -detached || true
+  for _ in $(seq 1 60); do port_open 5672 && break; sleep 1; done
+  port_open 5672 || { say "RabbitMQ did not start"; exit 1; }
+fi
+
+if [ "$mode" = test ] && ! port_open 5432; then
+  say "starting PostgreSQL"
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do port_open 5432 && break; sleep 1; done
+  port_open 5432 || { say "PostgreSQL did not start"; exit 1; }
+fi
+if [ "$mode" = test ]; then
+  # Tests connect as postgres over TCP without a password (trust on 127.0.0.1 in CI machines);
+  # where the cluster asks for one, EKINERJA_TEST_PG carries the URL instead.
+  :
+fi
+
+stamp=.venv/.installed
+want=$(cat requirements.txt constraints.txt libs/pyproject.toml services/*/pyproject.toml | sha256sum | cut -c1-16)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing Python dependencies into .venv"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  editable=(-e libs)
+  for s in services/*/; do editable+=(-e "$s"); done
+  .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt --no-deps "${editable[@]}"
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,38 @@
+"""``python -m <service> migrate|relay|consume|openapi``: the process kinds of a service."""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Callable
+
+from .consumer import Handler, serve as serve_consumer
+from .logs import configure_logging
+from .relay import serve as serve_relay
+from .runtime import Runtime
+
+
+def main(runtime: Runtime, handlers: dict[str, Handler], extra: dict[str, Callable[[list[str]], None]] | None = None,
+         argv: list[str] | None = None) -> None:
+    extra = extra or {}
+    parser = argparse.ArgumentParser(prog=f"python -m {runtime.service}")
+    parser.add_argument("command", choices=["migrate", "makemigration", "relay", "consume", "openapi", *extra])
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    ns = parser.parse_args(argv)
+    configure_logging(runtime.service, runtime.settings.log_level)
+    if ns.command == "migrate":
+        runtime.migrate()
+    elif ns.command == "makemigration":
+        runtime.migrate()
+        runtime.make_migration(" ".join(ns.args) or "change")
+    elif ns.command == "relay":
+        serve_relay(runtime.settings, runtime.engine, runtime.metadata)
+    elif ns.command == "consume":
+        serve_consumer(runtime.settings, runtime.session_factory, runtime.metadata, handlers)
+    elif ns.command == "openapi":
+        import importlib
+
+        app = importlib.import_module(f"{runtime.service}.app").create_app()
+        with app.test_client() as c:
+            print(json.dumps(c.get("/openapi.json").get_json(), indent=2))
+    else:
+        extra[ns.command](ns.args)

@@ -1,0 +1,68 @@
+"""Settings read from the environment, one frozen object per process.
+
+Every variable has a default that works for a single-machine run, so a service starts with no
+configuration at all; production overrides them (see README, "Configuration").
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_PORTS = {"identity": 8001, "organization": 8002, "activity": 8003, "approval": 8004, "payroll": 8005}
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    database_url: str
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    exchange: str = "ekinerja.events"
+    dead_exchange: str = "ekinerja.dead"
+    # Prefix for queue names; tests use a random one so that parallel runs never share a queue.
+    queue_prefix: str = ""
+    jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    jwt_issuer: str = "ekinerja-identity"
+    jwt_audience: str = "ekinerja"
+    consumer_prefetch: int = 16
+    consumer_max_retries: int = 5
+    retry_delay_ms: int = 1000
+    relay_batch: int = 200
+    relay_poll_seconds: float = 0.2
+    metrics_port: int = 0
+    log_level: str = "INFO"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def queue(self) -> str:
+        return f"{self.queue_prefix}{self.service}.events"
+
+    @classmethod
+    def from_env(cls, service: str) -> "Settings":
+        env = os.environ
+        up = service.upper()
+
+        def get(name: str, default: str) -> str:
+            # A service-specific variable (IDENTITY_DATABASE_URL) wins over the generic one, so
+            # one environment can describe the whole stack.
+            return env.get(f"{up}_{name}", env.get(name, default))
+
+        data_dir = env.get("EKINERJA_DATA_DIR", os.path.join(os.getcwd(), "var"))
+        return cls(
+            service=service,
+            database_url=get("DATABASE_URL", f"sqlite:///{os.path.join(data_dir, service + '.db')}"),
+            amqp_url=get("AMQP_URL", cls.amqp_url),
+            exchange=get("EVENT_EXCHANGE", cls.exchange),
+            dead_exchange=get("DEAD_EXCHANGE", cls.dead_exchange),
+            queue_prefix=get("QUEUE_PREFIX", ""),
+            jwks_url=get("JWKS_URL", cls.jwks_url),
+            jwt_issuer=get("JWT_ISSUER", cls.jwt_issuer),
+            jwt_audience=get("JWT_AUDIENCE", cls.jwt_audience),
+            consumer_prefetch=int(get("CONSUMER_PREFETCH", str(cls.consumer_prefetch))),
+            consumer_max_retries=int(get("CONSUMER_MAX_RETRIES", str(cls.consumer_max_retries))),
+            retry_delay_ms=int(get("RETRY_DELAY_MS", str(cls.retry_delay_ms))),
+            relay_batch=int(get("RELAY_BATCH", str(cls.relay_batch))),
+            relay_poll_seconds=float(get("RELAY_POLL_SECONDS", str(cls.relay_poll_seconds))),
+            metrics_port=int(get("METRICS_PORT", "0")),
+            log_level=get("LOG_LEVEL", "INFO"),
+            extra={k: v for k, v in env.items() if k.startswith(up + "_")},
+        )

@@ -1,0 +1,161 @@
+"""The event consumer: a process per service that applies incoming events to its database.
+
+Each message is handled in one transaction that also records its id in ``processed_messages``;
+the message is acknowledged only after that commit. A redelivered message finds its id and is
+acknowledged without effect. A handler that fails is retried after a delay (through the
+``.retry`` queue) up to ``consumer_max_retries`` times, then dead-lettered to
+``<service>.events.dead`` where an operator can inspect and replay it. On SIGTERM the consumer
+finishes the message in hand, cancels (unacked prefetched messages return to the queue) and exits.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import Callable
+
+import pika
+import pika.exceptions
+from prometheus_client import Counter, Histogram
+from sqlalchemy import MetaData, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import topology
+from .config import Settings
+from .envelope import Envelope, utcnow
+from .logs import request_id_var
+from .metrics import start_metrics_server
+from .outbox import PROCESSED
+
+log = logging.getLogger("ekinerja.consumer")
+
+Handler = Callable[[Session, Envelope], None]
+
+HANDLED = Counter("ekinerja_consumer_messages_total", "Messages by outcome", ["service", "type", "outcome"])
+DURATION = Histogram("ekinerja_consumer_handle_seconds", "Time to handle one message", ["service", "type"])
+
+RETRIES_HEADER = "x-retries"
+
+
+class Consumer:
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session], metadata: MetaData,
+                 handlers: dict[str, Handler]):
+        self.settings = settings
+        self.session_factory = session_factory
+        self.processed = metadata.tables[PROCESSED]
+        self.handlers = handlers
+        self.stopping = threading.Event()
+        self.names = topology.names(settings, settings.service)
+
+    def apply(self, env: Envelope) -> str:
+        """Apply one event exactly once. Returns ``handled``, ``duplicate`` or ``ignored``.
+        Raises whatever the handler raises (the transaction is then rolled back)."""
+        handler = self.handlers.get(env.type)
+        with self.session_factory() as session, session.begin():
+            seen = session.execute(select(self.processed.c.id).where(self.processed.c.id == env.id)).first()
+            if seen:
+                return "duplicate"
+            if handler is not None:
+                handler(session, env)
+            session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
+        return "handled" if handler else "ignored"
+
+    def deliver(self, channel, method, props, body: bytes) -> str:
+        """Handle one delivery and ack/retry/dead-letter it. Returns the outcome."""
+        try:
+            env = Envelope.from_json(body)
+        except (ValueError, TypeError) as exc:
+            log.error("malformed message %s dead-lettered: %s", getattr(props, "message_id", None), exc)
+            channel.basic_nack(method.delivery_tag, requeue=False)
+            HANDLED.labels(self.settings.service, "?", "malformed").inc()
+            return "malformed"
+        token = request_id_var.set(env.correlation_id or env.id)
+        start = time.perf_counter()
+        try:
+            try:
+                outcome = self.apply(env)
+            except IntegrityError:
+                # Another replica recorded the same id meanwhile: the effect exists already.
+                if self._already_processed(env.id):
+                    outcome = "duplicate"
+                else:
+                    raise
+            channel.basic_ack(method.delivery_tag)
+        except OperationalError as exc:
+            # The database is unreachable: not the message's fault, so it does not use up a retry.
+            # Back to the queue after a pause; the broker redelivers it.
+            log.warning("%s %s: database unavailable (%s); requeued", env.type, env.id, exc)
+            self.stopping.wait(1.0)
+            channel.basic_nack(method.delivery_tag, requeue=True)
+            outcome = "requeued"
+        except Exception as exc:  # the handler failed: retry later, then dead-letter
+            retries = int((props.headers or {}).get(RETRIES_HEADER, 0))
+            if retries < self.settings.consumer_max_retries:
+                headers = dict(props.headers or {})
+                headers[RETRIES_HEADER] = retries + 1
+                retry_props = pika.BasicProperties(
+                    message_id=props.message_id, type=props.type, content_type=props.content_type,
+                    delivery_mode=pika.DeliveryMode.Persistent, headers=headers,
+                )
+                # Publish the retry copy (confirmed) before acking the original: a crash in between
+                # leaves two copies, and the processed-message log makes the second one a no-op.
+                channel.basic_publish("", self.names["retry"], body, retry_props)
+                channel.basic_ack(method.delivery_tag)
+                outcome = "retried"
+                log.warning("%s %s failed (attempt %d), retrying: %s", env.type, env.id, retries + 1, exc)
+            else:
+                channel.basic_nack(method.delivery_tag, requeue=False)
+                outcome = "dead"
+                log.error("%s %s failed %d times, dead-lettered: %s", env.type, env.id, retries + 1, exc)
+        finally:
+            DURATION.labels(self.settings.service, env.type).observe(time.perf_counter() - start)
+            request_id_var.reset(token)
+        HANDLED.labels(self.settings.service, env.type, outcome).inc()
+        return outcome
+
+    def _already_processed(self, message_id: str) -> bool:
+        with self.session_factory() as session:
+            return session.execute(select(self.processed.c.id).where(self.processed.c.id == message_id)).first() is not None
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                connection = pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url))
+                try:
+                    channel = connection.channel()
+                    channel.confirm_delivery()
+                    topology.declare(channel, self.settings)
+                    channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
+                    log.info("consumer %s listening on %s", self.settings.service, self.names["queue"])
+                    backoff = 0.5
+                    for method, props, body in channel.consume(self.names["queue"], inactivity_timeout=0.5):
+                        if self.stopping.is_set():
+                            break
+                        if method is None:
+                            continue
+                        self.deliver(channel, method, props, body)
+                    # Unacked prefetched messages go back to the queue for the next consumer.
+                    channel.cancel()
+                finally:
+                    if connection.is_open:
+                        connection.close()
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                log.warning("consumer %s: broker unavailable (%s); retrying in %.1fs", self.settings.service, exc, backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 15.0)
+        log.info("consumer %s stopped", self.settings.service)
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+
+
+def serve(settings: Settings, session_factory: sessionmaker[Session], metadata: MetaData,
+          handlers: dict[str, Handler]) -> None:
+    start_metrics_server(settings)
+    consumer = Consumer(settings, session_factory, metadata, handlers)
+    consumer.install_signal_handlers()
+    consumer.run()

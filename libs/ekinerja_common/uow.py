@@ -1,0 +1,52 @@
+"""Unit of work: one database transaction holding the business change and its outgoing events."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import MetaData, insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from .envelope import Envelope, utcnow
+from .events import check_event
+from .outbox import OUTBOX
+
+
+class UnitOfWork:
+    """``with UnitOfWork(...) as uow: ...; uow.publish(...); uow.commit()``.
+
+    Leaving the block without ``commit()`` rolls everything back, events included: an event is
+    sent if and only if its business change was stored.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], metadata: MetaData, source: str,
+                 correlation_id: str | None = None):
+        self._session_factory = session_factory
+        self._outbox = metadata.tables[OUTBOX]
+        self.source = source
+        self.correlation_id = correlation_id
+        self.session: Session
+        self.published: list[Envelope] = []
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._session_factory()
+        self.published = []
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def publish(self, event_type: str, data: dict[str, Any]) -> Envelope:
+        check_event(event_type, self.source, data)
+        env = Envelope(type=event_type, source=self.source, data=data, correlation_id=self.correlation_id)
+        self.session.execute(
+            insert(self._outbox).values(
+                id=env.id, type=env.type, body=env.to_json(), correlation_id=env.correlation_id,
+                created_at=utcnow(), attempts=0,
+            )
+        )
+        self.published.append(env)
+        return env
+
+    def commit(self) -> None:
+        self.session.commit()

@@ -1,0 +1,193 @@
+"""What every service's Flask app has in common: request ids, JSON errors, metrics, health,
+OpenAPI, body parsing and the caller's identity. Entry points stay thin: parse, call, map errors.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import uuid
+from typing import Any, Callable
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from . import metrics
+from .auth import Principal, TokenVerifier
+from .errors import DomainError, Text, Unauthorized, ValidationFailed
+from .logs import request_id_var
+
+log = logging.getLogger("ekinerja.web")
+
+# Indonesian wording for pydantic's error kinds; the English comes from pydantic itself.
+_PYDANTIC_ID = {
+    "missing": "Wajib diisi",
+    "string_type": "Harus berupa teks",
+    "int_type": "Harus berupa bilangan bulat",
+    "int_parsing": "Harus berupa bilangan bulat",
+    "int_from_float": "Harus berupa bilangan bulat",
+    "decimal_parsing": "Harus berupa angka",
+    "decimal_type": "Harus berupa angka",
+    "bool_type": "Harus benar atau salah",
+    "bool_parsing": "Harus benar atau salah",
+    "date_type": "Harus berupa tanggal (YYYY-MM-DD)",
+    "date_parsing": "Harus berupa tanggal (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "Harus berupa tanggal (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "Harus berupa tanggal (YYYY-MM-DD)",
+    "time_type": "Harus berupa jam (HH:MM)",
+    "time_parsing": "Harus berupa jam (HH:MM)",
+    "greater_than": "Terlalu kecil",
+    "greater_than_equal": "Terlalu kecil",
+    "less_than": "Terlalu besar",
+    "less_than_equal": "Terlalu besar",
+    "string_too_short": "Terlalu pendek",
+    "string_too_long": "Terlalu panjang",
+    "too_short": "Terlalu sedikit",
+    "too_long": "Terlalu banyak",
+    "extra_forbidden": "Kolom tidak dikenal",
+    "literal_error": "Nilai tidak dikenal",
+    "enum": "Nilai tidak dikenal",
+    "list_type": "Harus berupa daftar",
+    "dict_type": "Harus berupa objek",
+    "model_type": "Harus berupa objek",
+    "uuid_parsing": "Harus berupa UUID",
+    "uuid_type": "Harus berupa UUID",
+    "string_pattern_mismatch": "Format tidak sesuai",
+}
+
+
+def validation_error(exc: ValidationError) -> ValidationFailed:
+    fields: dict[str, Text] = {}
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]) or "body"
+        ctx = err.get("ctx") or {}
+        if err["type"] == "value_error" and isinstance(ctx.get("error"), DomainError):
+            fields.setdefault(name, ctx["error"].text)
+            continue
+        en = err["msg"].removeprefix("Value error, ")
+        fields.setdefault(name, Text(_PYDANTIC_ID.get(err["type"], en), en))
+    return ValidationFailed(fields)
+
+
+def accepts(model: type[BaseModel]) -> Callable:
+    """Parse and validate the JSON body into ``model`` and pass it as ``body=``. Malformed JSON
+    is a 400, a well-formed body that breaks the schema a 422 listing every bad field."""
+
+    def wrap(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def inner(*args: Any, **kwargs: Any):
+            raw = request.get_json(silent=True)
+            if raw is None:
+                raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"), status=400)
+            try:
+                body = model.model_validate(raw)
+            except ValidationError as exc:
+                raise validation_error(exc)
+            return view(*args, body=body, **kwargs)
+
+        inner._body_model = model  # type: ignore[attr-defined]
+        return inner
+
+    return wrap
+
+
+def public(view: Callable) -> Callable:
+    """Marks an endpoint that needs no access token (documented so in OpenAPI)."""
+    view._public = True  # type: ignore[attr-defined]
+    return view
+
+
+def principal() -> Principal:
+    """The verified caller of this request, or 401."""
+    if "principal" not in g:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise Unauthorized()
+        verifier: TokenVerifier = current_app.extensions["token_verifier"]
+        g.principal = verifier.verify(header.removeprefix("Bearer ").strip())
+    return g.principal
+
+
+def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[], None], title: str,
+                    description: str = "") -> Flask:
+    app = Flask(service)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    app.extensions["token_verifier"] = verifier
+
+    @app.before_request
+    def _start() -> None:
+        rid = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        g.request_id = rid[:100]
+        g.request_id_token = request_id_var.set(g.request_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(resp: Response) -> Response:
+        resp.headers["X-Request-ID"] = g.get("request_id", "")
+        route = request.url_rule.rule if request.url_rule else "<unmatched>"
+        if "started" in g:
+            metrics.observe(service, request.method, route, resp.status_code, g.started)
+        return resp
+
+    @app.teardown_request
+    def _reset(_exc) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        return jsonify(exc.as_json()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+                415: "unsupported_media_type"}.get(exc.code or 500, "http_error")
+        texts = {
+            404: Text("Alamat tidak ditemukan", "Not found"),
+            405: Text("Metode tidak diizinkan", "Method not allowed"),
+            413: Text("Berkas atau permintaan terlalu besar", "Request too large"),
+        }
+        text = texts.get(exc.code or 500, Text("Permintaan tidak valid", exc.description or "Bad request"))
+        return jsonify(DomainError(code, text).as_json()), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return jsonify(DomainError("internal_error", Text("Terjadi kesalahan pada server", "Internal server error")).as_json()), 500
+
+    @app.get("/healthz")
+    @public
+    def healthz():
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz")
+    @public
+    def readyz():
+        """Readiness: the database answers and is migrated."""
+        try:
+            readiness()
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return {"status": "not ready", "reason": str(exc)[:200]}, 503
+        return {"status": "ready", "service": service}
+
+    @app.get("/metrics")
+    @public
+    def metrics_endpoint():
+        """Prometheus metrics of every worker."""
+        body, ctype = metrics.exposition()
+        return Response(body, content_type=ctype)
+
+    @app.get("/openapi.json")
+    @public
+    def openapi():
+        """This document."""
+        from .openapi import build_spec
+
+        return build_spec(app, title, description)
+
+    return app

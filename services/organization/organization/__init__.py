@@ -1,0 +1,1 @@
+"""Bagian Organisasi's service: the unit tree, positions (jabatan) and their duties."""
