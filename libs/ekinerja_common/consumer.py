@@ -98,6 +98,8 @@ class Consumer:
                 retry_props = pika.BasicProperties(
                     message_id=props.message_id, type=props.type, content_type=props.content_type,
                     delivery_mode=pika.DeliveryMode.Persistent, headers=headers,
+                    # Back off exponentially: 1x, 2x, 4x ... the configured delay.
+                    expiration=str(self.settings.retry_delay_ms * 2 ** retries),
                 )
                 # Publish the retry copy (confirmed) before acking the original: a crash in between
                 # leaves two copies, and the processed-message log makes the second one a no-op.

@@ -35,13 +35,12 @@ def declare(channel, settings: Settings) -> None:
             "x-dead-letter-exchange": n["dead_exchange"],
             "x-dead-letter-routing-key": n["dead"],
         })
-        # A failed message waits here for its TTL, then dead-letters back into the main queue:
-        # a delayed retry without a plugin and without blocking the consumer.
+        # A failed message waits here until its per-message expiration, then dead-letters back
+        # into the main queue: a delayed retry without a plugin and without blocking the consumer.
         channel.queue_declare(n["retry"], durable=True, arguments={
             "x-queue-type": queue_type,
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": n["queue"],
-            "x-message-ttl": settings.retry_delay_ms,
         })
         for key in consumed_by(service):
             channel.queue_bind(n["queue"], n["exchange"], routing_key=key)
