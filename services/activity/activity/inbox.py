@@ -1,0 +1,107 @@
+"""Handlers of incoming events: keep the local read models current (idempotency is the
+consumer's job; staleness is ours: an older version never overwrites a newer one, and no order
+between aggregates is assumed)."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from ekinerja_common.envelope import Envelope, utcnow
+
+from .domain import DECISIONS
+from .orm import ClosedPeriod, Duty, Entry, Placement
+
+log = logging.getLogger("activity.inbox")
+
+
+def on_employee_placed(session: Session, env: Envelope) -> None:
+    d = env.data
+    row = session.get(Placement, d["placement_id"], with_for_update=True)
+    if row is not None and row.version >= d["version"]:
+        return
+    if row is None:
+        row = Placement(placement_id=d["placement_id"])
+        session.add(row)
+    row.employee_id = d["employee_id"]
+    row.position_id = d["position_id"]
+    row.start_date = date.fromisoformat(d["start_date"])
+    row.end_date = date.fromisoformat(d["end_date"]) if d["end_date"] else None
+    row.kind = d["kind"]
+    row.version = d["version"]
+
+
+def _duty_row(session: Session, d: dict) -> Duty | None:
+    """The row to write, or None when what is stored is as new or newer."""
+    row = session.get(Duty, d["duty_id"], with_for_update=True)
+    if row is not None and row.version >= d["version"]:
+        return None
+    if row is None:
+        row = Duty(duty_id=d["duty_id"])
+        session.add(row)
+    return row
+
+
+def on_duty_published(session: Session, env: Envelope) -> None:
+    d = env.data
+    row = _duty_row(session, d)
+    if row is None:
+        return
+    row.position_id = d["position_id"]
+    row.description = d["description"]
+    row.output_unit = d["output_unit"]
+    row.norma_waktu = d["norma_waktu"]
+    row.status = "published"
+    row.version = d["version"]
+
+
+def on_duty_retired(session: Session, env: Envelope) -> None:
+    d = env.data
+    row = _duty_row(session, d)
+    if row is None:
+        return
+    # Details stay as published (or empty, if the retirement overtook the publication).
+    row.position_id = d["position_id"]
+    row.status = "retired"
+    row.version = d["version"]
+
+
+def on_decision(session: Session, env: Envelope) -> None:
+    d = env.data
+    entry = session.get(Entry, d["entry_id"], with_for_update=True)
+    if entry is None or entry.employee_id != d["employee_id"]:
+        # Approval only knows entries we announced, so this is damage, not a race: fail and let
+        # the message reach the dead-letter queue for an operator instead of dropping it.
+        raise LookupError(f"{env.type} for unknown entry {d['entry_id']} of employee {d['employee_id']}")
+    if entry.decision_version >= d["version"]:
+        return
+    if entry.status == "withdrawn":
+        # The supervisor decided before the withdrawal reached approval. Approval's decision is
+        # what payroll counts, so this record follows it rather than contradicting it.
+        log.warning("%s applied to withdrawn entry %s", env.type, entry.id)
+    entry.status = DECISIONS[env.type]
+    entry.reason = d.get("reason")
+    entry.decision_version = d["version"]
+    entry.decided_by = d["decided_by"]
+    entry.decided_at = datetime.fromisoformat(d["decided_at"])
+    entry.version += 1
+    entry.updated_at = utcnow()
+
+
+def on_period_locked(session: Session, env: Envelope) -> None:
+    d = env.data
+    # A lock is final: a repeated announcement of the same month keeps the first record.
+    if session.get(ClosedPeriod, (d["year"], d["month"])) is not None:
+        return
+    session.add(ClosedPeriod(year=d["year"], month=d["month"], locked_at=datetime.fromisoformat(d["locked_at"]),
+                             locked_by=d["locked_by"]))
+
+
+HANDLERS = {
+    "employee.placed": on_employee_placed,
+    "duty.published": on_duty_published,
+    "duty.retired": on_duty_retired,
+    **{name: on_decision for name in DECISIONS},
+    "tpp.period_locked": on_period_locked,
+}
