@@ -1,0 +1,59 @@
+"""The TPP policy a year starts with until BPKAD edits it: the one place default numbers live.
+
+Each regency sets these by Perbup and changes them yearly (DOMAIN.md), so they are only a starting
+document, stored per year and edited through ``PUT /policies/{year}``; the code reads them from
+there, never from here. Percents are decimal strings, amounts whole rupiah.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from .policy import PPPK_GRADES
+
+# Base TPP per kelas jabatan. An illustrative increasing table, not any regency's Perbup: kelas 9
+# is Rp 5,000,000 as in DOMAIN.md's worked example; real tables (East Java 2023: Rp 3,185,000 for
+# kelas 1 to Rp 43,125,000 for kelas 16) are entered by BPKAD.
+BASE_AMOUNTS = {
+    1: 1_750_000, 2: 1_900_000, 3: 2_100_000, 4: 2_350_000, 5: 2_650_000, 6: 3_000_000,
+    7: 3_500_000, 8: 4_200_000, 9: 5_000_000, 10: 6_000_000, 11: 7_250_000, 12: 8_750_000,
+    13: 10_500_000, 14: 13_000_000, 15: 16_500_000, 16: 21_000_000, 17: 27_500_000,
+}
+
+# Kota Manado's split between performance (approved minutes) and discipline (attendance).
+WEIGHTS_PCT = {"performance": "60", "discipline": "40"}
+
+# Effective working minutes per working day, Perka BKN 19/2011.
+MINUTES_PER_DAY = 300
+
+# Only the national holidays with a fixed date. The moving ones (Idul Fitri, Idul Adha, Nyepi,
+# Waisak, Imlek, ...) and collective leave (cuti bersama) come from the yearly joint decree of
+# three ministers (SKB 3 Menteri) and must be added by BPKAD for each year.
+FIXED_HOLIDAYS = ((1, 1), (5, 1), (6, 1), (8, 17), (12, 25))
+
+# A CPNS receives 80 % of the TPP of their position (candidate status).
+CPNS_FACTOR_PCT = "80"
+
+# PPh 21 final rate on TPP by golongan group of a PNS/CPNS (PP 80/2010).
+PPH21_PNS_PCT = {"I": "0", "II": "0", "III": "5", "IV": "15"}
+
+# PPPK grades have no rule of their own; our default follows the grade a PPPK is appointed at with
+# the same education as a PNS group: IX (S1, like III/a) to XII taxed like group III (5 %),
+# XIII (like IV/a) and above like group IV (15 %), below IX like groups I–II (0 %).
+PPH21_PPPK_PCT = {g: "15" if n >= 13 else "5" if n >= 9 else "0" for n, g in enumerate(PPPK_GRADES, start=1)}
+
+# BPJS Kesehatan, employee share of (salary + TPP) up to the cap (Perpres 64/2020).
+BPJS_EMPLOYEE_RATE_PCT = "1"
+BPJS_CAP = 12_000_000
+
+
+def document(year: int) -> dict:
+    """The default policy document for ``year`` (the shape ``PUT /policies/{year}`` accepts)."""
+    return {
+        "base_amounts": {str(k): v for k, v in BASE_AMOUNTS.items()},
+        "weights_pct": dict(WEIGHTS_PCT),
+        "minutes_per_day": MINUTES_PER_DAY,
+        "holidays": [date(year, m, d).isoformat() for m, d in FIXED_HOLIDAYS],
+        "cpns_factor_pct": CPNS_FACTOR_PCT,
+        "pph21_pct": {"pns": dict(PPH21_PNS_PCT), "pppk": dict(PPH21_PPPK_PCT)},
+        "bpjs": {"employee_rate_pct": BPJS_EMPLOYEE_RATE_PCT, "cap": BPJS_CAP},
+    }

@@ -1,0 +1,93 @@
+import pytest
+
+from ekinerja_common.config import Settings
+from ekinerja_common.consumer import Consumer
+from ekinerja_common.envelope import Envelope
+from ekinerja_common.events import CATALOGUE, check_event
+from ekinerja_common.testing import TestKeys, fresh_database, queue_prefix
+
+from payroll.app import create_app
+from payroll.inbox import HANDLERS
+
+
+@pytest.fixture(scope="session")
+def keys():
+    return TestKeys()
+
+
+@pytest.fixture
+def app(keys):
+    with fresh_database("payroll") as url:
+        app = create_app(Settings(service="payroll", database_url=url, queue_prefix=queue_prefix()), keys.verifier)
+        rt = app.extensions["runtime"]
+        rt.migrate()
+        yield app
+        rt.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["runtime"]
+
+
+@pytest.fixture
+def consumer(runtime):
+    """The real consumer's exactly-once apply, fed envelopes directly instead of from the broker."""
+    return Consumer(runtime.settings, runtime.session_factory, runtime.metadata, HANDLERS)
+
+
+class Events:
+    """Builds events as their producers publish them (catalogue-checked) and applies them through
+    the consumer. Each method returns the consumer's outcome: handled, duplicate or ignored."""
+
+    def __init__(self, consumer: Consumer):
+        self.consumer = consumer
+
+    def send(self, event_type: str, data: dict, id: str | None = None) -> str:
+        producer = CATALOGUE[event_type].producer
+        check_event(event_type, producer, data)
+        return self.consumer.apply(Envelope(type=event_type, source=producer, data=data, correlation_id="test",
+                                            **({"id": id} if id else {})))
+
+    def employee(self, employee_id: str, *, golongan: str, status: str = "PNS", kind: str = "PNS", active: bool = True,
+                 version: int = 1, name: str = "Pegawai", nip: str = "198609262015051001", **kw) -> str:
+        return self.send("employee.registered" if version == 1 else "employee.updated", {
+            "employee_id": employee_id, "nip": nip, "name": name, "employee_kind": kind, "status": status,
+            "golongan": golongan, "active": active, "version": version}, **kw)
+
+    def position(self, position_id: str, *, kelas: int, factor: str = "1", unit_id: str = "unit-dinkominfo",
+                 version: int = 1, **kw) -> str:
+        return self.send("position.created" if version == 1 else "position.updated", {
+            "position_id": position_id, "code": f"P-{position_id[:8]}", "name": f"Jabatan kelas {kelas}",
+            "kind": "pelaksana", "kelas_jabatan": kelas, "parent_id": None, "unit_id": unit_id, "factor": factor,
+            "version": version}, **kw)
+
+    def placement(self, placement_id: str, employee_id: str, position_id: str, start: str, end: str | None = None, *,
+                  kind: str = "definitive", version: int = 1, **kw) -> str:
+        return self.send("employee.placed", {
+            "placement_id": placement_id, "employee_id": employee_id, "position_id": position_id,
+            "start_date": start, "end_date": end, "kind": kind, "version": version}, **kw)
+
+    def decision(self, verdict: str, entry_id: str, employee_id: str, day: str, minutes: int, *, version: int = 1,
+                 **kw) -> str:
+        data = {"entry_id": entry_id, "employee_id": employee_id, "date": day, "credited_minutes": minutes,
+                "decided_by": "supervisor-1", "decided_at": f"{day}T16:00:00+07:00", "version": version}
+        if verdict != "approved":
+            data["reason"] = "Uraian tidak sesuai"
+        return self.send(f"activity.{verdict}", data, **kw)
+
+    def attendance(self, employee_id: str, day: str, deduction_pct: str, codes: list[str], *, version: int = 1,
+                   **kw) -> str:
+        return self.send("attendance.recorded", {
+            "employee_id": employee_id, "date": day, "codes": codes, "deduction_pct": deduction_pct,
+            "version": version}, **kw)
+
+
+@pytest.fixture
+def events(consumer):
+    return Events(consumer)

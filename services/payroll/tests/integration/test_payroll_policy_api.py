@@ -1,0 +1,110 @@
+"""The yearly policy through the API: defaults on first read, validated versions, audit."""
+from sqlalchemy import func, select
+
+from payroll.orm import AuditEntry, PolicyVersion
+
+
+def bpkad(keys):
+    return keys.headers(None, "bpkad", account_id="bpkad-operator")
+
+
+def stored_versions(runtime, year):
+    with runtime.session_factory() as s:
+        return s.scalars(select(PolicyVersion.version).where(PolicyVersion.year == year).order_by(PolicyVersion.version)).all()
+
+
+def audit_actions(runtime):
+    with runtime.session_factory() as s:
+        return s.scalars(select(AuditEntry.action).order_by(AuditEntry.at)).all()
+
+
+def test_first_read_stores_the_defaults_once(client, keys, runtime):
+    h = keys.headers("e1", "pegawai")
+    first = client.get("/policies/2026", headers=h)
+    assert first.status_code == 200
+    p = first.get_json()
+    assert (p["year"], p["version"], p["base_amounts"]["9"], p["minutes_per_day"]) == (2026, 1, 5_000_000, 300)
+    assert p["weights_pct"] == {"performance": "60", "discipline": "40"} and p["cpns_factor_pct"] == "80"
+    assert p["pph21_pct"]["pns"] == {"I": "0", "II": "0", "III": "5", "IV": "15"}
+    assert p["pph21_pct"]["pppk"]["IX"] == "5" and p["pph21_pct"]["pppk"]["XIII"] == "15"
+    assert p["bpjs"] == {"employee_rate_pct": "1", "cap": 12_000_000} and "2026-06-01" in p["holidays"]
+    assert client.get("/policies/2026", headers=h).get_json() == p
+    assert stored_versions(runtime, 2026) == [1] and audit_actions(runtime) == ["policy.defaulted"]
+    assert client.get("/policies/2026").status_code == 401
+
+
+def test_bpkad_stores_a_new_version_with_an_audit_row(client, keys, runtime):
+    doc = client.get("/policies/2027", headers=bpkad(keys)).get_json()
+    doc["weights_pct"] = {"performance": "70", "discipline": "30"}
+    doc["holidays"] = ["2027-03-10", "2027-01-01", "2027-03-10"]
+    r = client.put("/policies/2027", json=doc, headers=bpkad(keys))
+    assert r.status_code == 200, r.get_json()
+    saved = r.get_json()
+    assert saved["version"] == 2 and saved["weights_pct"]["performance"] == "70"
+    assert saved["holidays"] == ["2027-01-01", "2027-03-10"]
+    assert client.get("/policies/2027", headers=keys.headers("e1", "pegawai")).get_json() == saved
+    assert stored_versions(runtime, 2027) == [1, 2]
+    assert audit_actions(runtime) == ["policy.defaulted", "policy.changed"]
+    # Saving again from the version read before is refused: someone changed it meanwhile.
+    r = client.put("/policies/2027", json=doc, headers=bpkad(keys))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "stale_policy"
+    assert stored_versions(runtime, 2027) == [1, 2]
+
+
+def test_invalid_policy_lists_every_bad_field_and_stores_nothing(client, keys, runtime):
+    doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
+    doc["weights_pct"] = {"performance": "60", "discipline": "50"}
+    del doc["base_amounts"]["17"]
+    doc["base_amounts"]["3"] = -100
+    doc["pph21_pct"]["pns"]["III"] = "150"
+    doc["bpjs"]["employee_rate_pct"] = "101"
+    doc["holidays"].append("2025-12-31")
+    r = client.put("/policies/2026", json=doc, headers=bpkad(keys))
+    assert r.status_code == 422
+    err = r.get_json()["error"]
+    assert err["code"] == "validation_failed" and err["message"] and err["message_en"]
+    assert set(err["fields"]) == {"weights_pct", "base_amounts.17", "base_amounts.3", "pph21_pct.pns.III",
+                                  "bpjs.employee_rate_pct", "holidays.5"}
+    assert all(f["message"] and f["message_en"] for f in err["fields"].values())
+    # The shape is checked too: wrong types and unknown fields are listed.
+    r = client.put("/policies/2026", json={**doc, "minutes_per_day": "banyak", "bonus": 1, "base_amounts": {"9": 1.5}},
+                   headers=bpkad(keys))
+    assert r.status_code == 422 and {"minutes_per_day", "bonus", "base_amounts.9"} <= set(r.get_json()["error"]["fields"])
+    r = client.put("/policies/2026", json={**client.get("/policies/2026", headers=bpkad(keys)).get_json(), "year": 2025},
+                   headers=bpkad(keys))
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"year"}
+    assert stored_versions(runtime, 2026) == [1] and audit_actions(runtime) == ["policy.defaulted"]
+
+
+def test_only_bpkad_changes_the_policy(client, keys, runtime):
+    doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
+    for roles in [("pegawai",), ("admin_bkd",), ("organisasi",), ("majelis",)]:
+        r = client.put("/policies/2026", json=doc, headers=keys.headers("e1", *roles))
+        assert r.status_code == 403, roles
+    assert stored_versions(runtime, 2026) == [1]
+    with runtime.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
+def test_new_policy_version_drives_the_next_compute(client, keys, events):
+    events.employee("e1", golongan="III/a")
+    events.position("p9", kelas=9)
+    events.placement("pl-1", "e1", "p9", "2026-01-01")
+    doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
+    doc["holidays"] = []
+    doc["base_amounts"]["9"] = 6_000_000
+    client.put("/policies/2026", json=doc, headers=bpkad(keys))
+    run = client.post("/runs/2026/6/compute", headers=bpkad(keys)).get_json()
+    assert run["policy_version"] == 2
+    inputs = run["lines"][0]["inputs"]
+    # 1 June is no longer a holiday: 22 working days; nothing approved, full discipline: 40 %.
+    assert (inputs["working_days"], inputs["base"], run["lines"][0]["gross"]) == (22, 6_000_000, 2_400_000)
+
+
+def test_health_metrics_openapi(client):
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    assert client.get("/readyz").status_code == 200
+    spec = client.get("/openapi.json").get_json()
+    assert {"/policies/{year}", "/salaries/{year}/{month}", "/runs/{year}/{month}/compute", "/runs/{year}/{month}",
+            "/runs/{year}/{month}/me"} <= set(spec["paths"])
+    assert spec["paths"]["/policies/{year}"]["put"]["requestBody"]
