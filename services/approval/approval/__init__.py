@@ -1,0 +1,1 @@
+"""BKD's approval service: the supervisor's validation queue and decisions on activity entries."""
