@@ -1,0 +1,304 @@
+"""HTTP entry point of the identity service: parse, authorize, call the service layer, map results
+to JSON. Personnel and account management need ``admin_bkd``; an employee may read their own
+record. Identity verifies its own access tokens from its own key table, never over HTTP."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from flask import Blueprint, current_app, g
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import false, select
+from sqlalchemy.orm import Session
+
+from ekinerja_common.auth import CallableKeySource, Principal, TokenVerifier
+from ekinerja_common.config import Settings
+from ekinerja_common.envelope import utcnow
+from ekinerja_common.errors import Forbidden, NotFound, Text, Unauthorized
+from ekinerja_common.runtime import Runtime
+from ekinerja_common.web import accepts, create_base_app, principal, public
+
+from . import domain, services, sessions
+from .keys import KeyStore
+from .orm import Account, Employee, Placement, PositionRef
+from .runtime import build_runtime
+from .tokens import Issuer
+
+bp = Blueprint("identity", __name__)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Secret(BaseModel):
+    """Bodies carrying a password: never strip it, a space is a character like any other."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Secret):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class RefreshIn(Secret):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class PasswordIn(Secret):
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=1, max_length=1000)
+
+
+class EmployeeIn(Strict):
+    nip: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    employee_kind: Literal["PNS", "PPPK"]
+    status: Literal["CPNS", "PNS", "PPPK"]
+    golongan: str = Field(min_length=1, max_length=10)
+    bank_account: str | None = Field(default=None, max_length=40)
+    npwp: str | None = Field(default=None, max_length=40)
+
+
+class EmployeePatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    status: Literal["CPNS", "PNS", "PPPK"] | None = None
+    golongan: str | None = Field(default=None, min_length=1, max_length=10)
+    bank_account: str | None = Field(default=None, max_length=40)
+    npwp: str | None = Field(default=None, max_length=40)
+    active: bool | None = None
+
+
+class PlacementIn(Strict):
+    position_id: str = Field(min_length=1, max_length=36)
+    start_date: date
+    end_date: date | None = None
+    kind: Literal["definitive", "plt"]
+
+
+class AccountIn(Secret):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+    employee_id: str | None = Field(default=None, max_length=36)
+    roles: list[str] = Field(default_factory=list, max_length=10)
+
+
+class RolesIn(Strict):
+    roles: list[str] = Field(max_length=10)
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def issuer() -> Issuer:
+    return current_app.extensions["issuer"]
+
+
+def admin() -> Principal:
+    p = principal()
+    p.require("admin_bkd")
+    return p
+
+
+def account_json(a: Account, e: Employee | None) -> dict:
+    return {"id": a.id, "username": a.username, "employee_id": a.employee_id,
+            "name": e.name if e else a.username, "roles": a.roles, "must_change_password": a.must_change_password}
+
+
+def employee_json(e: Employee) -> dict:
+    return {"id": e.id, "nip": e.nip, "nip_formatted": domain.format_nip(e.nip), "name": e.name,
+            "employee_kind": e.employee_kind, "status": e.status, "golongan": e.golongan,
+            "bank_account": e.bank_account, "npwp": e.npwp, "active": e.active, "version": e.version}
+
+
+def placement_json(p: Placement, position: PositionRef | None = None) -> dict:
+    return {"id": p.id, "employee_id": p.employee_id, "position_id": p.position_id,
+            "position_code": position.code if position else None, "position_name": position.name if position else None,
+            "start_date": p.start_date.isoformat(), "end_date": p.end_date.isoformat() if p.end_date else None,
+            "kind": p.kind, "version": p.version}
+
+
+def employee_with_placements(s: Session, e: Employee) -> dict:
+    rows = s.execute(select(Placement, PositionRef).outerjoin(PositionRef, PositionRef.position_id == Placement.position_id)
+                     .where(Placement.employee_id == e.id).order_by(Placement.start_date, Placement.kind)).all()
+    return {**employee_json(e), "placements": [placement_json(p, pos) for p, pos in rows]}
+
+
+def tokens_json(t: sessions.Tokens):
+    body = {"access_token": t.access_token, "refresh_token": t.refresh_token, "token_type": "Bearer",
+            "expires_in": t.expires_in, "account": account_json(t.account, t.employee)}
+    return body, 200, {"Cache-Control": "no-store"}
+
+
+# -- sessions -------------------------------------------------------------------------------------
+
+@bp.post("/auth/login")
+@public
+@accepts(LoginIn)
+def login(body: LoginIn):
+    """Log in with username and password; returns an access token and a refresh token.
+    Five wrong passwords in a row lock the account for 15 minutes (423 account_locked)."""
+    with runtime().uow(g.request_id) as uow:
+        tokens = sessions.login(uow, issuer(), body.username, body.password, utcnow())
+        uow.commit()
+    return tokens_json(tokens)
+
+
+@bp.post("/auth/refresh")
+@public
+@accepts(RefreshIn)
+def refresh(body: RefreshIn):
+    """Trade a refresh token for new tokens; the presented one is spent. Presenting a spent token
+    again ends the whole session (reuse detection)."""
+    with runtime().uow(g.request_id) as uow:
+        tokens = sessions.refresh(uow, issuer(), body.refresh_token, utcnow())
+        uow.commit()
+    return tokens_json(tokens)
+
+
+@bp.post("/auth/logout")
+@public
+@accepts(RefreshIn)
+def logout(body: RefreshIn):
+    """End the session of this refresh token (access tokens already issued expire on their own)."""
+    with runtime().uow(g.request_id) as uow:
+        sessions.logout(uow, body.refresh_token, utcnow())
+        uow.commit()
+    return "", 204
+
+
+@bp.post("/auth/password")
+@accepts(PasswordIn)
+def change_password(body: PasswordIn):
+    """Change one's own password; every session of the account ends, log in again."""
+    p = principal()
+    with runtime().uow(g.request_id) as uow:
+        sessions.change_password(uow, p.account_id, body.current_password, body.new_password, utcnow())
+        uow.commit()
+    return "", 204
+
+
+@bp.get("/.well-known/jwks.json")
+@public
+def jwks():
+    """The public keys that verify access tokens (Ed25519, JWK set)."""
+    return current_app.extensions["keys"].jwks(), 200, {"Cache-Control": "public, max-age=300"}
+
+
+@bp.get("/me")
+def me():
+    """The caller's account and, for an employee, their personnel record with placements."""
+    p = principal()
+    with runtime().session_factory() as s:
+        account = s.get(Account, p.account_id)
+        if account is None or not account.active:
+            raise Unauthorized()
+        e = s.get(Employee, account.employee_id) if account.employee_id else None
+        return {"account": account_json(account, e), "employee": employee_with_placements(s, e) if e else None}
+
+
+# -- employees ------------------------------------------------------------------------------------
+
+@bp.post("/employees")
+@accepts(EmployeeIn)
+def create_employee(body: EmployeeIn):
+    """Register an employee (role admin_bkd); the NIP is checked part by part. Publishes
+    employee.registered."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        e = services.register_employee(uow, p.account_id, **body.model_dump(), today=services.local_today())
+        uow.commit()
+    return employee_json(e), 201
+
+
+@bp.get("/employees")
+def list_employees():
+    """admin_bkd: every employee; anyone else: only their own record."""
+    p = principal()
+    q = select(Employee).order_by(Employee.name, Employee.nip)
+    if not p.has("admin_bkd"):
+        q = q.where(Employee.id == p.employee_id) if p.employee_id else q.where(false())
+    with runtime().session_factory() as s:
+        return {"employees": [employee_json(e) for e in s.scalars(q)]}
+
+
+@bp.get("/employees/<employee_id>")
+def get_employee(employee_id: str):
+    """One employee with placement history (admin_bkd, or the employee themself)."""
+    p = principal()
+    # Checked before the lookup, so a stranger learns nothing, not even whether the id exists.
+    if not (p.has("admin_bkd") or p.employee_id == employee_id):
+        raise Forbidden()
+    with runtime().session_factory() as s:
+        e = s.get(Employee, employee_id)
+        if e is None:
+            raise NotFound(Text("Pegawai tidak ditemukan", "Employee not found"))
+        return employee_with_placements(s, e)
+
+
+@bp.patch("/employees/<employee_id>")
+@accepts(EmployeePatch)
+def update_employee(employee_id: str, body: EmployeePatch):
+    """Change name, status, golongan, bank account, NPWP or active (role admin_bkd). Publishes
+    employee.updated with a new version."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        e = services.update_employee(uow, p.account_id, employee_id, body.model_dump(exclude_unset=True),
+                                     services.local_today())
+        uow.commit()
+    return employee_json(e)
+
+
+@bp.post("/employees/<employee_id>/placements")
+@accepts(PlacementIn)
+def place_employee(employee_id: str, body: PlacementIn):
+    """Place an employee in a position from a date (role admin_bkd). A new definitive placement
+    ends the previous one the day before. 422 unknown_position until organization's
+    position.created has reached identity. Publishes employee.placed."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        placement = services.place_employee(uow, p.account_id, employee_id, **body.model_dump())
+        uow.commit()
+        position = uow.session.get(PositionRef, placement.position_id)
+        return placement_json(placement, position), 201
+
+
+# -- accounts -------------------------------------------------------------------------------------
+
+@bp.post("/accounts")
+@accepts(AccountIn)
+def create_account(body: AccountIn):
+    """Create a login account (role admin_bkd), optionally linked to an employee."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        a = services.create_account(uow, p.account_id, **body.model_dump())
+        uow.commit()
+        e = uow.session.get(Employee, a.employee_id) if a.employee_id else None
+        return {**account_json(a, e), "active": a.active}, 201
+
+
+@bp.put("/accounts/<account_id>/roles")
+@accepts(RolesIn)
+def set_roles(account_id: str, body: RolesIn):
+    """Replace an account's roles (role admin_bkd); effective from the user's next token."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        a = services.set_roles(uow, p.account_id, account_id, body.roles)
+        uow.commit()
+        e = uow.session.get(Employee, a.employee_id) if a.employee_id else None
+        return {**account_json(a, e), "active": a.active}
+
+
+def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None):
+    rt = build_runtime(settings)
+    keys = KeyStore(rt)
+    verifier = verifier or TokenVerifier(CallableKeySource(keys.public_key), rt.settings.jwt_issuer, rt.settings.jwt_audience)
+    app = create_base_app("identity", verifier, rt.check_ready, "E-Kinerja identity (BKD personnel)",
+                          "Employees (NIP, golongan, status, placements), accounts, roles, login and token keys.")
+    app.extensions["runtime"] = rt
+    app.extensions["keys"] = keys
+    app.extensions["issuer"] = Issuer.from_settings(keys, rt.settings)
+    app.register_blueprint(bp)
+    return app

@@ -1,0 +1,27 @@
+"""Handlers of incoming events: keep the local read models current (idempotency is the
+consumer's job; staleness is ours: an older version never overwrites a newer one)."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ekinerja_common.envelope import Envelope
+
+from .orm import PositionRef
+
+
+def on_position(session: Session, env: Envelope) -> None:
+    """position.created and position.updated carry the full state, so both are one upsert; an
+    update may even arrive before its create."""
+    d = env.data
+    row = session.get(PositionRef, d["position_id"], with_for_update=True)
+    if row is not None and row.version >= d["version"]:
+        return
+    if row is None:
+        row = PositionRef(position_id=d["position_id"])
+        session.add(row)
+    row.code = d["code"]
+    row.name = d["name"]
+    row.version = d["version"]
+
+
+HANDLERS = {"position.created": on_position, "position.updated": on_position}
