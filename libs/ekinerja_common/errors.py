@@ -86,3 +86,11 @@ class FieldErrors:
     def raise_if_any(self, code: str = "validation_failed") -> None:
         if self.errors:
             raise ValidationFailed(self.errors, code)
+
+
+class FieldValueError(DomainError, ValueError):
+    """Raise inside a pydantic validator: pydantic only catches ValueError there, and the web
+    layer then files this bilingual text under the field being validated."""
+
+    def __init__(self, id_text: str, en_text: str):
+        super().__init__("invalid_value", Text(id_text, en_text))

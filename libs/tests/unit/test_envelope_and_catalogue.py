@@ -38,3 +38,25 @@ def test_every_event_has_a_consumer_and_a_known_producer():
         assert e.consumers and set(e.consumers) <= set(events.SERVICES)
         assert e.producer not in e.consumers
         assert "." in e.name
+
+
+def test_validator_errors_keep_both_languages():
+    from pydantic import BaseModel, ValidationError, field_validator
+
+    from ekinerja_common.errors import FieldValueError
+    from ekinerja_common.web import validation_error
+
+    class Body(BaseModel):
+        reason: str
+
+        @field_validator("reason")
+        @classmethod
+        def not_blank(cls, v: str) -> str:
+            if not v.strip():
+                raise FieldValueError("Alasan wajib diisi", "A reason is required")
+            return v
+
+    with pytest.raises(ValidationError) as exc:
+        Body(reason="  ")
+    failed = validation_error(exc.value)
+    assert failed.fields["reason"].id == "Alasan wajib diisi" and failed.fields["reason"].en == "A reason is required"
