@@ -15,6 +15,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 accesslog = None
 preload_app = False
+# gunicorn 27 otherwise gives every master on the machine the same ~/.gunicorn/gunicorn.ctl.
+control_socket_disable = True
 
 
 def child_exit(server, worker):
