@@ -90,3 +90,104 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: s
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DedicatedBroker:
+    """A RabbitMQ node of the test's own (own port, own data directory), so that a fault test can
+    kill and restart *a* broker without disturbing anything else on the machine. Its data survive
+    a restart, as a real broker's do: durable queues and persistent messages come back."""
+
+    def __init__(self, port: int, name: str | None = None):
+        import tempfile
+
+        # Directly under /tmp: the node runs as the rabbitmq user, who cannot enter pytest's
+        # private (0700) temporary folders.
+        self.workdir = tempfile.mkdtemp(prefix="ekinerja-broker-")
+        self.port = port
+        self.node = f"{name or 'ekt' + uuid.uuid4().hex[:6]}@localhost"
+        self.dist_port = _free_port()  # Erlang distribution, for rabbitmqctl
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    def _env(self) -> dict[str, str]:
+        w = self.workdir
+        return {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_CONF_ENV_FILE": f"{w}/env.conf",  # not /etc/rabbitmq's: it pins the node name
+            "RABBITMQ_CONFIG_FILE": f"{w}/rabbitmq.conf",
+            "RABBITMQ_ENABLED_PLUGINS_FILE": f"{w}/plugins",
+            "RABBITMQ_MNESIA_BASE": f"{w}/mnesia",
+            "RABBITMQ_LOG_BASE": f"{w}/log",
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+
+    def _port_open(self) -> bool:
+        import socket
+
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def start(self, timeout: float = 120.0) -> "DedicatedBroker":
+        import pwd
+        import shutil
+        import subprocess
+
+        os.makedirs(self.workdir, exist_ok=True)
+        with open(f"{self.workdir}/env.conf", "w"):
+            pass
+        with open(f"{self.workdir}/rabbitmq.conf", "w") as f:
+            f.write(f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        with open(f"{self.workdir}/plugins", "w") as f:
+            f.write("[].\n")
+        env = self._env()
+        kwargs: dict = {}
+        if os.geteuid() == 0:
+            # As the rabbitmq user, like Debian's wrapper does -- but without its `su`, which would
+            # start a session of its own that our kill could not reach.
+            user = pwd.getpwnam("rabbitmq")
+            for root, dirs, files in os.walk(self.workdir):
+                for p in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                    os.chown(p, user.pw_uid, user.pw_gid)
+            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+            env["HOME"] = user.pw_dir  # where the node's Erlang cookie lives
+        server = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+        if not os.path.exists(server):
+            server = shutil.which("rabbitmq-server") or "rabbitmq-server"
+        self.proc = subprocess.Popen([server], env=env, start_new_session=True, cwd=self.workdir,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+        wait_until(self._port_open, timeout=timeout, interval=0.25, what=f"RabbitMQ node {self.node} to listen")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the node: no clean shutdown, as in a crash."""
+        import signal
+
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+            self.proc = None
+        # The beam process runs under su in the same group; wait until the port is really free.
+        wait_until(lambda: not self._port_open(), timeout=30, what="broker port to close")
+
+    def stop(self) -> None:
+        import shutil
+
+        self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)

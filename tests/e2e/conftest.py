@@ -1,6 +1,6 @@
 """One real stack for every end-to-end and fault test of this folder (starting it costs about a
-minute): five services on PostgreSQL, RabbitMQ under a private prefix, the nginx gateway, demo data
-seeded through the gateway."""
+minute): five services on PostgreSQL, a RabbitMQ node of its own (so that a fault test may kill
+it), the nginx gateway, demo data seeded through the gateway."""
 from __future__ import annotations
 
 from datetime import timedelta, timezone
@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from ekinerja_common.events import SERVICES
-from ekinerja_common.testing import delete_prefixed_topology, fresh_database, queue_prefix
+from ekinerja_common.testing import DedicatedBroker, fresh_database, queue_prefix
 
 from deploy.local.seed import seed_stack
 from deploy.local.stack import Ports, Stack
@@ -18,21 +18,28 @@ WIB = timezone(timedelta(hours=7))
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def broker():
+    b = DedicatedBroker(Ports.free().gateway)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, broker):
     prefix = queue_prefix()
     run_dir = tmp_path_factory.mktemp("stack")
     with fresh_database("e2e_identity") as u1, fresh_database("e2e_organization") as u2, \
             fresh_database("e2e_activity") as u3, fresh_database("e2e_approval") as u4, \
             fresh_database("e2e_payroll") as u5:
         urls = dict(zip(SERVICES, (u1, u2, u3, u4, u5)))
-        s = Stack(run_dir, ports=Ports.free(), database_urls=urls, queue_prefix=prefix,
+        s = Stack(run_dir, ports=Ports.free(), database_urls=urls, queue_prefix=prefix, amqp_url=broker.url,
                   env={"GUNICORN_WORKERS": "1", "RELAY_POLL_SECONDS": "0.05"}, login_rate="600r/m", login_burst=100)
         s.database_urls_for_test = urls
-        try:
-            with s:
-                yield s
-        finally:
-            delete_prefixed_topology(prefix, SERVICES)
+        with s:
+            yield s
 
 
 @pytest.fixture(scope="session")

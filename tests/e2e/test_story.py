@@ -21,7 +21,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from ekinerja_common.testing import AMQP_URL, wait_until
+from ekinerja_common.testing import wait_until
 
 from deploy.local.stack import Stack
 
@@ -132,7 +132,7 @@ def test_the_whole_chain(stack, person):
     approval_db.dispose()
     envelope = json.loads(body)
     duplicates_before = consumer_count(stack, "payroll", "activity.approved", "duplicate")
-    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    conn = pika.BlockingConnection(pika.URLParameters(stack.amqp_url))
     try:
         ch = conn.channel()
         ch.confirm_delivery()
