@@ -1,30 +1,32 @@
 """HTTP entry point of the payroll service: parse, authorize, call the service layer, map results
-to JSON. BPKAD (role ``bpkad``) sets the policy and salaries and computes runs; any logged-in user
-may read a year's policy; an employee sees only their own TPP line."""
+to JSON or files. BPKAD (role ``bpkad``) sets the policy and salaries, computes and locks runs and
+takes the outputs; BPKAD or BKD (``admin_bkd``) record sanctions; any logged-in user may read a
+year's policy; an employee sees only their own TPP line, slip and sanctions."""
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-
-from flask import Blueprint, current_app, g
-from pydantic import BaseModel, ConfigDict, Field
+from flask import Blueprint, Response, current_app, g, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth import JwksKeySource, TokenVerifier
 from ekinerja_common.config import Settings
-from ekinerja_common.errors import Forbidden, NotFound, Text, ValidationFailed
+from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal
+from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
-from . import services
-from .orm import TppLineRow, TppRun
+from . import exports, reports, services
+from .domain import Figures
+from .orm import TppCorrection, TppLineRow, TppRun
 from .policy import Policy
 from .runtime import build_runtime
 
 bp = Blueprint("payroll", __name__)
 
-NO_RUN = Text("Perhitungan TPP bulan ini belum ada", "No TPP run for this month")
+FORMATS = ("csv", "xlsx", "pdf")
+CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
 
 
 class Strict(BaseModel):
@@ -46,6 +48,23 @@ class BpjsIn(Strict):
     cap: int
 
 
+class BracketIn(Strict):
+    min_pct: Decimal
+    pay_pct: Decimal
+
+
+# Values (rule names, percents, weights) are checked by ``policy.parse`` rather than here, so
+# that one response lists every bad field of the document, shape and values alike.
+class ProductivityIn(Strict):
+    rule: str = Field(max_length=20)
+    brackets: list[BracketIn] = Field(default_factory=list, max_length=50)
+
+
+class SanctionRuleIn(Strict):
+    combine: str = Field(max_length=20)
+    max_cut_pct: Decimal
+
+
 class PolicyIn(Strict):
     """The whole policy document, as ``GET /policies/{year}`` returns it. ``version`` is the one
     the editor started from: saving over a newer version is refused (409)."""
@@ -59,6 +78,10 @@ class PolicyIn(Strict):
     cpns_factor_pct: Decimal
     pph21_pct: Pph21In
     bpjs: BpjsIn
+    productivity: ProductivityIn
+    discipline_deductions_pct: dict[str, Decimal]
+    sanctions: SanctionRuleIn
+    position_factors: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class SalaryIn(Strict):
@@ -70,6 +93,26 @@ class SalaryIn(Strict):
 
 class SalariesIn(Strict):
     salaries: list[SalaryIn] = Field(min_length=1, max_length=100_000)
+
+
+class LockIn(Strict):
+    """Optional: the run version the operator reviewed; locking a newer one is refused (409)."""
+
+    version: int | None = None
+
+
+class SanctionIn(Strict):
+    employee_id: str = Field(min_length=1, max_length=36)
+    start_date: date
+    end_date: date
+    cut_pct: Decimal
+    # Emptiness is checked with the other fields by the service, so every problem is listed at once.
+    reference: str = Field(max_length=100)
+    reason: str = Field(default="", max_length=1000)
+
+
+class RevokeIn(Strict):
+    reason: str = Field(min_length=1, max_length=1000)
 
 
 def runtime() -> Runtime:
@@ -86,13 +129,55 @@ def line_json(line: TppLineRow) -> dict:
             "inputs": line.inputs}
 
 
+def correction_json(c: TppCorrection) -> dict:
+    return {"id": c.id, "employee_id": c.employee_id, "nip": c.nip, "name": c.name, "unit_id": c.unit_id,
+            "for_year": c.for_year, "for_month": c.for_month, "gross": c.gross, "pph": c.pph, "bpjs": c.bpjs,
+            "net": c.net, "cause": c.cause, "basis": c.basis,
+            "issued_at": c.issued_at.isoformat() if c.issued_at else None}
+
+
 def run_json(session: Session, run: TppRun) -> dict:
-    lines = session.scalars(select(TppLineRow).where(TppLineRow.run_id == run.id).order_by(TppLineRow.nip)).all()
+    lines, corrections, pays = services.payments(session, run)
+    line_totals, correction_totals = services.totals(lines), services.totals(corrections)
     return {"year": run.year, "month": run.month, "status": run.status, "version": run.version,
             "policy_version": run.policy_version, "computed_at": run.computed_at.isoformat(),
-            "computed_by": run.computed_by, "totals": services.totals(lines), "skipped": run.skipped,
-            "lines": [line_json(line) for line in lines]}
+            "computed_by": run.computed_by,
+            "locked_at": run.locked_at.isoformat() if run.locked_at else None, "locked_by": run.locked_by,
+            "totals": line_totals, "correction_totals": correction_totals,
+            "payable": {"employees": len({p.employee_id for p in pays}),
+                        "net": line_totals["net"] + correction_totals["net"]},
+            "pending_changes": services.pending_changes(session, run.year, run.month),
+            "skipped": run.skipped, "warnings": run.warnings,
+            "lines": [line_json(line) for line in lines],
+            "corrections": [correction_json(c) for c in corrections]}
 
+
+def optional_body(model: type[BaseModel]) -> BaseModel:
+    """A body that may be left out entirely; when given it must be valid."""
+    if not request.get_data():
+        return model()
+    raw = request.get_json(silent=True)
+    if raw is None:
+        raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"),
+                          status=400)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc)
+
+
+def file_response(data: bytes, fmt: str, filename: str) -> Response:
+    return Response(data, content_type=exports.CONTENT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{filename}.{fmt}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store"})
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise NotFound(Text("Format harus csv, xlsx atau pdf", "The format must be csv, xlsx or pdf"), "unknown_format")
+
+
+# --- policy ------------------------------------------------------------------------------------
 
 @bp.get("/policies/<int:year>")
 def get_policy(year: int):
@@ -119,6 +204,8 @@ def put_policy(year: int, body: PolicyIn):
     return policy_json(p)
 
 
+# --- salaries ----------------------------------------------------------------------------------
+
 @bp.put("/salaries/<int:year>/<int:month>")
 @accepts(SalariesIn)
 def put_salaries(year: int, month: int, body: SalariesIn):
@@ -131,9 +218,84 @@ def put_salaries(year: int, month: int, body: SalariesIn):
     return {"year": year, "month": month, "saved": saved}
 
 
+@bp.post("/salaries/<int:year>/<int:month>/import")
+def import_salaries(year: int, month: int):
+    """Import the month's salaries from a CSV (role bpkad): body text/csv, or multipart with field
+    ``file``. Columns nip, gaji_pokok, bpjs_dipotong (optional). Every bad row is listed as
+    ``rows.<line>.<field>``; nothing is stored unless the whole file is valid, or ``?partial=true``
+    (the good rows are stored and the bad ones returned)."""
+    who = principal()
+    who.require("bpkad")
+    flag = request.args.get("partial", "false").strip().lower()
+    if flag not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValidationFailed({"partial": Text("Harus true atau false", "Must be true or false")})
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed({"file": Text("Lampirkan berkas CSV pada kolom file", "Attach the CSV file as field file")})
+        content = upload.read()
+    elif request.mimetype in CSV_TYPES:
+        content = request.get_data()
+    else:
+        raise DomainError("unsupported_media_type", Text("Kirim berkas CSV (text/csv atau multipart/form-data)",
+                                                         "Send a CSV file (text/csv or multipart/form-data)"), status=415)
+    with runtime().uow(g.request_id) as uow:
+        result = services.import_salaries(uow, year, month, content, who.account_id, flag in ("true", "1", "yes"))
+        uow.commit()
+    return result
+
+
+# --- sanctions ---------------------------------------------------------------------------------
+
+@bp.post("/sanctions")
+@accepts(SanctionIn)
+def post_sanction(body: SanctionIn):
+    """Record a disciplinary sanction (roles bpkad, admin_bkd): a percentage cut of the TPP of
+    every month from start_date to end_date overlaps; locked months get a correction."""
+    who = principal()
+    who.require("bpkad", "admin_bkd")
+    with runtime().uow(g.request_id) as uow:
+        s = services.record_sanction(uow, **body.model_dump(), actor=who.account_id)
+        uow.commit()
+        return services.sanction_json(s), 201
+
+
+@bp.get("/sanctions")
+def get_sanctions():
+    """Sanctions (bpkad, admin_bkd: anyone's, filter ?employee_id=&year=; an employee: their own)."""
+    who = principal()
+    employee_id = request.args.get("employee_id") or None
+    year = request.args.get("year")
+    if year is not None and not (year.isdigit() and 2000 <= int(year) <= 2100):
+        raise ValidationFailed({"year": Text("Tahun harus 2000–2100", "Year must be 2000–2100")})
+    if not who.has("bpkad", "admin_bkd"):
+        if not who.employee_id:
+            raise Forbidden()
+        if employee_id not in (None, who.employee_id):
+            raise Forbidden()
+        employee_id = who.employee_id
+    with runtime().session_factory() as s:
+        return {"sanctions": [services.sanction_json(x) for x in services.list_sanctions(s, employee_id, int(year) if year else None)]}
+
+
+@bp.post("/sanctions/<sanction_id>/revoke")
+@accepts(RevokeIn)
+def revoke_sanction(sanction_id: str, body: RevokeIn):
+    """Revoke a sanction (roles bpkad, admin_bkd), with a reason; the record stays."""
+    who = principal()
+    who.require("bpkad", "admin_bkd")
+    with runtime().uow(g.request_id) as uow:
+        s = services.revoke_sanction(uow, sanction_id, body.reason, who.account_id)
+        uow.commit()
+        return services.sanction_json(s)
+
+
+# --- runs --------------------------------------------------------------------------------------
+
 @bp.post("/runs/<int:year>/<int:month>/compute")
 def compute_run(year: int, month: int):
-    """Compute every employee's TPP line for the month (role bpkad); replaces an open run's lines."""
+    """Compute every employee's TPP line for the month and the corrections of locked earlier months
+    (role bpkad); replaces an open run's lines and corrections. 409 period_locked once locked."""
     who = principal()
     who.require("bpkad")
     with runtime().uow(g.request_id) as uow:
@@ -142,40 +304,105 @@ def compute_run(year: int, month: int):
         return run_json(uow.session, run)
 
 
+@bp.post("/runs/<int:year>/<int:month>/lock")
+def lock_run(year: int, month: int):
+    """Lock the month as last computed (role bpkad); optional body {version}. Publishes
+    tpp.period_locked and tpp.correction_issued; months lock in order."""
+    who = principal()
+    who.require("bpkad")
+    body = optional_body(LockIn)
+    with runtime().uow(g.request_id) as uow:
+        run = services.lock_run(uow, year, month, who.account_id, body.version)
+        uow.commit()
+        return run_json(uow.session, run)
+
+
 @bp.get("/runs/<int:year>/<int:month>")
 def get_run(year: int, month: int):
-    """The month's run with every line and the totals (role bpkad)."""
+    """The month's run with every line, correction and the totals (role bpkad)."""
     principal().require("bpkad")
     with runtime().session_factory() as s:
-        run = s.scalar(select(TppRun).where(TppRun.year == year, TppRun.month == month))
-        if run is None:
-            raise NotFound(NO_RUN)
-        return run_json(s, run)
+        return run_json(s, services.get_run(s, year, month))
 
 
-@bp.get("/runs/<int:year>/<int:month>/me")
-def my_line(year: int, month: int):
-    """The caller's own TPP line for the month with its inputs (role pegawai)."""
+def own_employee() -> str:
     who = principal()
     who.require("pegawai")
     if not who.employee_id:
         raise Forbidden(Text("Akun ini tidak terhubung dengan data pegawai", "This account is not linked to an employee"))
+    return who.employee_id
+
+
+@bp.get("/runs/<int:year>/<int:month>/me")
+def my_line(year: int, month: int):
+    """The caller's own TPP line for the month with its inputs and corrections (role pegawai)."""
+    employee_id = own_employee()
     with runtime().session_factory() as s:
-        found = s.execute(
-            select(TppLineRow, TppRun).join(TppRun, TppRun.id == TppLineRow.run_id)
-            .where(TppRun.year == year, TppRun.month == month, TppLineRow.employee_id == who.employee_id)
-        ).first()
-    if found is None:
+        run = s.scalar(select(TppRun).where(TppRun.year == year, TppRun.month == month))
+        lines, corrections, pays = services.payments(s, run, employee_id) if run else ([], [], [])
+    if not pays:
         raise NotFound(Text("Belum ada TPP Anda untuk bulan ini", "No TPP line of yours for this month"))
-    line, run = found
-    return {"year": run.year, "month": run.month, "status": run.status, "run_version": run.version, **line_json(line)}
+    line = line_json(lines[0]) if lines else {"employee_id": employee_id, "gross": None, "pph": None, "bpjs": None,
+                                               "net": None, "inputs": None}
+    return {"year": run.year, "month": run.month, "status": run.status, "run_version": run.version, **line,
+            "corrections": [correction_json(c) for c in corrections], "payable": sum(p.figures.net for p in pays)}
+
+
+@bp.get("/runs/<int:year>/<int:month>/slips/<employee_id>.pdf")
+def slip(year: int, month: int, employee_id: str):
+    """An employee's TPP slip as PDF (the employee themself, or role bpkad)."""
+    who = principal()
+    if not (who.has("bpkad") or (who.employee_id == employee_id and who.has("pegawai"))):
+        raise Forbidden()
+    with runtime().session_factory() as s:
+        run = services.get_run(s, year, month)
+        lines, corrections, _ = services.payments(s, run, employee_id)
+    if not lines and not corrections:
+        raise NotFound(Text("Tidak ada TPP pegawai ini untuk bulan ini", "No TPP of this employee for this month"))
+    main = lines[0] if lines else corrections[0]
+    data = exports.slip_pdf(
+        year=year, month=month, status=run.status, nip=main.nip, name=main.name, unit_id=main.unit_id,
+        position_id=lines[0].position_id if lines else None, inputs=lines[0].inputs if lines else None,
+        line=Figures(lines[0].gross, lines[0].pph, lines[0].bpjs, lines[0].net) if lines else None,
+        corrections=[exports.SlipCorrection(c.for_year, c.for_month, Figures(c.gross, c.pph, c.bpjs, c.net),
+                                            c.cause.get("event_type", "")) for c in corrections])
+    return file_response(data, "pdf", f"slip-tpp-{year}-{month:02d}-{main.nip}")
+
+
+def _render(sheet: exports.Sheet, fmt: str) -> bytes:
+    return {"csv": exports.to_csv, "xlsx": exports.to_xlsx, "pdf": exports.to_pdf}[fmt](sheet)
+
+
+@bp.get("/runs/<int:year>/<int:month>/recap.<fmt>")
+def recap(year: int, month: int, fmt: str):
+    """The month's recap per unit as csv, xlsx or pdf (role bpkad); totals equal the run's."""
+    principal().require("bpkad")
+    check_format(fmt)
+    with runtime().session_factory() as s:
+        run = services.get_run(s, year, month)
+        _, _, pays = services.payments(s, run)
+    sheet = exports.recap_sheet(year, month, run.status, reports.recap(pays))
+    return file_response(_render(sheet, fmt), fmt, f"rekap-tpp-{year}-{month:02d}")
+
+
+@bp.get("/runs/<int:year>/<int:month>/disbursement.<fmt>")
+def disbursement(year: int, month: int, fmt: str):
+    """The bank disbursement list (NIP, name, account, amount) as csv, xlsx or pdf (role bpkad)."""
+    principal().require("bpkad")
+    check_format(fmt)
+    with runtime().session_factory() as s:
+        run = services.get_run(s, year, month)
+        _, _, pays = services.payments(s, run)
+    sheet = exports.disbursement_sheet(year, month, run.status, reports.disbursement(pays))
+    return file_response(_render(sheet, fmt), fmt, f"pembayaran-tpp-{year}-{month:02d}")
 
 
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None):
     rt = build_runtime(settings)
     verifier = verifier or TokenVerifier(JwksKeySource(rt.settings.jwks_url), rt.settings.jwt_issuer, rt.settings.jwt_audience)
     app = create_base_app("payroll", verifier, rt.check_ready, "E-Kinerja payroll (BPKAD)",
-                          "The yearly TPP policy and the monthly TPP runs: gross, PPh 21, BPJS and net per employee.")
+                          "The yearly TPP policy, monthly TPP runs (gross, PPh 21, BPJS, net), the period lock, "
+                          "corrections (rapel), sanctions, salary import and the slip, recap and disbursement files.")
     app.extensions["runtime"] = rt
     app.register_blueprint(bp)
     return app

@@ -45,6 +45,28 @@ PPH21_PPPK_PCT = {g: "15" if n >= 13 else "5" if n >= 9 else "0" for n, g in enu
 BPJS_EMPLOYEE_RATE_PCT = "1"
 BPJS_CAP = 12_000_000
 
+# Productivity is paid linearly by default (DOMAIN.md). The brackets are an example some regencies
+# use, stored so that switching the rule to "bracket" starts from a sensible table.
+PRODUCTIVITY = {"rule": "linear", "brackets": [
+    {"min_pct": "90", "pay_pct": "100"}, {"min_pct": "75", "pay_pct": "85"},
+    {"min_pct": "60", "pay_pct": "70"}, {"min_pct": "0", "pay_pct": "50"},
+]}
+
+# Percent of the discipline share per day with the code: the central tukin table (Permentan
+# 68/2012) many regions adopt. The excused codes activity's default calendar knows (leave, sick,
+# official travel, study, training) deduct nothing but are listed, so that a code missing here
+# stands out in a run as unpriced.
+DISCIPLINE_DEDUCTIONS_PCT = {
+    "TL1": "0.5", "TL2": "1", "TL3": "1.5", "TL4": "2",
+    "PSW1": "0.5", "PSW2": "1", "PSW3": "1.5", "PSW4": "2",
+    "TK": "3",
+    "CUTI": "0", "SAKIT": "0", "DL": "0", "TB": "0", "CB": "0", "CM": "0", "CAP": "0", "DIKLAT": "0",
+}
+
+# PP 94/2021: a medium sanction cuts the allowance by 25 % for 6, 9 or 12 months; two sanctions
+# running at once do not add up by default (the larger one applies).
+SANCTIONS = {"combine": "max", "max_cut_pct": "100"}
+
 
 def document(year: int) -> dict:
     """The default policy document for ``year`` (the shape ``PUT /policies/{year}`` accepts)."""
@@ -56,4 +78,23 @@ def document(year: int) -> dict:
         "cpns_factor_pct": CPNS_FACTOR_PCT,
         "pph21_pct": {"pns": dict(PPH21_PNS_PCT), "pppk": dict(PPH21_PPPK_PCT)},
         "bpjs": {"employee_rate_pct": BPJS_EMPLOYEE_RATE_PCT, "cap": BPJS_CAP},
+        "productivity": {"rule": PRODUCTIVITY["rule"], "brackets": [dict(b) for b in PRODUCTIVITY["brackets"]]},
+        "discipline_deductions_pct": dict(DISCIPLINE_DEDUCTIONS_PCT),
+        "sanctions": dict(SANCTIONS),
+        "position_factors": {},
     }
+
+
+# Sections the policy document gained after its first release (migration 0002). A version stored
+# before has none of them; it is read with these defaults, which reproduce what it meant then
+# (linear productivity, the central deduction table, no overrides).
+LATER_SECTIONS = ("productivity", "discipline_deductions_pct", "sanctions", "position_factors")
+
+
+def complete(year: int, stored: dict) -> dict:
+    """A stored policy document with the sections it predates filled from the defaults."""
+    missing = [k for k in LATER_SECTIONS if k not in stored]
+    if not missing:
+        return stored
+    base = document(year)
+    return {**stored, **{k: base[k] for k in missing}}

@@ -4,11 +4,26 @@ Amounts are whole rupiah (``int``). Rates, weights and deductions arrive as perc
 as the policy and the attendance events carry them) and become exact ``Fraction``s, so no float
 ever touches money. The gross is rounded once, at the end: rounding the parts would let the system
 and BPKAD's hand computation disagree by a rupiah.
+
+Rounding rule (also in the service README, "Rounding"):
+
+1. ``gross = round(base × factor × (w_perf × paid productivity + w_disc × discipline)
+   × status factor × (1 − sanction cut))`` — computed exactly, rounded **once**, half up (a half
+   rupiah goes up: Rp 2,500,000.5 → Rp 2,500,001).
+2. ``pph = round(gross × rate)``, half up.
+3. ``bpjs = round(rate × min(salary + gross, cap)) − already`` where ``already`` is what the salary
+   slip deducted (or ``round(rate × min(salary, cap))``), each rounded half up; never below 0 and
+   never more than ``gross − pph``.
+4. ``net = gross − pph − bpjs``: no rounding, it is made of whole rupiah.
+5. A correction (rapel) is the difference of whole-rupiah figures (recomputed line − locked line −
+   corrections already made), so it introduces no rounding of its own.
+6. Totals (recap per unit, disbursement list, run totals) are plain sums of whole-rupiah lines and
+   corrections, never re-derived from rates: they reconcile to the rupiah by construction.
 """
 from __future__ import annotations
 
 import calendar
-import math
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,16 +35,48 @@ from ekinerja_common.errors import DomainError, FieldErrors, Text
 YEAR_MIN, YEAR_MAX = 2000, 2100
 
 
+@functools.lru_cache(maxsize=4096)
 def pct(value: Decimal) -> Fraction:
-    """A percent as the policy stores it (``Decimal("60")``) as an exact fraction (3/5)."""
+    """A percent as the policy stores it (``Decimal("60")``) as an exact fraction (3/5).
+    Cached: a month has a handful of distinct rates and thousands of lines using them."""
     return Fraction(value) / 100
+
+
+@functools.lru_cache(maxsize=4096)
+def exact(value: Decimal) -> Fraction:
+    return Fraction(value)
+
+
+def plain(x: Decimal) -> Decimal:
+    """A percent as people write it: ``25`` rather than the ``25.000`` a NUMERIC(6,3) returns
+    (``normalize`` alone would make 100 ``1E+2``)."""
+    return Decimal(format(x.normalize(), "f"))
 
 
 def round_half_up(x: Fraction) -> int:
     """Whole rupiah, halves away from zero. Python's ``round`` rounds halves to even (2.5 -> 2),
     which is not how money is rounded here."""
-    whole = math.floor(abs(x) + Fraction(1, 2))
+    n, d = abs(x.numerator), x.denominator
+    whole = (2 * n + d) // (2 * d)  # floor(|x| + 1/2), in integers
     return whole if x >= 0 else -whole
+
+
+def times_half_up(amount: int, rate: Fraction) -> int:
+    """``round_half_up(amount × rate)`` for a whole, non-negative amount and a non-negative rate,
+    without building a Fraction (a run does this tens of thousands of times)."""
+    n, d = amount * rate.numerator, rate.denominator
+    return (2 * n + d) // (2 * d)
+
+
+@functools.lru_cache(maxsize=4096)
+def _discipline(deductions_pct: Decimal) -> Fraction:
+    return max(Fraction(0), 1 - pct(deductions_pct))
+
+
+@functools.lru_cache(maxsize=4096)
+def _multiplier(factor: Decimal, status_factor_pct: Decimal, sanction_cut_pct: Decimal) -> Fraction:
+    """factor × status factor × (1 − sanction cut)."""
+    return exact(factor) * pct(status_factor_pct) * (1 - pct(sanction_cut_pct))
 
 
 def check_period(year: int, month: int | None = None) -> None:
@@ -98,9 +145,11 @@ class TppInputs:
     # What the salary slip already deducted for BPJS; None = derive it as rate x min(salary, cap),
     # which is what the salary payroll deducts when it follows the same Perpres.
     bpjs_already: int | None = None
-    # Disciplinary sanctions (PP 94/2021) are not recorded yet; the cut is kept as an input so
-    # that adding them changes no formula.
+    # Disciplinary sanctions (PP 94/2021) overlapping the month, combined by the policy.
     sanction_cut_pct: Decimal = Decimal(0)
+    # None = linear rule. Otherwise (min_pct, pay_pct) with the highest threshold first: the
+    # productivity is paid at the pay of the first bracket it reaches, 0 below them all.
+    productivity_brackets: tuple[tuple[Decimal, Decimal], ...] | None = None
 
     @property
     def target_minutes(self) -> int:
@@ -113,6 +162,7 @@ class TppLine:
 
     inputs: TppInputs
     productivity: Fraction
+    productivity_paid: Fraction
     discipline: Fraction
     bpjs_already: int
     bpjs_due: int
@@ -130,6 +180,11 @@ class TppLine:
             "approved_minutes": i.approved_minutes, "working_days": i.working_days,
             "minutes_per_day": i.minutes_per_day, "target_minutes": i.target_minutes,
             "productivity": _fraction(self.productivity), "productivity_pct": _percent(self.productivity),
+            "productivity_rule": "linear" if i.productivity_brackets is None else "bracket",
+            "productivity_brackets": None if i.productivity_brackets is None else [
+                {"min_pct": str(m), "pay_pct": str(p)} for m, p in i.productivity_brackets],
+            "productivity_paid": _fraction(self.productivity_paid),
+            "productivity_paid_pct": _percent(self.productivity_paid),
             "deductions_pct": str(i.deductions_pct),
             "discipline": _fraction(self.discipline), "discipline_pct": _percent(self.discipline),
             "weights_pct": {"performance": str(i.perf_weight_pct), "discipline": str(i.disc_weight_pct)},
@@ -139,6 +194,65 @@ class TppLine:
             "bpjs_already": self.bpjs_already, "bpjs_due": self.bpjs_due,
             "gross": self.gross, "pph": self.pph, "bpjs": self.bpjs, "net": self.net,
         }
+
+
+def inputs_from_explained(d: dict) -> TppInputs:
+    """The inputs of a stored line (``TppLine.explain()``), so that a locked month's line can be
+    recomputed with new month data and otherwise exactly what it was locked with. Lines stored
+    before brackets existed are linear."""
+    brackets = d.get("productivity_brackets")
+    return TppInputs(
+        kelas_jabatan=d["kelas_jabatan"], base=d["base"], factor=Decimal(d["factor"]),
+        employee_kind=d["employee_kind"], golongan=d["golongan"], status=d["status"],
+        approved_minutes=d["approved_minutes"], working_days=d["working_days"], minutes_per_day=d["minutes_per_day"],
+        deductions_pct=Decimal(d["deductions_pct"]), perf_weight_pct=Decimal(d["weights_pct"]["performance"]),
+        disc_weight_pct=Decimal(d["weights_pct"]["discipline"]), status_factor_pct=Decimal(d["status_factor_pct"]),
+        pph_rate_pct=Decimal(d["pph_rate_pct"]), bpjs_rate_pct=Decimal(d["bpjs_rate_pct"]), bpjs_cap=d["bpjs_cap"],
+        salary=d["salary"], bpjs_already=d["bpjs_already"], sanction_cut_pct=Decimal(d["sanction_cut_pct"]),
+        productivity_brackets=None if brackets is None else tuple(
+            (Decimal(b["min_pct"]), Decimal(b["pay_pct"])) for b in brackets),
+    )
+
+
+def paid_productivity(productivity: Fraction, brackets: tuple[tuple[Decimal, Decimal], ...] | None) -> Fraction:
+    """The productivity the performance share is paid at: itself (linear), or the pay of the
+    highest bracket whose threshold it reaches (89.99 % does not reach 90 %)."""
+    if brackets is None:
+        return productivity
+    for low, pay in sorted(brackets, reverse=True):
+        if productivity >= pct(low):
+            return pct(pay)
+    return Fraction(0)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The four amounts of a line or a correction, whole rupiah."""
+
+    gross: int = 0
+    pph: int = 0
+    bpjs: int = 0
+    net: int = 0
+
+    def __add__(self, other: "Figures") -> "Figures":
+        return Figures(self.gross + other.gross, self.pph + other.pph, self.bpjs + other.bpjs, self.net + other.net)
+
+    def __sub__(self, other: "Figures") -> "Figures":
+        return Figures(self.gross - other.gross, self.pph - other.pph, self.bpjs - other.bpjs, self.net - other.net)
+
+    def __bool__(self) -> bool:
+        return any((self.gross, self.pph, self.bpjs, self.net))
+
+    @classmethod
+    def of(cls, line: "TppLine") -> "Figures":
+        return cls(line.gross, line.pph, line.bpjs, line.net)
+
+
+def correction(recomputed: Figures, locked: Figures, earlier: Figures) -> Figures:
+    """What is still owed for a locked month: what its line would be now, less what was paid in
+    it and in the corrections already made for it. Zero when nothing changed or when it has been
+    corrected already; that is what keeps a correction from being paid twice."""
+    return recomputed - locked - earlier
 
 
 def _fraction(x: Fraction) -> str:
@@ -156,16 +270,19 @@ def compute(i: TppInputs) -> TppLine:
         raise DomainError("no_working_days", Text("Bulan ini tidak memiliki hari kerja menurut kebijakan",
                                                   "The policy leaves this month without working days"))
     productivity = Fraction(min(i.approved_minutes, target), target)
-    discipline = max(Fraction(0), 100 - Fraction(i.deductions_pct)) / 100
-    score = pct(i.perf_weight_pct) * productivity + pct(i.disc_weight_pct) * discipline
-    gross = round_half_up(i.base * Fraction(i.factor) * score * pct(i.status_factor_pct) * (1 - pct(i.sanction_cut_pct)))
-    pph = round_half_up(gross * pct(i.pph_rate_pct))
+    paid = paid_productivity(productivity, i.productivity_brackets)
+    discipline = _discipline(i.deductions_pct)
+    score = pct(i.perf_weight_pct) * paid + pct(i.disc_weight_pct) * discipline
+    # Same exact product as written in the module docstring; the factors that are the same for
+    # many lines are multiplied once (cached) and the rounding is done on integers.
+    gross = times_half_up(i.base, score * _multiplier(i.factor, i.status_factor_pct, i.sanction_cut_pct))
+    pph = times_half_up(gross, pct(i.pph_rate_pct))
     rate = pct(i.bpjs_rate_pct)
     salary = i.salary or 0
-    already = i.bpjs_already if i.bpjs_already is not None else round_half_up(rate * min(salary, i.bpjs_cap))
-    due = max(0, round_half_up(rate * min(salary + gross, i.bpjs_cap)) - already)
+    already = i.bpjs_already if i.bpjs_already is not None else times_half_up(min(salary, i.bpjs_cap), rate)
+    due = max(0, times_half_up(min(salary + gross, i.bpjs_cap), rate) - already)
     # A transfer cannot be negative: when the salary slip deducted too little (bpjs_already given
     # low) the TPP pays at most what is left of it, and bpjs_due keeps the shortfall visible.
     bpjs = min(due, gross - pph)
-    return TppLine(inputs=i, productivity=productivity, discipline=discipline, bpjs_already=already,
+    return TppLine(inputs=i, productivity=productivity, productivity_paid=paid, discipline=discipline, bpjs_already=already,
                    bpjs_due=due, gross=gross, pph=pph, bpjs=bpjs, net=gross - pph - bpjs)

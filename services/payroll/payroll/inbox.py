@@ -3,7 +3,12 @@
 Idempotency is the consumer's job (processed message ids); staleness is ours: every row keeps the
 version of the event that wrote it, and an event carrying an older or equal version changes
 nothing. Events of different aggregates may come in any order (a placement before its employee,
-an approval before the position), so no handler requires another row to exist.
+an approval before the position, an appeal's outcome before the rejection it overturns), so no
+handler requires another row to exist.
+
+Every change to a month's data (decision, appeal outcome, attendance day) is noted for that month
+(``repository.note_change``) in the same transaction: a month already computed then knows it is
+out of date, and a locked month gets a correction line in a later month, naming this event.
 """
 from __future__ import annotations
 
@@ -11,32 +16,52 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ekinerja_common.consumer import Handler
 from ekinerja_common.envelope import Envelope
 
-from .orm import ActivityDecision, AttendanceDay, Base, Employee, Placement, Position
+from . import repository
+from .orm import ActivityDecision, AppealOutcome, AttendanceCode, AttendanceDay, Base, Employee, Placement, Position
 
 
-def _upsert(session: Session, model: type[Base], key: dict[str, Any], version: int, values: dict[str, Any]) -> None:
+def _upsert(session: Session, model: type[Base], key: dict[str, Any], version: int, values: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+    """Apply ``values`` unless the stored row is as new or newer. Returns whether it was applied
+    and the row's previous values (None when it is new)."""
     row = session.get(model, key, with_for_update=True)
     if row is not None and row.version >= version:
-        return
+        return False, None
+    before = None
     if row is None:
         row = model(**key)
         session.add(row)
+    else:
+        before = {name: getattr(row, name) for name in values}
     for name, value in values.items():
         setattr(row, name, value)
     row.version = version
+    return True, before
+
+
+def _noted(session: Session, env: Envelope, employee_id: str, days: set[date]) -> None:
+    """Note the change once per month it touches (months in order, so two handlers touching the
+    same months take their period locks in the same order)."""
+    first_day: dict[tuple[int, int], date] = {}
+    for day in sorted(days):
+        first_day.setdefault((day.year, day.month), day)
+    for (year, month), day in sorted(first_day.items()):
+        repository.note_change(session, employee_id, year, month, day, env.id, env.type)
 
 
 def on_employee(session: Session, env: Envelope) -> None:
     d = env.data
-    _upsert(session, Employee, {"employee_id": d["employee_id"]}, d["version"], {
-        "nip": d["nip"], "name": d["name"], "employee_kind": d["employee_kind"], "status": d["status"],
-        "golongan": d["golongan"] or "", "active": bool(d["active"]),
-    })
+    values = {"nip": d["nip"], "name": d["name"], "employee_kind": d["employee_kind"], "status": d["status"],
+              "golongan": d["golongan"] or "", "active": bool(d["active"])}
+    # Not in identity's events yet (README "Gaps"): taken when present, kept when absent.
+    if "bank_account" in d:
+        values["bank_account"] = d["bank_account"]
+    _upsert(session, Employee, {"employee_id": d["employee_id"]}, d["version"], values)
 
 
 def on_employee_placed(session: Session, env: Envelope) -> None:
@@ -58,25 +83,68 @@ def on_position(session: Session, env: Envelope) -> None:
     })
 
 
+def _overturned(session: Session, entry_id: str) -> bool:
+    outcomes = session.scalars(select(AppealOutcome.outcome).where(AppealOutcome.entry_id == entry_id)).all()
+    return "overturned" in outcomes
+
+
 def on_decision(status: str) -> Handler:
     """approved, rejected and returned all land on the entry's one row, so whichever decision has
-    the highest version is the one that counts, whatever order they arrive in."""
+    the highest version is the one that counts, whatever order they arrive in. A rejection an
+    appeal has overturned is stored as ``overturned``: its minutes count."""
 
     def handle(session: Session, env: Envelope) -> None:
         d = env.data
-        _upsert(session, ActivityDecision, {"entry_id": d["entry_id"]}, d["version"], {
-            "employee_id": d["employee_id"], "day": date.fromisoformat(d["date"]),
-            "credited_minutes": int(d["credited_minutes"]), "status": status,
+        day = date.fromisoformat(d["date"])
+        stored = "overturned" if status == "rejected" and _overturned(session, d["entry_id"]) else status
+        applied, before = _upsert(session, ActivityDecision, {"entry_id": d["entry_id"]}, d["version"], {
+            "employee_id": d["employee_id"], "day": day,
+            "credited_minutes": int(d["credited_minutes"]), "status": stored,
             "decided_by": d["decided_by"], "decided_at": datetime.fromisoformat(d["decided_at"]),
         })
+        if applied:
+            days = {day} | ({before["day"]} if before else set())
+            _noted(session, env, d["employee_id"], days)
 
     return handle
 
 
+def on_appeal_decided(session: Session, env: Envelope) -> None:
+    """An appeal's outcome for each of its entries; a rejected entry it overturns counts again,
+    one it upholds (e.g. the board reversing a first-level overturn) stops counting."""
+    d = env.data
+    touched: set[date] = set()
+    for entry_id in d["entry_ids"]:
+        applied, _ = _upsert(session, AppealOutcome, {"appeal_id": d["appeal_id"], "entry_id": entry_id}, d["version"], {
+            "employee_id": d["employee_id"], "outcome": d["outcome"],
+            "decided_at": datetime.fromisoformat(d["decided_at"]),
+        })
+        if not applied:
+            continue
+        session.flush()
+        entry = session.get(ActivityDecision, entry_id, with_for_update=True)
+        if entry is None or entry.status not in ("rejected", "overturned"):
+            continue  # the rejection has not arrived yet (it will look here), or it is not rejected
+        new_status = "overturned" if _overturned(session, entry_id) else "rejected"
+        if new_status != entry.status:
+            entry.status = new_status
+            touched.add(entry.day)
+    _noted(session, env, d["employee_id"], touched)
+
+
 def on_attendance(session: Session, env: Envelope) -> None:
     d = env.data
-    _upsert(session, AttendanceDay, {"employee_id": d["employee_id"], "day": date.fromisoformat(d["date"])},
-            d["version"], {"codes": list(d["codes"]), "deduction_pct": Decimal(str(d["deduction_pct"]))})
+    employee_id, day = d["employee_id"], date.fromisoformat(d["date"])
+    codes = [str(c).strip().upper() for c in d["codes"]]
+    applied, _ = _upsert(session, AttendanceDay, {"employee_id": employee_id, "day": day}, d["version"],
+                         {"codes": codes, "deduction_pct": Decimal(str(d["deduction_pct"]))})
+    if not applied:
+        return
+    session.execute(delete(AttendanceCode).where(AttendanceCode.employee_id == employee_id, AttendanceCode.day == day))
+    if codes:
+        session.execute(insert(AttendanceCode), [{"employee_id": employee_id, "day": day, "seq": n, "code": code[:20]}
+                                                 for n, code in enumerate(codes)])
+    _noted(session, env, employee_id, {day})
 
 
 HANDLERS: dict[str, Handler] = {
@@ -88,5 +156,6 @@ HANDLERS: dict[str, Handler] = {
     "activity.approved": on_decision("approved"),
     "activity.rejected": on_decision("rejected"),
     "activity.returned": on_decision("returned"),
+    "appeal.decided": on_appeal_decided,
     "attendance.recorded": on_attendance,
 }

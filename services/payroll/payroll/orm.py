@@ -37,6 +37,11 @@ class Employee(Base):
     golongan: Mapped[str] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
+    # For the disbursement list. identity's employee events do not carry it yet; the column fills
+    # as soon as they do (see the README, "Gaps").
+    bank_account: Mapped[str | None] = mapped_column(String(40))
+    # Salary files name employees by NIP.
+    __table_args__ = (Index("ix_employees_nip", "nip"),)
 
 
 class Placement(Base):
@@ -64,7 +69,8 @@ class Position(Base):
 
 
 class ActivityDecision(Base):
-    """The latest supervisor decision on one activity entry; only ``approved`` minutes count."""
+    """The latest supervisor decision on one activity entry. ``approved`` and ``overturned`` (a
+    rejection an appeal overturned) minutes count; ``rejected`` and ``returned`` do not."""
 
     __tablename__ = "activity_decisions"
     entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -87,6 +93,31 @@ class AttendanceDay(Base):
     deduction_pct: Mapped[Decimal] = mapped_column(Numeric(7, 3))
     version: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_attendance_days_day", "day"),)
+
+
+class AttendanceCode(Base):
+    """One code of one attendance day, so that a month's days per code are counted in SQL (the
+    deduction each code costs is BPKAD's policy, applied by payroll, see README "Discipline")."""
+
+    __tablename__ = "attendance_codes"
+    employee_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20))
+    __table_args__ = (Index("ix_attendance_codes_day", "day"),)
+
+
+class AppealOutcome(Base):
+    """The latest outcome of an appeal for one of its entries. An entry whose rejection an appeal
+    overturned counts as approved, whichever of the two events arrives first."""
+
+    __tablename__ = "appeal_outcomes"
+    appeal_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    employee_id: Mapped[str] = mapped_column(String(36))
+    outcome: Mapped[str] = mapped_column(String(12))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer)
 
 
 # --- BPKAD's own data --------------------------------------------------------------------------
@@ -113,6 +144,59 @@ class Salary(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
 
 
+class Sanction(Base):
+    """A disciplinary sanction (PP 94/2021) cutting the TPP of every month it overlaps. Entered by
+    BPKAD or BKD; revoked, never edited or deleted, so the audit trail is the table itself too."""
+
+    __tablename__ = "sanctions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    employee_id: Mapped[str] = mapped_column(String(36), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    cut_pct: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    reference: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    revoke_reason: Mapped[str | None] = mapped_column(String(1000))
+    __table_args__ = (Index("ix_sanctions_dates", "start_date", "end_date"),)
+
+
+class TppPeriod(Base):
+    """One row per month anything happened in, there only to be locked. A compute or lock takes
+    it exclusively, an event changing that month's data takes it shared: so a change is either
+    seen by a compute or recorded as a DataChange after it, never lost in between. (The run row
+    cannot serve: it does not exist before the first compute, and a row that does not exist
+    cannot be locked.)"""
+
+    __tablename__ = "tpp_periods"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class DataChange(Base):
+    """A change to an employee's month data (decision, appeal, attendance, sanction) made after
+    that month was computed. An open month's changes are cleared by its next compute (which sees
+    them); a locked month's are claimed by the compute of a later month, which turns them into
+    correction lines, and settled when that month is locked."""
+
+    __tablename__ = "data_changes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    employee_id: Mapped[str] = mapped_column(String(36))
+    day: Mapped[date | None] = mapped_column(Date)
+    # The event (id and type) that made the change, or the sanction for sanctions.
+    cause_id: Mapped[str] = mapped_column(String(36))
+    cause_type: Mapped[str] = mapped_column(String(50))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_data_changes_period", "year", "month", "settled_at"),)
+
+
 class TppRun(Base):
     __tablename__ = "tpp_runs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -124,7 +208,11 @@ class TppRun(Base):
     computed_by: Mapped[str] = mapped_column(String(100))
     # Employees placed in the month who got no line, and why (data not yet arrived by event).
     skipped: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # What BPKAD should look at before locking, e.g. attendance codes the policy does not price.
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_by: Mapped[str | None] = mapped_column(String(100))
     __table_args__ = (UniqueConstraint("year", "month"),)
 
 
@@ -142,7 +230,39 @@ class TppLineRow(Base):
     bpjs: Mapped[int] = mapped_column(BigInteger)
     net: Mapped[int] = mapped_column(BigInteger)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Copied when computed, so a locked month's disbursement list never changes afterwards.
+    bank_account: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (UniqueConstraint("run_id", "employee_id"),)
+
+
+class TppCorrection(Base):
+    """A correction (rapel) paid in the run's month for an earlier, locked month: the difference
+    between that month's line recomputed with today's data and what was paid for it (its locked
+    line and earlier corrections). Amounts may be negative (an overpayment recovered). A run's
+    corrections are replaced by each compute; locking the run issues them for good."""
+
+    __tablename__ = "tpp_corrections"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    run_id: Mapped[str] = mapped_column(ForeignKey("tpp_runs.id"), index=True)
+    employee_id: Mapped[str] = mapped_column(String(36))
+    for_year: Mapped[int] = mapped_column(Integer)
+    for_month: Mapped[int] = mapped_column(Integer)
+    nip: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[str] = mapped_column(String(36))
+    bank_account: Mapped[str | None] = mapped_column(String(40))
+    gross: Mapped[int] = mapped_column(BigInteger)
+    pph: Mapped[int] = mapped_column(BigInteger)
+    bpjs: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger)
+    # {"event_id", "event_type", "changes": [...]}: what changed the locked month.
+    cause: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The locked figures, earlier corrections and the recomputed line's inputs.
+    basis: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("run_id", "employee_id", "for_year", "for_month"),
+                      Index("ix_tpp_corrections_for", "for_year", "for_month", "employee_id"))
 
 
 class AuditEntry(Base):

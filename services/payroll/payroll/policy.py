@@ -5,7 +5,8 @@ whole rupiah, dates ``YYYY-MM-DD``), the form it is stored and served in.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -13,6 +14,14 @@ from typing import Any
 from ekinerja_common.errors import FieldErrors
 
 KELAS = range(1, 18)
+# The discipline codes activity assigns (DOMAIN.md "Attendance and discipline"); the policy must
+# price every one of them. Other codes (leave, official travel, ...) may be listed too.
+REQUIRED_CODES = ("TL1", "TL2", "TL3", "TL4", "PSW1", "PSW2", "PSW3", "PSW4", "TK")
+CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
+PRODUCTIVITY_RULES = ("linear", "bracket")
+SANCTION_COMBINES = ("max", "sum")
+# Organization refuses position factors outside (0, 5]; an override may not go further.
+MAX_FACTOR = Decimal(5)
 PNS_GROUPS = ("I", "II", "III", "IV")
 PPPK_GRADES = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV", "XVI",
                "XVII")
@@ -32,6 +41,19 @@ class Policy:
     pph21_pppk_pct: dict[str, Decimal]
     bpjs_rate_pct: Decimal
     bpjs_cap: int
+    # "linear": paid productivity = productivity; "bracket": the pay of the highest bracket whose
+    # threshold the productivity reaches, 0 below the lowest. Brackets are (min_pct, pay_pct),
+    # highest threshold first.
+    productivity_rule: str = "linear"
+    productivity_brackets: tuple[tuple[Decimal, Decimal], ...] = ()
+    # Percent of the discipline share deducted per day carrying the code.
+    deductions_pct: dict[str, Decimal] = field(default_factory=dict)
+    # How overlapping sanctions of one month combine: the largest cut, or their sum; never more
+    # than max_cut_pct.
+    sanction_combine: str = "max"
+    sanction_max_cut_pct: Decimal = Decimal(100)
+    # BPKAD's own factor for a position code, winning over the factor organization publishes.
+    position_factors: dict[str, Decimal] = field(default_factory=dict)
 
     def document(self) -> dict:
         return {
@@ -43,7 +65,41 @@ class Policy:
             "pph21_pct": {"pns": {k: str(v) for k, v in self.pph21_pns_pct.items()},
                           "pppk": {k: str(v) for k, v in self.pph21_pppk_pct.items()}},
             "bpjs": {"employee_rate_pct": str(self.bpjs_rate_pct), "cap": self.bpjs_cap},
+            "productivity": {"rule": self.productivity_rule,
+                             "brackets": [{"min_pct": str(m), "pay_pct": str(p)} for m, p in self.productivity_brackets]},
+            "discipline_deductions_pct": {code: str(v) for code, v in self.deductions_pct.items()},
+            "sanctions": {"combine": self.sanction_combine, "max_cut_pct": str(self.sanction_max_cut_pct)},
+            "position_factors": {code: str(v) for code, v in sorted(self.position_factors.items())},
         }
+
+    @property
+    def brackets(self) -> tuple[tuple[Decimal, Decimal], ...] | None:
+        """The bracket table a line is computed with, None under the linear rule."""
+        return self.productivity_brackets if self.productivity_rule == "bracket" else None
+
+    def factor_for(self, position_code: str, published: Decimal) -> tuple[Decimal, str]:
+        """The factor a position is paid with and where it comes from ("policy" or "position")."""
+        override = self.position_factors.get(position_code)
+        return (override, "policy") if override is not None else (Decimal(published), "position")
+
+    def deduction_pct(self, code_counts: dict[str, int]) -> tuple[Decimal, dict[str, int]]:
+        """The month's total deduction from the days per code, and the codes this policy does not
+        price (they deduct nothing; the run lists them so that BPKAD can add them)."""
+        total = Decimal(0)
+        unknown = {}
+        for code, days in code_counts.items():
+            rate = self.deductions_pct.get(code)
+            if rate is None:
+                unknown[code] = days
+            else:
+                total += rate * days
+        return total, unknown
+
+    def sanction_cut_pct(self, cuts: list[Decimal]) -> Decimal:
+        if not cuts:
+            return Decimal(0)
+        combined = max(cuts) if self.sanction_combine == "max" else sum(cuts, Decimal(0))
+        return min(combined, self.sanction_max_cut_pct)
 
     def base_for(self, kelas_jabatan: int) -> int | None:
         return self.base_amounts.get(kelas_jabatan)
@@ -84,10 +140,20 @@ def parse(year: int, version: int, doc: dict[str, Any]) -> Policy:
     cap = bpjs.get("cap")
     if not _whole(cap) or cap <= 0:
         errors.add("bpjs.cap", "Batas atas dasar BPJS harus rupiah bulat positif", "The BPJS cap must be positive whole rupiah")
+    rule, brackets = _productivity(errors, doc.get("productivity"))
+    deductions = _deductions(errors, doc.get("discipline_deductions_pct"))
+    sanctions = doc.get("sanctions") if isinstance(doc.get("sanctions"), dict) else {}
+    combine = sanctions.get("combine")
+    if combine not in SANCTION_COMBINES:
+        errors.add("sanctions.combine", "Harus max atau sum", "Must be max or sum")
+    max_cut = _pct(errors, "sanctions.max_cut_pct", sanctions.get("max_cut_pct"))
+    factors = _factors(errors, doc.get("position_factors"))
     errors.raise_if_any()
     return Policy(year=year, version=version, base_amounts=bases, perf_weight_pct=perf, disc_weight_pct=disc,
                   minutes_per_day=minutes, holidays=holidays, cpns_factor_pct=cpns, pph21_pns_pct=pns_rates,
-                  pph21_pppk_pct=pppk_rates, bpjs_rate_pct=bpjs_rate, bpjs_cap=cap)
+                  pph21_pppk_pct=pppk_rates, bpjs_rate_pct=bpjs_rate, bpjs_cap=cap, productivity_rule=rule,
+                  productivity_brackets=brackets, deductions_pct=deductions, sanction_combine=combine,
+                  sanction_max_cut_pct=max_cut, position_factors=factors)
 
 
 def _whole(value: Any) -> bool:
@@ -143,3 +209,87 @@ def _holidays(errors: FieldErrors, year: int, raw: Any) -> tuple[date, ...]:
         else:
             days.add(day)
     return tuple(sorted(days))
+
+
+def _decimal(raw: Any) -> Decimal | None:
+    try:
+        value = Decimal(str(raw)) if raw is not None and not isinstance(raw, bool) else None
+    except InvalidOperation:
+        return None
+    return value if value is not None and value.is_finite() else None
+
+
+def _productivity(errors: FieldErrors, raw: Any) -> tuple[str, tuple[tuple[Decimal, Decimal], ...]]:
+    raw = raw if isinstance(raw, dict) else {}
+    rule = raw.get("rule")
+    if rule not in PRODUCTIVITY_RULES:
+        errors.add("productivity.rule", "Aturan produktivitas harus linear atau bracket",
+                   "The productivity rule must be linear or bracket")
+    items = raw.get("brackets", [])
+    if not isinstance(items, list) or len(items) > 50:
+        errors.add("productivity.brackets", "Harus daftar berisi paling banyak 50 rentang",
+                   "Must be a list of at most 50 brackets")
+        return rule, ()
+    brackets: list[tuple[Decimal, Decimal]] = []
+    for n, item in enumerate(items):
+        item = item if isinstance(item, dict) else {}
+        low = _pct(errors, f"productivity.brackets.{n}.min_pct", item.get("min_pct"))
+        pay = _pct(errors, f"productivity.brackets.{n}.pay_pct", item.get("pay_pct"))
+        if low is not None and pay is not None:
+            if any(low == b[0] for b in brackets):
+                errors.add(f"productivity.brackets.{n}.min_pct", "Ambang batas tercantum dua kali",
+                           "Threshold listed twice")
+            brackets.append((low, pay))
+    brackets.sort(reverse=True)
+    if rule == "bracket" and not items:
+        errors.add("productivity.brackets", "Aturan bracket memerlukan paling sedikit satu rentang",
+                   "The bracket rule needs at least one bracket")
+    # More approved work must never pay less: the pay may not fall as the threshold rises.
+    for (high, high_pay), (_, low_pay) in zip(brackets, brackets[1:]):
+        if high_pay < low_pay:
+            errors.add("productivity.brackets", f"Pembayaran rentang ≥ {high} % lebih kecil dari rentang di bawahnya",
+                       f"The bracket ≥ {high} % pays less than the bracket below it")
+            break
+    return rule, tuple(brackets)
+
+
+def _deductions(errors: FieldErrors, raw: Any) -> dict[str, Decimal]:
+    raw = raw if isinstance(raw, dict) else {}
+    out = {}
+    for code in REQUIRED_CODES:
+        if code not in raw:
+            errors.add(f"discipline_deductions_pct.{code}", f"Potongan untuk kode {code} wajib diisi",
+                       f"The deduction of code {code} is required")
+    for code, value in raw.items():
+        name = f"discipline_deductions_pct.{code}"
+        if not isinstance(code, str) or not CODE_PATTERN.match(code):
+            errors.add(name, "Kode harus huruf besar/angka, diawali huruf, paling panjang 20",
+                       "A code is capital letters/digits starting with a letter, at most 20 long")
+            continue
+        pct = _pct(errors, name, value)
+        # Three decimals at most: a month's sum then stays exact in the NUMERIC(7,3) it is shown as.
+        if pct is not None and pct.as_tuple().exponent < -3:
+            errors.add(name, "Paling banyak 3 angka di belakang koma", "At most 3 decimal places")
+        elif pct is not None:
+            out[code] = pct
+    return dict(sorted(out.items()))
+
+
+def _factors(errors: FieldErrors, raw: Any) -> dict[str, Decimal]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        errors.add("position_factors", "Harus objek kode jabatan → faktor", "Must map position codes to factors")
+        return {}
+    out = {}
+    for code, value in raw.items():
+        name = f"position_factors.{code}"
+        factor = _decimal(value)
+        if not isinstance(code, str) or not 1 <= len(code.strip()) <= 50:
+            errors.add(name, "Kode jabatan 1–50 karakter", "Position code of 1–50 characters")
+        elif factor is None or not 0 < factor <= MAX_FACTOR or factor.as_tuple().exponent < -4:
+            errors.add(name, f"Faktor harus di atas 0 dan paling besar {MAX_FACTOR}, paling banyak 4 desimal",
+                       f"The factor must be above 0 and at most {MAX_FACTOR}, at most 4 decimals")
+        else:
+            out[code.strip()] = factor
+    return out

@@ -1,37 +1,63 @@
 """Service layer: each function is one use case, run inside a unit of work.
 
-No payroll change here has an event of its own in the catalogue yet (only the period lock and
-corrections will), so these use cases write an audit row instead of ``uow.publish``.
+Events leave through ``uow.publish`` in the transaction of their change: locking a month publishes
+``tpp.period_locked`` and one ``tpp.correction_issued`` per correction it pays. Changes that have
+no event in the catalogue (policy versions, salaries, sanctions, computes) write an audit row.
+
+Corrections (rapel), in short (README "Lock and corrections" has the whole story): every change to
+a computed month's data is noted (``DataChange``) in the transaction that makes it. Computing a
+month M claims the noted changes of locked months, recomputes those employees' lines of those
+months with today's data (and everything else as locked), and stores the difference with what was
+paid for them so far as correction lines of M. A recompute of M replaces M's corrections; locking
+M issues them and settles the changes. What was paid for a month is always its locked line plus
+the corrections made for it anywhere else, so a correction is never paid twice.
 """
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import utcnow
-from ekinerja_common.errors import Conflict, FieldErrors, Text
+from ekinerja_common.errors import Conflict, FieldErrors, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
 
-from . import defaults, domain, policy, repository
-from .orm import AuditEntry, Employee, Position, PolicyVersion, Salary, TppLineRow, TppRun
+from . import defaults, domain, policy, repository, reports, salary_csv
+from .orm import (AuditEntry, DataChange, Employee, PolicyVersion, Salary, Sanction, TppCorrection, TppLineRow, TppRun,
+                  new_id)
 from .policy import Policy
 
 STALE_POLICY = Text("Kebijakan tahun ini sudah diubah orang lain; muat ulang lalu ulangi",
                     "Someone else changed this year's policy meanwhile; reload and try again")
 PERIOD_LOCKED = Text("Periode ini sudah dikunci dan tidak dapat diubah", "This period is locked and cannot change")
+NO_RUN = Text("Perhitungan TPP bulan ini belum ada", "No TPP run for this month")
+DEDUCTION_PLACES = Decimal("0.001")
 
 
 def audit(uow: UnitOfWork, actor: str, action: str, subject: str, detail: dict) -> None:
     uow.session.add(AuditEntry(actor=actor, action=action, subject=subject, detail=detail))
 
 
+def period_key(year: int, month: int) -> int:
+    """Months in order as one number (202606), for "earlier than" in SQL and Python alike."""
+    return year * 100 + month
+
+
+# --- policy ------------------------------------------------------------------------------------
+
 def _latest_policy(session: Session, year: int) -> PolicyVersion | None:
     return session.scalar(select(PolicyVersion).where(PolicyVersion.year == year)
                           .order_by(PolicyVersion.version.desc()).limit(1))
+
+
+def _parse_stored(row: PolicyVersion) -> Policy:
+    return policy.parse(row.year, row.version, defaults.complete(row.year, row.document))
 
 
 def current_policy(uow: UnitOfWork, year: int, actor: str) -> Policy:
@@ -48,10 +74,17 @@ def current_policy(uow: UnitOfWork, year: int, actor: str) -> Policy:
         except IntegrityError:
             # Another request stored the defaults first; the same document, so use theirs.
             row = _latest_policy(uow.session, year)
-    return policy.parse(year, row.version, row.document)
+    return _parse_stored(row)
+
+
+def policy_version(session: Session, year: int, version: int) -> Policy:
+    """A stored version, e.g. the one a locked month was computed with."""
+    return _parse_stored(session.get(PolicyVersion, (year, version)))
 
 
 def replace_policy(uow: UnitOfWork, year: int, document: dict, actor: str, expected_version: int | None) -> Policy:
+    """Store a new version. Months already locked keep the version they were computed with (their
+    corrections too); open months use the new one from their next compute."""
     domain.check_period(year)
     new = policy.parse(year, 0, document)
     current = current_policy(uow, year, actor)
@@ -67,8 +100,45 @@ def replace_policy(uow: UnitOfWork, year: int, document: dict, actor: str, expec
     return new
 
 
+# --- salaries ----------------------------------------------------------------------------------
+
 def _run_status(session: Session, year: int, month: int) -> str | None:
     return session.scalar(select(TppRun.status).where(TppRun.year == year, TppRun.month == month))
+
+
+def _refuse_if_locked(session: Session, year: int, month: int) -> None:
+    """Take the month's period lock (shared: a concurrent lock of the month waits for us, or we for
+    it) and refuse when it is locked."""
+    repository.lock_period(session, year, month, exclusive=False)
+    if _run_status(session, year, month) == "locked":
+        raise Conflict("period_locked", PERIOD_LOCKED)
+
+
+def _store_salaries(uow: UnitOfWork, year: int, month: int, rows: list[tuple[str, int, int | None]], actor: str) -> None:
+    """Upsert (employee_id, salary, bpjs_already) rows of the month."""
+    ids = {r[0] for r in rows}
+    existing = {s.employee_id: s for s in uow.session.scalars(
+        select(Salary).where(Salary.year == year, Salary.month == month, Salary.employee_id.in_(ids)))}
+    now = utcnow()
+    changed = []
+    for employee_id, amount, already in rows:
+        salary = existing.get(employee_id)
+        if salary is None:
+            salary = Salary(year=year, month=month, employee_id=employee_id)
+            uow.session.add(salary)
+        elif (salary.salary, salary.bpjs_already) == (amount, already):
+            continue
+        salary.salary, salary.bpjs_already = amount, already
+        salary.updated_at, salary.updated_by = now, actor
+        changed.append((employee_id, None, f"salaries/{year}-{month:02d}", "salary.changed"))
+    # Shown as "pending changes" of a computed open month (a recompute would use them). A locked
+    # month refuses salary changes, so these never become corrections.
+    repository.note_changes(uow.session, year, month, changed)
+    try:
+        uow.session.flush()
+    except IntegrityError:  # another upload added the same employee's salary meanwhile
+        raise Conflict("salaries_changed", Text("Gaji bulan ini sedang diubah bersamaan; ulangi",
+                                                "This month's salaries were changed meanwhile; try again"))
 
 
 def set_salaries(uow: UnitOfWork, year: int, month: int, rows: list[dict], actor: str) -> int:
@@ -76,31 +146,128 @@ def set_salaries(uow: UnitOfWork, year: int, month: int, rows: list[dict], actor
     Employees not listed keep what they had; employees not known here yet are accepted, since
     their employee.registered event may still be on its way."""
     domain.check_period(year, month)
-    if _run_status(uow.session, year, month) == "locked":
-        raise Conflict("period_locked", PERIOD_LOCKED)
     errors, seen = FieldErrors(), set()
     for n, row in enumerate(rows):
         if row["employee_id"] in seen:
             errors.add(f"salaries.{n}.employee_id", "Pegawai tercantum dua kali", "Employee listed twice")
         seen.add(row["employee_id"])
     errors.raise_if_any()
-    existing = {s.employee_id: s for s in uow.session.scalars(
-        select(Salary).where(Salary.year == year, Salary.month == month, Salary.employee_id.in_(seen)))}
-    for row in rows:
-        salary = existing.get(row["employee_id"])
-        if salary is None:
-            salary = Salary(year=year, month=month, employee_id=row["employee_id"])
-            uow.session.add(salary)
-        salary.salary, salary.bpjs_already = row["salary"], row["bpjs_already"]
-        salary.updated_at, salary.updated_by = utcnow(), actor
-    try:
-        uow.session.flush()
-    except IntegrityError:  # another upload added the same employee's salary meanwhile
-        raise Conflict("salaries_changed", Text("Gaji bulan ini sedang diubah bersamaan; ulangi",
-                                                "This month's salaries were changed meanwhile; try again"))
+    _refuse_if_locked(uow.session, year, month)
+    _store_salaries(uow, year, month, [(r["employee_id"], r["salary"], r["bpjs_already"]) for r in rows], actor)
     audit(uow, actor, "salaries.set", f"salaries/{year}-{month:02d}", {"count": len(rows)})
     return len(rows)
 
+
+def import_salaries(uow: UnitOfWork, year: int, month: int, content: bytes, actor: str, partial: bool) -> dict:
+    """Import a salary CSV (see ``salary_csv``). Every bad row is reported with its line number and
+    why; nothing is stored unless the whole file is good, or, with ``partial``, the good rows are
+    stored and the bad ones returned. Employees are found by NIP in the employee read model."""
+    domain.check_period(year, month)
+    _refuse_if_locked(uow.session, year, month)
+    parsed = salary_csv.parse(content)
+    by_nip: dict[str, list[str]] = defaultdict(list)
+    nips = {r.nip for r in parsed.rows}
+    for nip, employee_id in uow.session.execute(select(Employee.nip, Employee.employee_id).where(Employee.nip.in_(nips))):
+        by_nip[nip].append(employee_id)
+    good: list[tuple[str, int, int | None]] = []
+    for row in parsed.rows:
+        found = by_nip.get(row.nip, [])
+        if not found:
+            parsed.add(row.line, "nip", Text("NIP tidak dikenal (pegawai belum terdaftar di payroll)",
+                                             "Unknown NIP (no such employee known to payroll)"))
+        elif len(found) > 1:
+            parsed.add(row.line, "nip", Text("NIP ini dimiliki lebih dari satu pegawai", "More than one employee has this NIP"))
+        else:
+            good.append((found[0], row.salary, row.bpjs_already))
+    fields = parsed.error_fields()
+    file_broken = 0 in parsed.errors
+    if fields and (not partial or file_broken):
+        raise ValidationFailed(fields, "invalid_rows")
+    if good:
+        _store_salaries(uow, year, month, good, actor)
+    rejected = [{"line": line, "field": name, **text.as_json()}
+                for line, items in sorted(parsed.errors.items()) for name, text in items.items()]
+    audit(uow, actor, "salaries.imported", f"salaries/{year}-{month:02d}",
+          {"imported": len(good), "rejected_lines": len(parsed.errors), "partial": partial})
+    return {"year": year, "month": month, "imported": len(good), "rejected": rejected}
+
+
+# --- sanctions ---------------------------------------------------------------------------------
+
+def _months(first: date, last: date) -> list[tuple[int, int]]:
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def record_sanction(uow: UnitOfWork, *, employee_id: str, start_date: date, end_date: date, cut_pct: Decimal,
+                    reference: str, reason: str, actor: str) -> Sanction:
+    """Record a disciplinary sanction (PP 94/2021). It cuts every month it overlaps, at the
+    policy's rule for overlapping sanctions; for months already locked that is a correction."""
+    errors = FieldErrors()
+    if uow.session.get(Employee, employee_id) is None:
+        errors.add("employee_id", "Pegawai tidak dikenal", "Unknown employee")
+    for name, day in (("start_date", start_date), ("end_date", end_date)):
+        if not domain.YEAR_MIN <= day.year <= domain.YEAR_MAX:
+            errors.add(name, f"Tahun harus {domain.YEAR_MIN}–{domain.YEAR_MAX}",
+                       f"Year must be {domain.YEAR_MIN}–{domain.YEAR_MAX}")
+    if end_date < start_date:
+        errors.add("end_date", "Tanggal selesai tidak boleh sebelum tanggal mulai", "The end date cannot precede the start date")
+    elif len(_months(start_date, end_date)) > 60:
+        errors.add("end_date", "Hukuman paling lama 5 tahun", "A sanction lasts at most 5 years")
+    if not Decimal(0) < cut_pct <= Decimal(100) or cut_pct.as_tuple().exponent < -3:
+        errors.add("cut_pct", "Potongan harus di atas 0 dan paling besar 100 persen (3 desimal)",
+                   "The cut must be above 0 and at most 100 percent (3 decimals)")
+    if not reference.strip():
+        errors.add("reference", "Nomor keputusan hukuman wajib diisi", "The sanction decree number is required")
+    errors.raise_if_any()
+    sanction = Sanction(employee_id=employee_id, start_date=start_date, end_date=end_date, cut_pct=cut_pct,
+                        reference=reference.strip(), reason=reason.strip(), created_by=actor)
+    uow.session.add(sanction)
+    uow.session.flush()
+    for year, month in _months(start_date, end_date):
+        repository.note_change(uow.session, employee_id, year, month, None, sanction.id, "sanction.recorded")
+    audit(uow, actor, "sanction.recorded", f"sanction/{sanction.id}", sanction_json(sanction))
+    return sanction
+
+
+def revoke_sanction(uow: UnitOfWork, sanction_id: str, reason: str, actor: str) -> Sanction:
+    """Revoke a sanction entered in error or annulled; its months are paid in full again (locked
+    ones by correction). The record stays, marked revoked."""
+    sanction = uow.session.get(Sanction, sanction_id, with_for_update=True)
+    if sanction is None:
+        raise NotFound(Text("Hukuman disiplin tidak ditemukan", "Sanction not found"))
+    if sanction.revoked_at is not None:
+        raise Conflict("already_revoked", Text("Hukuman ini sudah dicabut", "This sanction is already revoked"))
+    if not reason.strip():
+        raise ValidationFailed({"reason": Text("Alasan pencabutan wajib diisi", "A reason is required")})
+    sanction.revoked_at, sanction.revoked_by, sanction.revoke_reason = utcnow(), actor, reason.strip()
+    for year, month in _months(sanction.start_date, sanction.end_date):
+        repository.note_change(uow.session, sanction.employee_id, year, month, None, sanction.id, "sanction.revoked")
+    audit(uow, actor, "sanction.revoked", f"sanction/{sanction.id}", {"reason": sanction.revoke_reason})
+    return sanction
+
+
+def sanction_json(s: Sanction) -> dict:
+    return {"id": s.id, "employee_id": s.employee_id, "start_date": s.start_date.isoformat(),
+            "end_date": s.end_date.isoformat(), "cut_pct": str(domain.plain(Decimal(s.cut_pct))), "reference": s.reference, "reason": s.reason,
+            "created_at": s.created_at.isoformat() if s.created_at else None, "created_by": s.created_by,
+            "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None, "revoked_by": s.revoked_by,
+            "revoke_reason": s.revoke_reason}
+
+
+def list_sanctions(session: Session, employee_id: str | None, year: int | None) -> list[Sanction]:
+    q = select(Sanction).order_by(Sanction.start_date, Sanction.created_at)
+    if employee_id:
+        q = q.where(Sanction.employee_id == employee_id)
+    if year:
+        q = q.where(Sanction.start_date <= date(year, 12, 31), Sanction.end_date >= date(year, 1, 1))
+    return list(session.scalars(q))
+
+
+# --- computing a month -------------------------------------------------------------------------
 
 def _locked_run_row(session: Session, year: int, month: int) -> TppRun | None:
     return session.scalar(select(TppRun).where(TppRun.year == year, TppRun.month == month)
@@ -114,7 +281,7 @@ def _open_run(uow: UnitOfWork, year: int, month: int, actor: str, policy_version
         try:
             with uow.session.begin_nested():
                 uow.session.add(TppRun(year=year, month=month, status="open", policy_version=policy_version,
-                                       computed_by=actor, skipped=[], version=0))
+                                       computed_by=actor, skipped=[], warnings=[], version=0))
         except IntegrityError:
             pass  # created by a concurrent compute; lock theirs below
         run = _locked_run_row(uow.session, year, month)
@@ -123,7 +290,7 @@ def _open_run(uow: UnitOfWork, year: int, month: int, actor: str, policy_version
     return run
 
 
-def _skip_reason(pol: Policy, employee: Employee | None, position: Position | None) -> str | None:
+def _skip_reason(pol: Policy, employee: Row | None, position: Row | None) -> str | None:
     """Why an employee placed in the month gets no line yet: data that has not arrived by event,
     or a kelas/golongan the policy has no figure for. The run lists them; a recompute after the
     data arrives includes them."""
@@ -138,63 +305,308 @@ def _skip_reason(pol: Policy, employee: Employee | None, position: Position | No
     return None
 
 
-def _inputs(pol: Policy, employee: Employee, position: Position, working_days: int, approved_minutes: int,
-            deductions_pct: Decimal, salary: Salary | None) -> domain.TppInputs:
+@dataclasses.dataclass(frozen=True)
+class MonthData:
+    """An employee's data of one month that may change after the month is computed (and so become
+    a correction once it is locked): minutes, attendance codes, sanctions."""
+
+    approved_minutes: int
+    code_days: dict[str, int]
+    sanctions: list[Sanction]
+    reported_deductions: Decimal | None
+
+    def priced(self, pol: Policy) -> tuple[Decimal, Decimal, dict[str, Any]]:
+        """The deduction and sanction cut this month data costs under ``pol``, and what to show
+        about it."""
+        deductions, unpriced = pol.deduction_pct(self.code_days)
+        cut = pol.sanction_cut_pct([domain.plain(s.cut_pct) for s in self.sanctions])
+        shown = {
+            "attendance_days_by_code": dict(sorted(self.code_days.items())),
+            "unpriced_codes": unpriced,
+            "deductions_pct_reported": None if self.reported_deductions is None else str(self.reported_deductions),
+            "sanctions": [{"id": s.id, "cut_pct": str(domain.plain(s.cut_pct)), "start_date": s.start_date.isoformat(),
+                           "end_date": s.end_date.isoformat(), "reference": s.reference} for s in self.sanctions],
+        }
+        return deductions.quantize(DEDUCTION_PLACES), cut, shown
+
+    def apply(self, pol: Policy, inputs: domain.TppInputs) -> tuple[domain.TppInputs, dict[str, Any]]:
+        """``inputs`` (e.g. a locked line's) with this month data instead of theirs."""
+        deductions, cut, shown = self.priced(pol)
+        return dataclasses.replace(inputs, approved_minutes=self.approved_minutes, deductions_pct=deductions,
+                                   sanction_cut_pct=cut), shown
+
+
+class MonthReader:
+    """The month data of many employees, read with one grouped query per kind."""
+
+    def __init__(self, session: Session, year: int, month: int, only=None):
+        first, last = domain.month_bounds(year, month)
+        self.minutes = repository.approved_minutes(session, first, last, only)
+        self.codes = repository.attendance_code_days(session, first, last, only)
+        self.reported = repository.reported_deductions(session, first, last, only)
+        self.sanctions = repository.sanctions(session, first, last, only)
+
+    def of(self, employee_id: str) -> MonthData:
+        return MonthData(self.minutes.get(employee_id, 0), self.codes.get(employee_id, {}),
+                         self.sanctions.get(employee_id, []), self.reported.get(employee_id))
+
+
+def _inputs(pol: Policy, employee: Row, position: Row, working_days: int, salary: Row | None,
+            month: MonthData) -> tuple[domain.TppInputs, dict[str, Any]]:
+    factor, source = pol.factor_for(position.code, position.factor)
+    deductions, cut, shown = month.priced(pol)
     return domain.TppInputs(
-        kelas_jabatan=position.kelas_jabatan, base=pol.base_for(position.kelas_jabatan), factor=Decimal(position.factor),
+        kelas_jabatan=position.kelas_jabatan, base=pol.base_for(position.kelas_jabatan), factor=factor,
         employee_kind=employee.employee_kind, golongan=employee.golongan, status=employee.status,
-        approved_minutes=approved_minutes, working_days=working_days, minutes_per_day=pol.minutes_per_day,
-        deductions_pct=deductions_pct, perf_weight_pct=pol.perf_weight_pct, disc_weight_pct=pol.disc_weight_pct,
+        approved_minutes=month.approved_minutes, working_days=working_days, minutes_per_day=pol.minutes_per_day,
+        deductions_pct=deductions, perf_weight_pct=pol.perf_weight_pct, disc_weight_pct=pol.disc_weight_pct,
         status_factor_pct=pol.status_factor_pct(employee.status),
         pph_rate_pct=pol.pph_rate_pct(employee.employee_kind, employee.golongan),
         bpjs_rate_pct=pol.bpjs_rate_pct, bpjs_cap=pol.bpjs_cap,
         salary=salary.salary if salary else None, bpjs_already=salary.bpjs_already if salary else None,
-    )
+        sanction_cut_pct=cut, productivity_brackets=pol.brackets,
+    ), {**shown, "factor_source": source, "position_code": position.code, "policy_version": pol.version}
 
 
 def totals(lines: list) -> dict[str, int]:
-    return {"employees": len(lines), **{k: sum(getattr(l, k) for l in lines) for k in ("gross", "pph", "bpjs", "net")}}
+    """Count and sums of lines or corrections (objects or dicts with gross, pph, bpjs, net)."""
+    get = (lambda x, k: x[k]) if lines and isinstance(lines[0], dict) else getattr
+    return {"employees": len(lines), **{k: sum(get(l, k) for l in lines) for k in ("gross", "pph", "bpjs", "net")}}
 
 
 def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     """Compute the month's line for every active employee with a definitive placement in it,
-    replacing the lines of an earlier compute. Approved minutes are those of entries dated in the
-    month whose latest decision is an approval. A month without attendance rows counts as full
-    discipline (100 %): the walking skeleton has no attendance import yet, and withholding the
-    discipline share for missing data would underpay everyone."""
+    replacing the lines (and corrections) of an earlier compute. Approved minutes are those of
+    entries dated in the month whose latest decision is an approval (or a rejection an appeal
+    overturned). Discipline is priced from the month's attendance codes with the policy's table;
+    a month without attendance rows counts as full discipline (100 %): withholding the discipline
+    share for data that has not arrived would underpay everyone."""
     domain.check_period(year, month)
     pol = current_policy(uow, year, actor)
+    s = uow.session
+    # The locked months this compute may correct are locked first, exclusively and in month order
+    # (the order every transaction takes period locks in): two computes of different open months
+    # then never pay the same change twice, each seeing the other's corrections once committed.
+    to_correct = _months_awaiting_corrections(s, year, month)
+    for locked_year, locked_month in to_correct:
+        repository.lock_period(s, locked_year, locked_month, exclusive=True)
+    repository.lock_period(s, year, month, exclusive=True)
+    run = _open_run(uow, year, month, actor, pol.version)
+    # Holding the period exclusively, every change of this month committed so far is visible to
+    # the reads below, and no other can commit until we do: the noted changes are all seen now.
+    changes = DataChange.__table__
+    s.execute(delete(changes).where(changes.c.year == year, changes.c.month == month))
     first, last = domain.month_bounds(year, month)
     days = domain.working_days(year, month, pol.holidays)
-    run = _open_run(uow, year, month, actor, pol.version)
-    s = uow.session
     chosen = {emp_id: (emp, domain.month_placement(pls, last))
               for emp_id, (emp, pls) in repository.placed_employees(s, first, last).items()}
     positions = repository.positions(s, (p.position_id for _, p in chosen.values()))
-    minutes = repository.approved_minutes(s, first, last)
-    deductions = repository.attendance_deductions(s, first, last)
+    month_data = MonthReader(s, year, month)
     salaries = repository.salaries(s, year, month)
     lines: list[domain.TppLine] = []
     rows, skipped = [], []
+    unpriced: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for emp_id, (emp, placement) in sorted(chosen.items()):
         position = positions.get(placement.position_id)
         reason = _skip_reason(pol, emp, position)
         if reason:
             skipped.append({"employee_id": emp_id, "reason": reason, "position_id": placement.position_id})
             continue
-        line = domain.compute(_inputs(pol, emp, position, days, minutes.get(emp_id, 0),
-                                      deductions.get(emp_id, Decimal(0)), salaries.get(emp_id)))
+        inputs, shown = _inputs(pol, emp, position, days, salaries.get(emp_id), month_data.of(emp_id))
+        line = domain.compute(inputs)
         lines.append(line)
-        rows.append({"run_id": run.id, "employee_id": emp_id, "nip": emp.nip, "name": emp.name,
+        for code, n in shown["unpriced_codes"].items():
+            unpriced[code][0] += 1
+            unpriced[code][1] += n
+        rows.append({"id": new_id(), "run_id": run.id, "employee_id": emp_id, "nip": emp.nip, "name": emp.name,
                      "position_id": position.position_id, "unit_id": position.unit_id, "gross": line.gross,
-                     "pph": line.pph, "bpjs": line.bpjs, "net": line.net, "inputs": line.explain()})
-    s.execute(delete(TppLineRow).where(TppLineRow.run_id == run.id))
-    if rows:
-        s.execute(insert(TppLineRow), rows)
+                     "pph": line.pph, "bpjs": line.bpjs, "net": line.net, "bank_account": emp.bank_account,
+                     "inputs": {**line.explain(), **shown}})
+    lines_table = TppLineRow.__table__
+    s.execute(delete(lines_table).where(lines_table.c.run_id == run.id))
+    repository.bulk_insert(s, TppLineRow.__table__, rows)
+    corrections, not_correctable = _corrections(uow, run, to_correct)
     run.version += 1
-    run.policy_version, run.skipped = pol.version, skipped
+    run.policy_version, run.skipped = pol.version, skipped + not_correctable
+    run.warnings = [{"code": "unpriced_attendance_code", "attendance_code": code, "employees": e, "days": d}
+                    for code, (e, d) in sorted(unpriced.items())]
     run.computed_at, run.computed_by = utcnow(), actor
     audit(uow, actor, "run.computed", f"run/{year}-{month:02d}", {
         "run_version": run.version, "policy_version": pol.version, "working_days": days,
-        "skipped": len(skipped), "totals": totals(lines)})
+        "skipped": len(skipped), "totals": totals(lines), "corrections": len(corrections),
+        "correction_totals": totals(corrections)})
     return run
+
+
+def _months_awaiting_corrections(session: Session, year: int, month: int) -> list[tuple[int, int]]:
+    """Locked months before this one with unsettled changes, in order."""
+    changes, runs = DataChange.__table__, TppRun.__table__
+    rows = session.execute(
+        select(changes.c.year, changes.c.month).distinct()
+        .where(changes.c.settled_at.is_(None),
+               exists().where(runs.c.year == changes.c.year, runs.c.month == changes.c.month,
+                              runs.c.status == "locked"),
+               changes.c.year * 100 + changes.c.month < period_key(year, month))
+        .order_by(changes.c.year, changes.c.month)).all()
+    return [(r.year, r.month) for r in rows]
+
+
+def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) -> tuple[list[dict], list[dict]]:
+    """Replace this run's corrections: claim the unsettled changes of locked earlier months, and
+    for each (employee, locked month) they touch, pay the difference between that month's line
+    recomputed now and what has been paid for it (locked line + corrections made elsewhere).
+    ``months`` are the locked months to look at, already locked exclusively by the caller.
+    Returns the corrections and the (employee, month) pairs that cannot be corrected because the
+    employee had no line in the locked month."""
+    s = uow.session
+    # A recompute starts over: this run's earlier claims and corrections are undone first.
+    changes, corrections = DataChange.__table__, TppCorrection.__table__
+    s.execute(update(changes).where(changes.c.claimed_run_id == run.id).values(claimed_run_id=None))
+    s.execute(delete(corrections).where(corrections.c.run_id == run.id))
+    if not months:
+        return [], []
+    # Claim before reading the data: a change committed after this statement is left for a later
+    # compute (and may find nothing left to correct), so no change is ever missed. (Holding those
+    # months' period locks, no change to them can commit meanwhile anyway.)
+    claimed = s.execute(
+        update(changes)
+        .where(changes.c.claimed_run_id.is_(None), changes.c.settled_at.is_(None),
+               or_(*(and_(changes.c.year == y, changes.c.month == m) for y, m in months)))
+        .values(claimed_run_id=run.id)
+        .returning(changes.c.year, changes.c.month, changes.c.employee_id, changes.c.cause_id,
+                   changes.c.cause_type, changes.c.day, changes.c.recorded_at)
+    ).all()
+    causes: dict[tuple[int, int], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for c in claimed:
+        causes[(c.year, c.month)][c.employee_id].append(c)
+    made: list[dict] = []
+    not_correctable: list[dict] = []
+    for (year, month), by_employee in sorted(causes.items()):
+        locked_run = s.scalar(select(TppRun).where(TppRun.year == year, TppRun.month == month))
+        pol = policy_version(s, year, locked_run.policy_version)
+        only = (select(DataChange.employee_id)
+                .where(DataChange.claimed_run_id == run.id, DataChange.year == year, DataChange.month == month))
+        lt = TppLineRow.__table__.c
+        locked = {l.employee_id: l for l in s.execute(
+            select(lt.employee_id, lt.nip, lt.name, lt.unit_id, lt.bank_account, lt.gross, lt.pph, lt.bpjs, lt.net,
+                   lt.inputs).where(lt.run_id == locked_run.id, lt.employee_id.in_(only)))}
+        earlier = {row.employee_id: domain.Figures(int(row.g), int(row.p), int(row.b), int(row.n)) for row in s.execute(
+            select(TppCorrection.employee_id, func.sum(TppCorrection.gross).label("g"),
+                   func.sum(TppCorrection.pph).label("p"), func.sum(TppCorrection.bpjs).label("b"),
+                   func.sum(TppCorrection.net).label("n"))
+            .where(TppCorrection.for_year == year, TppCorrection.for_month == month,
+                   TppCorrection.employee_id.in_(only), TppCorrection.run_id != run.id)
+            .group_by(TppCorrection.employee_id))}
+        data = MonthReader(s, year, month, only)
+        for emp_id in sorted(by_employee):
+            line = locked.get(emp_id)
+            if line is None:
+                not_correctable.append({"employee_id": emp_id, "reason": "no_line_in_locked_month",
+                                        "for_year": year, "for_month": month})
+                continue
+            inputs, shown = data.of(emp_id).apply(pol, domain.inputs_from_explained(line.inputs))
+            now = domain.compute(inputs)
+            paid = domain.Figures(line.gross, line.pph, line.bpjs, line.net)
+            before = earlier.get(emp_id, domain.Figures())
+            delta = domain.correction(domain.Figures.of(now), paid, before)
+            if not delta:
+                continue  # nothing left to pay: unchanged, or corrected already
+            cited = sorted(by_employee[emp_id], key=lambda c: (c.recorded_at, c.cause_id))
+            latest = cited[-1]
+            made.append(dict(
+                id=new_id(), run_id=run.id, employee_id=emp_id, for_year=year, for_month=month, nip=line.nip, name=line.name,
+                unit_id=line.unit_id, bank_account=line.bank_account,
+                gross=delta.gross, pph=delta.pph, bpjs=delta.bpjs, net=delta.net,
+                cause={"event_id": latest.cause_id, "event_type": latest.cause_type,
+                       "for_year": year, "for_month": month,
+                       "changes": [{"event_id": c.cause_id, "event_type": c.cause_type,
+                                    "day": c.day.isoformat() if c.day else None} for c in cited]},
+                basis={"locked": dataclasses.asdict(paid), "earlier_corrections": dataclasses.asdict(before),
+                       "recomputed": {**now.explain(), **shown}, "policy_version": pol.version},
+                created_at=utcnow(),
+            ))
+    repository.bulk_insert(s, TppCorrection.__table__, made)
+    return made, not_correctable
+
+
+# --- locking -----------------------------------------------------------------------------------
+
+def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_version: int | None = None) -> TppRun:
+    """Lock the month as last computed: its lines and corrections never change again. Publishes
+    ``tpp.period_locked`` and ``tpp.correction_issued`` for each correction (issued now, not when
+    computed, because a recompute before the lock may still replace it). Months are locked in
+    order, so a correction always lands after every month it could affect."""
+    domain.check_period(year, month)
+    s = uow.session
+    repository.lock_period(s, year, month, exclusive=True)
+    run = _locked_run_row(s, year, month)
+    if run is None:
+        raise NotFound(NO_RUN, "no_run")
+    if run.status == "locked":
+        raise Conflict("period_locked", PERIOD_LOCKED)
+    if expected_version is not None and expected_version != run.version:
+        raise Conflict("stale_run", Text("Perhitungan bulan ini sudah diulang orang lain; periksa lalu kunci lagi",
+                                         "This month was recomputed meanwhile; review it and lock again"))
+    earlier = s.execute(select(TppRun.year, TppRun.month).where(
+        TppRun.status == "open", TppRun.year * 100 + TppRun.month < period_key(year, month))
+        .order_by(TppRun.year, TppRun.month).limit(1)).first()
+    if earlier:
+        raise Conflict("earlier_month_open", Text(
+            f"Bulan {earlier.month:02d}/{earlier.year} belum dikunci; kunci bulan secara berurutan",
+            f"{earlier.year}-{earlier.month:02d} is not locked yet; lock months in order"))
+    now = utcnow()
+    run.status, run.locked_at, run.locked_by = "locked", now, actor
+    s.execute(update(DataChange).where(DataChange.claimed_run_id == run.id).values(settled_at=now))
+    # A locked line keeps the salary it was computed with, so a salary changed after the last
+    # compute has nothing left to correct (the month's pending_changes showed it before locking).
+    s.execute(update(DataChange).where(DataChange.year == year, DataChange.month == month,
+                                       DataChange.cause_type == "salary.changed", DataChange.settled_at.is_(None))
+              .values(settled_at=now))
+    corrections = s.scalars(select(TppCorrection).where(TppCorrection.run_id == run.id)
+                            .order_by(TppCorrection.nip, TppCorrection.for_year, TppCorrection.for_month)).all()
+    for c in corrections:
+        c.issued_at = now
+        uow.publish("tpp.correction_issued", {
+            "correction_id": c.id, "employee_id": c.employee_id, "year": year, "month": month,
+            "for_year": c.for_year, "for_month": c.for_month, "amount": c.net,
+            "gross": c.gross, "pph": c.pph, "bpjs": c.bpjs, "cause": c.cause})
+    uow.publish("tpp.period_locked", {"year": year, "month": month, "locked_at": now.isoformat(), "locked_by": actor,
+                                      "run_version": run.version})
+    lines = s.scalars(select(TppLineRow).where(TppLineRow.run_id == run.id)).all()
+    audit(uow, actor, "run.locked", f"run/{year}-{month:02d}", {
+        "run_version": run.version, "totals": totals(lines), "corrections": len(corrections),
+        "correction_totals": totals(corrections)})
+    return run
+
+
+def pending_changes(session: Session, year: int, month: int) -> int:
+    """Changes to the month's data not reflected in its run yet: for an open run, a recompute
+    would change it; for a locked one, they await a correction in a later month."""
+    return session.scalar(select(func.count()).select_from(DataChange).where(
+        DataChange.year == year, DataChange.month == month, DataChange.settled_at.is_(None))) or 0
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+def get_run(session: Session, year: int, month: int) -> TppRun:
+    domain.check_period(year, month)
+    run = session.scalar(select(TppRun).where(TppRun.year == year, TppRun.month == month))
+    if run is None:
+        raise NotFound(NO_RUN, "no_run")
+    return run
+
+
+def payments(session: Session, run: TppRun, employee_id: str | None = None) -> tuple[list[TppLineRow], list[TppCorrection], list[reports.Payment]]:
+    """A run's lines and corrections (of one employee, or all), and both as payments."""
+    lq = select(TppLineRow).where(TppLineRow.run_id == run.id).order_by(TppLineRow.nip, TppLineRow.employee_id)
+    cq = (select(TppCorrection).where(TppCorrection.run_id == run.id)
+          .order_by(TppCorrection.nip, TppCorrection.for_year, TppCorrection.for_month))
+    if employee_id is not None:
+        lq = lq.where(TppLineRow.employee_id == employee_id)
+        cq = cq.where(TppCorrection.employee_id == employee_id)
+    lines, corrections = session.scalars(lq).all(), session.scalars(cq).all()
+    out = [reports.Payment(l.employee_id, l.nip, l.name, l.unit_id, l.bank_account, "line",
+                           domain.Figures(l.gross, l.pph, l.bpjs, l.net)) for l in lines]
+    out += [reports.Payment(c.employee_id, c.nip, c.name, c.unit_id, c.bank_account, "correction",
+                            domain.Figures(c.gross, c.pph, c.bpjs, c.net), c.for_year, c.for_month) for c in corrections]
+    return list(lines), list(corrections), out

@@ -56,9 +56,10 @@ class Events:
 
     def employee(self, employee_id: str, *, golongan: str, status: str = "PNS", kind: str = "PNS", active: bool = True,
                  version: int = 1, name: str = "Pegawai", nip: str = "198609262015051001", **kw) -> str:
+        extra = {"bank_account": kw.pop("bank_account")} if "bank_account" in kw else {}
         return self.send("employee.registered" if version == 1 else "employee.updated", {
             "employee_id": employee_id, "nip": nip, "name": name, "employee_kind": kind, "status": status,
-            "golongan": golongan, "active": active, "version": version}, **kw)
+            "golongan": golongan, "active": active, "version": version, **extra}, **kw)
 
     def position(self, position_id: str, *, kelas: int, factor: str = "1", unit_id: str = "unit-dinkominfo",
                  version: int = 1, **kw) -> str:
@@ -80,6 +81,12 @@ class Events:
         if verdict != "approved":
             data["reason"] = "Uraian tidak sesuai"
         return self.send(f"activity.{verdict}", data, **kw)
+
+    def appeal_decided(self, appeal_id: str, employee_id: str, entry_ids: list[str], outcome: str, *,
+                       version: int = 2, **kw) -> str:
+        return self.send("appeal.decided", {
+            "appeal_id": appeal_id, "entry_ids": entry_ids, "employee_id": employee_id, "outcome": outcome,
+            "decided_by": "atasan-atasan", "decided_at": "2026-08-12T10:00:00+07:00", "version": version}, **kw)
 
     def attendance(self, employee_id: str, day: str, deduction_pct: str, codes: list[str], *, version: int = 1,
                    **kw) -> str:

@@ -71,3 +71,46 @@ def test_events_of_different_aggregates_in_any_order(events, runtime):
     assert events.send("duty.retired", {"duty_id": "d1", "position_id": pos, "version": 2}) == "ignored"
     with runtime.session_factory() as s:
         assert s.scalar(select(Placement.position_id).where(Placement.employee_id == emp)) == pos
+
+
+def test_an_overturning_appeal_may_arrive_before_the_rejection(events, runtime):
+    emp = str(uuid.uuid4())
+    events.appeal_decided("ap-1", emp, ["entry-9"], "overturned")
+    events.decision("approved", "entry-9", emp, "2026-06-03", 120, version=1)
+    assert one(runtime, ActivityDecision, "entry-9").status == "approved"
+    events.decision("rejected", "entry-9", emp, "2026-06-03", 120, version=2)
+    assert one(runtime, ActivityDecision, "entry-9").status == "overturned"
+    events.appeal_decided("ap-1", emp, ["entry-9"], "upheld", version=3)
+    assert one(runtime, ActivityDecision, "entry-9").status == "rejected"
+    # An older outcome arriving late changes nothing.
+    events.appeal_decided("ap-1", emp, ["entry-9"], "overturned", version=2)
+    assert one(runtime, ActivityDecision, "entry-9").status == "rejected"
+
+
+def test_attendance_codes_are_kept_per_day_for_counting(events, runtime):
+    from payroll.orm import AttendanceCode
+
+    emp = str(uuid.uuid4())
+    events.attendance(emp, "2026-06-02", "1", ["tl1", "PSW1"])
+    events.attendance(emp, "2026-06-02", "3", ["TK"], version=2)
+    with runtime.session_factory() as s:
+        assert s.scalars(select(AttendanceCode.code).where(AttendanceCode.employee_id == emp)).all() == ["TK"]
+        assert s.get(AttendanceDay, {"employee_id": emp, "day": date(2026, 6, 2)}).codes == ["TK"]
+
+
+def test_bank_account_is_taken_when_identity_sends_it(events, runtime):
+    emp = str(uuid.uuid4())
+    events.employee(emp, golongan="III/a", bank_account="0123456789")
+    events.employee(emp, golongan="III/b", version=2)  # an event without the field keeps it
+    row = one(runtime, Employee, emp)
+    assert (row.bank_account, row.golongan) == ("0123456789", "III/b")
+
+
+def test_changes_to_a_month_not_computed_are_not_noted(events, runtime):
+    from sqlalchemy import func
+
+    from payroll.orm import DataChange
+
+    events.decision("approved", "entry-1", "emp", "2026-06-03", 120)
+    with runtime.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(DataChange)) == 0

@@ -108,3 +108,32 @@ def test_health_metrics_openapi(client):
     assert {"/policies/{year}", "/salaries/{year}/{month}", "/runs/{year}/{month}/compute", "/runs/{year}/{month}",
             "/runs/{year}/{month}/me"} <= set(spec["paths"])
     assert spec["paths"]["/policies/{year}"]["put"]["requestBody"]
+
+
+def test_bracket_rule_and_position_factor_override_drive_the_compute(client, keys, events):
+    events.employee("e1", golongan="III/a")
+    events.position("p9", kelas=9, factor="1.2")
+    events.placement("pl-1", "e1", "p9", "2026-01-01")
+    events.decision("approved", "a", "e1", "2026-06-02", 5_040)  # 80 % of 6,300
+    doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
+    doc["productivity"]["rule"] = "bracket"
+    r = client.put("/policies/2026", json=doc, headers=bpkad(keys))
+    assert r.status_code == 200 and r.get_json()["productivity"]["rule"] == "bracket"
+    line = client.post("/runs/2026/6/compute", headers=bpkad(keys)).get_json()["lines"][0]
+    # 80 % reaches the 75 % bracket, paid 85 %: 5,000,000 x 1.2 x (0.6 x 0.85 + 0.4) = 5,460,000.
+    assert line["gross"] == 5_460_000 and line["inputs"]["factor_source"] == "position"
+    doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
+    doc["position_factors"] = {"P-p9": "1.5"}
+    client.put("/policies/2026", json=doc, headers=bpkad(keys))
+    line = client.post("/runs/2026/6/compute", headers=bpkad(keys)).get_json()["lines"][0]
+    assert line["gross"] == 6_825_000 and line["inputs"]["factor"] == "1.5" and line["inputs"]["factor_source"] == "policy"
+
+
+def test_new_sections_are_validated_through_the_api(client, keys):
+    doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
+    doc["productivity"] = {"rule": "bracket", "brackets": [{"min_pct": "50", "pay_pct": "90"}, {"min_pct": "80", "pay_pct": "60"}]}
+    del doc["discipline_deductions_pct"]["TK"]
+    doc["sanctions"]["combine"] = "avg"
+    r = client.put("/policies/2026", json=doc, headers=bpkad(keys))
+    assert r.status_code == 422
+    assert {"productivity.brackets", "discipline_deductions_pct.TK", "sanctions.combine"} <= set(r.get_json()["error"]["fields"])

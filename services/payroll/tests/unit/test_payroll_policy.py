@@ -56,3 +56,73 @@ def test_weights_may_be_fractional_but_must_total_100():
     doc = default_doc()
     doc["weights_pct"] = {"performance": "62.5", "discipline": "37.5"}
     assert policy.parse(2026, 1, doc).perf_weight_pct == Decimal("62.5")
+
+
+def test_new_sections_have_defaults_and_round_trip():
+    p = policy.parse(2026, 1, default_doc())
+    assert p.productivity_rule == "linear" and p.brackets is None
+    assert p.productivity_brackets[0] == (Decimal(90), Decimal(100))
+    assert p.deductions_pct["TL1"] == Decimal("0.5") and p.deductions_pct["TK"] == 3 and p.deductions_pct["CUTI"] == 0
+    assert (p.sanction_combine, p.sanction_max_cut_pct, p.position_factors) == ("max", 100, {})
+
+
+def test_deductions_are_priced_from_codes_and_unknown_codes_are_reported():
+    p = policy.parse(2026, 1, default_doc())
+    total, unknown = p.deduction_pct({"TL1": 2, "PSW4": 1, "TK": 2, "CUTI": 3, "WFH": 1})
+    assert total == Decimal("9.0") and unknown == {"WFH": 1}  # 2 x 0.5 + 2 + 2 x 3
+
+
+def test_position_factor_override_wins_over_the_published_one():
+    doc = default_doc()
+    doc["position_factors"] = {"JPT-01": "1.75"}
+    p = policy.parse(2026, 1, doc)
+    assert p.factor_for("JPT-01", Decimal("1.2")) == (Decimal("1.75"), "policy")
+    assert p.factor_for("PEL-07", Decimal("1.2")) == (Decimal("1.2"), "position")
+
+
+def test_bracket_rule_is_validated():
+    doc = default_doc()
+    doc["productivity"] = {"rule": "bracket", "brackets": [
+        {"min_pct": "90", "pay_pct": "80"}, {"min_pct": "75", "pay_pct": "85"},  # pays less for more work
+        {"min_pct": "75", "pay_pct": "85"}, {"min_pct": "120", "pay_pct": "100"}, {"min_pct": "10", "pay_pct": "x"}]}
+    with pytest.raises(ValidationFailed) as exc:
+        policy.parse(2026, 1, doc)
+    assert set(exc.value.fields) == {"productivity.brackets", "productivity.brackets.2.min_pct",
+                                     "productivity.brackets.3.min_pct", "productivity.brackets.4.pay_pct"}
+    doc["productivity"] = {"rule": "bracket", "brackets": []}
+    with pytest.raises(ValidationFailed) as exc:
+        policy.parse(2026, 1, doc)
+    assert set(exc.value.fields) == {"productivity.brackets"}
+    doc["productivity"] = {"rule": "steps", "brackets": []}
+    with pytest.raises(ValidationFailed) as exc:
+        policy.parse(2026, 1, doc)
+    assert set(exc.value.fields) == {"productivity.rule"}
+    doc["productivity"] = {"rule": "bracket", "brackets": [{"min_pct": "60", "pay_pct": "70"}, {"min_pct": "90", "pay_pct": "100"}]}
+    p = policy.parse(2026, 1, doc)
+    assert p.brackets == ((Decimal(90), Decimal(100)), (Decimal(60), Decimal(70)))  # highest threshold first
+
+
+def test_deduction_table_sanctions_and_factors_are_validated():
+    doc = default_doc()
+    del doc["discipline_deductions_pct"]["TL3"]
+    doc["discipline_deductions_pct"]["TK"] = "101"
+    doc["discipline_deductions_pct"]["psw9"] = "1"
+    doc["discipline_deductions_pct"]["PSW1"] = "0.0005"
+    doc["sanctions"] = {"combine": "avg", "max_cut_pct": "150"}
+    doc["position_factors"] = {"A": "0", "B": "5.5", "C": "1.00001", "D": "2"}
+    with pytest.raises(ValidationFailed) as exc:
+        policy.parse(2026, 1, doc)
+    assert set(exc.value.fields) == {
+        "discipline_deductions_pct.TL3", "discipline_deductions_pct.TK", "discipline_deductions_pct.psw9",
+        "discipline_deductions_pct.PSW1", "sanctions.combine", "sanctions.max_cut_pct",
+        "position_factors.A", "position_factors.B", "position_factors.C"}
+
+
+def test_a_policy_stored_before_the_new_sections_reads_with_their_defaults():
+    old = default_doc()
+    for key in defaults.LATER_SECTIONS:
+        del old[key]
+    p = policy.parse(2026, 3, defaults.complete(2026, old))
+    assert p.document() == default_doc() and p.version == 3
+    custom = {**default_doc(), "sanctions": {"combine": "sum", "max_cut_pct": "50"}}
+    assert defaults.complete(2026, custom) is custom

@@ -142,3 +142,11 @@ def test_properties(base, factor, a, b, days, deductions, perf, status, pph, sal
         assert 0 <= line.net <= line.gross
         assert line.pph >= 0 and line.bpjs >= 0
     assert lo.gross <= hi.gross
+
+
+@settings(database=None, max_examples=500, deadline=None)
+@given(amount=st.integers(min_value=0, max_value=10**12), num=st.integers(min_value=0, max_value=10**6),
+       den=st.integers(min_value=1, max_value=10**6))
+def test_integer_rounding_equals_rounding_the_exact_product(amount, num, den):
+    rate = Fraction(num, den)
+    assert domain.times_half_up(amount, rate) == domain.round_half_up(amount * rate)
