@@ -72,6 +72,10 @@ CATALOGUE: dict[str, EventType] = {
         EventType("attendance.recorded", "activity", ("payroll",),
                   ("employee_id", "date", "codes", "deduction_pct", "version"),
                   "A day's attendance with its discipline codes and deduction (percent, decimal string)."),
+        EventType("calendar.updated", "activity", ("payroll",),
+                  ("year", "holidays", "collective_leave", "version"),
+                  "BKD changed a year's work calendar: holidays and collective leave (cuti bersama) as "
+                  "YYYY-MM-DD lists; also carries working_weekdays (ISO 1-7) and target_minutes_per_day."),
         EventType("tpp.period_locked", "payroll", ("activity", "approval"),
                   ("year", "month", "locked_at", "locked_by"),
                   "BPKAD locked a month: it never changes again."),

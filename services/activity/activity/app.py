@@ -1,25 +1,29 @@
 """HTTP entry point of the activity service: parse, authorize, call the service layer, map
-results to JSON. Every endpoint works on the caller's own entries only: the employee comes from
-the token, never from the request."""
+results to JSON. Entry endpoints work on the caller's own entries only: the employee comes from
+the token, never from the request. Attendance and the calendar are in attendance_app."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from datetime import date, time, timedelta
-from typing import Annotated
+from typing import Annotated, Iterator
 
-from flask import Blueprint, current_app, g, request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from flask import Blueprint, current_app, g, request, send_file
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ekinerja_common.auth import JwksKeySource, TokenVerifier
 from ekinerja_common.config import Settings
-from ekinerja_common.errors import Forbidden, Text, ValidationFailed
+from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal
+from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
 from . import clock, domain, services
-from .orm import Duty, Entry
+from .evidence import EvidenceStore
+from .orm import Duty, Entry, Evidence
 from .runtime import build_runtime
 
 bp = Blueprint("activity", __name__)
@@ -53,12 +57,76 @@ class EntryIn(Strict):
         return domain.Draft(self.date, self.start_time, self.end_time, self.duty_id, self.volume, self.description)
 
 
+class NewEntryIn(EntryIn):
+    # false: keep it as a draft (not sent to the supervisor yet; POST /entries/{id}/submit later).
+    submit: bool = Field(default=True, strict=True)
+
+
+class BatchIn(Strict):
+    """A day's list (or several days') entered at once: all stored, or none."""
+
+    entries: list[EntryIn] = Field(min_length=1, max_length=50)
+    submit: bool = Field(default=True, strict=True)
+
+
 def runtime() -> Runtime:
     return current_app.extensions["runtime"]
 
 
 def current_policy() -> domain.Policy:
     return current_app.extensions["activity_policy"]
+
+
+@contextlib.contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for a read of one statement on the hot path (GET /me/month at month-end): on
+    PostgreSQL in autocommit, which saves the BEGIN and ROLLBACK round trips of a transaction
+    that would only read once. (SQLite keeps the ordinary session: its engine opens every
+    transaction with BEGIN IMMEDIATE, which autocommit would leave open.)"""
+    rt = runtime()
+    if rt.engine.dialect.name != "postgresql":
+        with rt.session_factory() as s:
+            yield s
+        return
+    with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, Session(bind=conn) as s:
+        yield s
+
+
+def evidence_store() -> EvidenceStore:
+    return current_app.extensions["evidence_store"]
+
+
+def form(model: type[BaseModel]) -> BaseModel:
+    """A multipart form's text fields through the same pydantic checks as a JSON body."""
+    try:
+        return model.model_validate({k: v for k, v in request.form.items()})
+    except ValidationError as exc:
+        raise validation_error(exc)
+
+
+def json_or_form(model: type[BaseModel]) -> BaseModel:
+    """The body of an endpoint that takes JSON, or a multipart form when a file comes along."""
+    if request.mimetype == "multipart/form-data":
+        return form(model)
+    raw = request.get_json(silent=True)
+    if raw is None:
+        raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"), status=400)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc)
+
+
+def uploaded_file(required: bool = True) -> tuple[str, bytes] | None:
+    """The multipart ``file`` field as (client's name, bytes), read up to one byte past the
+    limit so that the size check knows "too large" without reading a huge body."""
+    f = request.files.get("file")
+    if f is None:
+        if required:
+            raise ValidationFailed({"file": Text("Unggah berkas pada kolom 'file' (multipart/form-data)",
+                                                 "Upload the file in the 'file' field (multipart/form-data)")})
+        return None
+    return f.filename or "", f.stream.read(current_policy().evidence_max_bytes + 1)
 
 
 def employee() -> str:
@@ -104,6 +172,12 @@ def entry_json(e: Entry) -> dict:
     }
 
 
+def evidence_json(e: Evidence) -> dict:
+    return {"id": e.id, "entry_id": e.entry_id, "leave_id": e.leave_id, "filename": e.filename,
+            "content_type": e.content_type, "size_bytes": e.size_bytes, "sha256": e.sha256,
+            "uploaded_at": e.uploaded_at.isoformat(), "url": f"/evidence/{e.id}"}
+
+
 def duty_json(d: Duty) -> dict:
     return {"id": d.duty_id, "position_id": d.position_id, "description": d.description,
             "output_unit": d.output_unit, "norma_waktu": d.norma_waktu}
@@ -139,14 +213,130 @@ def preview_entry(body: EntryIn):
 
 
 @bp.post("/entries")
-@accepts(EntryIn)
-def submit_entry(body: EntryIn):
-    """Submit a daily activity entry for the supervisor's validation; publishes activity.submitted."""
+@accepts(NewEntryIn)
+def submit_entry(body: NewEntryIn):
+    """Submit a daily activity entry for the supervisor's validation; publishes activity.submitted.
+
+    With ``"submit": false`` the entry is kept as a draft (checked by the same rules, not sent)."""
     emp = employee()
     with runtime().uow(g.request_id) as uow:
-        entry = services.submit_entry(uow, emp, body.draft(), clock.today(), current_policy())
+        [entry] = services.create_entries(uow, emp, [body.draft()], clock.today(), current_policy(),
+                                          as_draft=not body.submit)
         uow.commit()
     return entry_json(entry), 201
+
+
+@bp.post("/entries/batch")
+@accepts(BatchIn)
+def submit_batch(body: BatchIn):
+    """Several entries at once (a day's list): all stored or none; errors per item as
+    ``entries.<i>.<field>``; items are checked against each other (overlap, daily ceiling)."""
+    emp = employee()
+    with runtime().uow(g.request_id) as uow:
+        entries = services.create_entries(uow, emp, [e.draft() for e in body.entries], clock.today(),
+                                          current_policy(), as_draft=not body.submit, batch=True)
+        uow.commit()
+    return {"entries": [entry_json(e) for e in entries]}, 201
+
+
+@bp.put("/entries/<entry_id>")
+@accepts(EntryIn)
+def edit_entry(entry_id: str, body: EntryIn):
+    """Change an own entry not yet decided (draft, pending, returned, withdrawn). A pending entry
+    is announced again (activity.submitted, higher version); the others are only saved."""
+    emp = employee()
+    with runtime().uow(g.request_id) as uow:
+        entry = services.edit_entry(uow, emp, entry_id, body.draft(), clock.today(), current_policy())
+        uow.commit()
+    return entry_json(entry)
+
+
+@bp.post("/entries/<entry_id>/submit")
+def submit_existing(entry_id: str):
+    """Submit a draft, or resubmit a returned (revised) or withdrawn entry; publishes activity.submitted."""
+    emp = employee()
+    with runtime().uow(g.request_id) as uow:
+        entry = services.submit_existing(uow, emp, entry_id, clock.today(), current_policy())
+        uow.commit()
+    return entry_json(entry)
+
+
+@bp.delete("/entries/<entry_id>")
+def delete_draft(entry_id: str):
+    """Delete an own draft (and its evidence files). Anything once submitted stays."""
+    emp = employee()
+    with runtime().uow(g.request_id) as uow:
+        files = services.delete_draft(uow, emp, entry_id)
+        uow.commit()
+    for evidence_id in files:
+        evidence_store().delete(evidence_id)
+    return "", 204
+
+
+@bp.post("/entries/<entry_id>/evidence")
+def add_evidence(entry_id: str):
+    """Attach an evidence file (multipart field ``file``: PDF, JPEG or PNG, judged by content;
+    at most 5 MB) to an own entry that is not decided yet."""
+    emp = employee()
+    filename, data = uploaded_file()
+    with runtime().uow(g.request_id) as uow:
+        row = services.add_entry_evidence(uow, evidence_store(), emp, entry_id, filename, data, current_policy())
+        try:
+            uow.commit()
+        except Exception:
+            evidence_store().delete(row.id)
+            raise
+    return evidence_json(row), 201
+
+
+@bp.get("/entries/<entry_id>/evidence")
+def list_evidence(entry_id: str):
+    """An entry's evidence files: for the employee, their supervisor(s) on the entry's date and
+    the appeals board (majelis)."""
+    who = principal()
+    with runtime().session_factory() as s:
+        entry = services.visible_entry(s, who, entry_id)
+        return {"entry_id": entry.id, "evidence": [evidence_json(e) for e in services.entry_evidence(s, entry.id)]}
+
+
+@bp.delete("/entries/<entry_id>/evidence/<evidence_id>")
+def remove_evidence(entry_id: str, evidence_id: str):
+    """Remove an evidence file from an own entry that is not decided yet."""
+    emp = employee()
+    with runtime().uow(g.request_id) as uow:
+        removed = services.remove_entry_evidence(uow, emp, entry_id, evidence_id)
+        uow.commit()
+    evidence_store().delete(removed)
+    return "", 204
+
+
+@bp.get("/evidence/<evidence_id>")
+def download_evidence(evidence_id: str):
+    """The file itself, for the same audience as its entry (a leave's evidence: also admin_bkd).
+    Served as an attachment with the type found in its content, never the uploader's claim."""
+    who = principal()
+    with runtime().session_factory() as s:
+        row = services.visible_evidence(s, who, evidence_id)
+    try:
+        handle = evidence_store().open(row.id)
+    except (FileNotFoundError, ValueError):
+        raise NotFound(services.EVIDENCE_NOT_FOUND)
+    resp = send_file(handle, mimetype=row.content_type, as_attachment=True, download_name=row.filename, max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp
+
+
+@bp.get("/me/month")
+def my_month():
+    """The caller's month (``?month=YYYY-MM``, default this month): approved / pending / returned /
+    rejected minutes, target, productivity %, attendance and discipline %. No TPP money figure:
+    the TPP policy is payroll's (see ``tpp_note``)."""
+    emp = employee()
+    first, _ = _query_month()
+    with read_session() as s:
+        return services.month_view(s, emp, first.year, first.month)
 
 
 @bp.get("/entries")
@@ -180,13 +370,26 @@ def withdraw_entry(entry_id: str):
     return entry_json(entry)
 
 
+def evidence_dir(settings: Settings) -> str:
+    """ACTIVITY_EVIDENCE_DIR, else <EKINERJA_DATA_DIR>/evidence (the data directory of config)."""
+    configured = settings.extra.get("ACTIVITY_EVIDENCE_DIR")
+    if configured:
+        return configured
+    return os.path.join(os.environ.get("EKINERJA_DATA_DIR", os.path.join(os.getcwd(), "var")), "evidence")
+
+
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None,
                policy: domain.Policy | None = None):
+    from .attendance_app import bp as attendance_bp
+
     rt = build_runtime(settings)
     verifier = verifier or TokenVerifier(JwksKeySource(rt.settings.jwks_url), rt.settings.jwt_issuer, rt.settings.jwt_audience)
     app = create_base_app("activity", verifier, rt.check_ready, "E-Kinerja activity (BKD kinerja)",
-                          "Daily activity entries against the duties of the employee's position, with credited minutes.")
+                          "Daily activity entries against the duties of the employee's position, with credited "
+                          "minutes and evidence; attendance (presensi) with discipline codes; the work calendar.")
     app.extensions["runtime"] = rt
     app.extensions["activity_policy"] = policy or domain.Policy.from_settings(rt.settings.extra)
+    app.extensions["evidence_store"] = EvidenceStore(evidence_dir(rt.settings))
     app.register_blueprint(bp)
+    app.register_blueprint(attendance_bp)
     return app

@@ -6,16 +6,25 @@ serves the preview, the submission and the unit tests.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Mapping
 
 from ekinerja_common.errors import Conflict, FieldErrors, Text, ValidationFailed
 
-STATUSES = ("submitted", "approved", "rejected", "returned", "withdrawn")
-# A withdrawn or rejected entry no longer claims its time slot or its minutes.
+STATUSES = ("draft", "submitted", "approved", "rejected", "returned", "withdrawn", "overturned")
+# A withdrawn or rejected entry no longer claims its time slot or its minutes. A draft does claim
+# its slot: it is a submission in the making, and the day's list is checked as a whole.
+# "overturned" = rejected, then the appeal overturned the rejection: the minutes count.
 DEAD_STATUSES = ("withdrawn", "rejected")
 DECISIONS = {"activity.approved": "approved", "activity.rejected": "rejected", "activity.returned": "returned"}
+# What the employee may still change: nothing the supervisor (or the appeal) has settled.
+EDITABLE = ("draft", "submitted", "returned", "withdrawn")
+SUBMITTABLE = ("draft", "returned", "withdrawn")
+# Which figure of the month an entry's minutes count in (GET /me/month). Withdrawn counts nowhere.
+MONTH_BUCKETS = {"draft": "draft", "submitted": "pending", "approved": "approved", "overturned": "approved",
+                 "returned": "returned", "rejected": "rejected"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,11 @@ class Policy:
 
     submission_window_days: int = 5  # an entry for day D is accepted until D + 5 inclusive
     daily_ceiling_minutes: int = 450
+    # A returned entry may be revised and resubmitted until R + 5 (R = the day it was returned),
+    # even when the activity date's own window has passed: the delay was the supervisor's.
+    revision_window_days: int = 5
+    evidence_max_bytes: int = 5 * 1024 * 1024
+    evidence_max_files: int = 5  # per entry
 
     @classmethod
     def from_settings(cls, extra: Mapping[str, str]) -> "Policy":
@@ -34,6 +48,9 @@ class Policy:
         return cls(
             submission_window_days=int(extra.get("ACTIVITY_SUBMISSION_WINDOW_DAYS", base.submission_window_days)),
             daily_ceiling_minutes=int(extra.get("ACTIVITY_DAILY_CEILING_MINUTES", base.daily_ceiling_minutes)),
+            revision_window_days=int(extra.get("ACTIVITY_REVISION_WINDOW_DAYS", base.revision_window_days)),
+            evidence_max_bytes=int(extra.get("ACTIVITY_EVIDENCE_MAX_BYTES", base.evidence_max_bytes)),
+            evidence_max_files=int(extra.get("ACTIVITY_EVIDENCE_MAX_FILES", base.evidence_max_files)),
         )
 
 
@@ -84,6 +101,9 @@ class Facts:
     placements: tuple[Placement, ...] = ()
     others: tuple[Slot, ...] = ()
     period_locked: bool = False
+    # Set for the revision of a returned entry that keeps its date: the last day it may be
+    # resubmitted although the activity date's window has passed.
+    revision_deadline: date | None = None
 
 
 @dataclass(frozen=True)
@@ -118,11 +138,14 @@ def _hhmm(t: time) -> str:
     return t.strftime("%H:%M")
 
 
-def _check_date(errors: FieldErrors, day: date, today: date, locked: bool, policy: Policy) -> None:
+def _check_date(errors: FieldErrors, day: date, today: date, locked: bool, policy: Policy,
+                revision_deadline: date | None = None) -> None:
     if day > today:
         errors.add("date", "Tanggal kegiatan tidak boleh di masa depan", "The activity date cannot be in the future")
     elif locked:
         errors.add("date", "Periode bulan ini sudah dikunci oleh BPKAD", "This month's period has been locked by BPKAD")
+    elif revision_deadline is not None and today <= revision_deadline:
+        pass
     elif today > day + timedelta(days=policy.submission_window_days):
         n = policy.submission_window_days
         errors.add("date", f"Batas waktu pengisian ({n} hari setelah tanggal kegiatan) sudah lewat",
@@ -164,7 +187,7 @@ def assess(draft: Draft, facts: Facts, today: date, policy: Policy = Policy()) -
         errors.add("volume", "Volume harus bilangan bulat lebih dari 0", "Volume must be a whole number above 0")
     if not draft.description.strip():
         errors.add("description", "Uraian kegiatan wajib diisi", "Description is required")
-    _check_date(errors, draft.date, today, facts.period_locked, policy)
+    _check_date(errors, draft.date, today, facts.period_locked, policy, facts.revision_deadline)
     _check_duty(errors, facts.duty, draft.date, facts.placements)
     credited = None
     if times_ok and facts.duty is not None:
@@ -174,9 +197,137 @@ def assess(draft: Draft, facts: Facts, today: date, policy: Policy = Policy()) -
     return Assessment(credited, errors.errors)
 
 
+def assess_batch(drafts: list[Draft], facts: list[Facts], today: date, policy: Policy = Policy()) -> list[Assessment]:
+    """A day's list entered at once: each item is judged as if the ones before it in the list had
+    been submitted just before it, so overlaps and the daily ceiling count the list's own items
+    too. Every item is judged (none stops at the first bad one), so every error can be shown."""
+    results: list[Assessment] = []
+    for i, (draft, fact) in enumerate(zip(drafts, facts)):
+        earlier = tuple(
+            Slot(d.start_time, d.end_time, r.credited_minutes or 0)
+            for d, r in zip(drafts[:i], results)
+            if d.date == draft.date and d.end_time > d.start_time
+        )
+        results.append(assess(draft, replace(fact, others=fact.others + earlier), today, policy))
+    return results
+
+
 def check_withdrawable(status: str) -> None:
     """Only an entry the supervisor has not decided yet can be taken back."""
     if status != "submitted":
         raise Conflict("not_withdrawable",
                        Text("Hanya kegiatan yang masih menunggu validasi yang dapat ditarik",
                             "Only an entry still awaiting validation can be withdrawn"))
+
+
+def check_editable(status: str) -> None:
+    """Approved, rejected and overturned entries are settled: their record never changes again."""
+    if status not in EDITABLE:
+        raise Conflict("not_editable",
+                       Text("Kegiatan yang sudah divalidasi tidak dapat diubah",
+                            "An entry that has been decided can no longer be changed"))
+
+
+def check_submittable(status: str) -> None:
+    if status not in SUBMITTABLE:
+        raise Conflict("not_submittable",
+                       Text("Hanya draf, kegiatan yang dikembalikan atau yang ditarik yang dapat diajukan",
+                            "Only a draft, a returned or a withdrawn entry can be submitted"))
+
+
+def check_deletable(status: str) -> None:
+    # Anything once announced to approval stays, so that both services keep the same history.
+    if status != "draft":
+        raise Conflict("not_deletable",
+                       Text("Hanya draf yang dapat dihapus", "Only a draft can be deleted"))
+
+
+def next_submission_version(version: int, status: str) -> int:
+    """The version a (re)submission is announced with.
+
+    Approval numbers its decision on submission v as v + 1. While the entry is pending, approval
+    may have decided it already without this service knowing yet; the new announcement must then
+    outrank that decision (so approval re-queues the new content), hence the jump of 2. From any
+    other state one step is enough: the last decision, if any, is already known here."""
+    return version + (2 if status == "submitted" else 1)
+
+
+def decision_applies(decision_version: int, stored_decision_version: int, submitted_version: int) -> bool:
+    """Whether a decision event from approval still speaks about the entry as it is.
+
+    A decision older than the last decision is a late duplicate; one older than the last
+    submission was made on content the employee has replaced since (approval re-queued it)."""
+    return decision_version > stored_decision_version and decision_version >= submitted_version
+
+
+def period_locked_error() -> Conflict:
+    return Conflict("period_locked",
+                    Text("Periode bulan ini sudah dikunci oleh BPKAD; data bulan tersebut tidak dapat diubah",
+                         "This month has been locked by BPKAD; its data can no longer be changed"))
+
+
+# -- supervisors (atasan langsung) -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Holding:
+    """Someone holding a position on the date in question."""
+
+    employee_id: str
+    kind: str  # definitive | plt
+    start_date: date
+    placement_id: str
+
+
+def _holder(holdings: Iterable[Holding], employee_id: str) -> str | None:
+    """Who supervises from a post: its definitive holder, or its Plt when it has none. A post
+    held by the employee themself supervises nobody, and the walk continues upwards."""
+    holdings = list(holdings)
+    for kind in ("definitive", "plt"):
+        # Latest start first (a transfer recorded before the old placement was ended); the
+        # placement id breaks ties so that every process resolves the same data the same way.
+        found = sorted((h for h in holdings if h.kind == kind), key=lambda h: (h.start_date, h.placement_id), reverse=True)
+        if found:
+            others = [h.employee_id for h in found if h.employee_id != employee_id]
+            return others[0] if others else None
+    return None
+
+
+def supervisor_chain(employee_id: str, position_id: str | None, parent_of: Mapping[str, str | None],
+                     holders: Mapping[str, Iterable[Holding]], levels: int = 2) -> list[str]:
+    """The employee's supervisor on a date and, above it, that supervisor's own supervisor
+    (who hears escalations and first-level appeals, DOMAIN.md), as far as ``levels`` reach.
+
+    Walks the parent positions from the employee's own post: each held post yields its holder
+    (definitive, else Plt); vacant posts are skipped; the employee is never their own supervisor.
+    ``holders`` maps a position to who holds it on that date. A damaged (cyclic) tree ends the walk."""
+    chain: list[str] = []
+    if position_id is None:
+        return chain
+    seen = {position_id}
+    current = parent_of.get(position_id)
+    while current is not None and current not in seen and len(chain) < levels:
+        seen.add(current)
+        holder = _holder(holders.get(current, ()), employee_id)
+        if holder is not None and holder not in chain:
+            chain.append(holder)
+        current = parent_of.get(current)
+    return chain
+
+
+# -- the month at a glance (GET /me/month) ----------------------------------------------------
+
+_CENT = Decimal("0.01")
+
+
+def productivity_pct(approved_minutes: int, target_minutes: int) -> Decimal | None:
+    """min(approved, target) / target, in percent (DOMAIN.md); None when the month has no
+    working day and so no target."""
+    if target_minutes <= 0:
+        return None
+    share = Decimal(min(approved_minutes, target_minutes)) / Decimal(target_minutes) * 100
+    return share.quantize(_CENT, ROUND_HALF_UP)
+
+
+def discipline_pct(deduction_sum: Decimal) -> Decimal:
+    """max(0, 100 - sum of the month's deductions), in percent (DOMAIN.md)."""
+    return max(Decimal(0), Decimal(100) - deduction_sum).quantize(_CENT, ROUND_HALF_UP)

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import Envelope, utcnow
 
+from . import domain
 from .domain import DECISIONS
-from .orm import ClosedPeriod, Duty, Entry, Placement
+from .orm import ClosedPeriod, Duty, Employee, Entry, Placement, Position
+from .summary import Deltas
 
 log = logging.getLogger("activity.inbox")
 
@@ -67,26 +69,96 @@ def on_duty_retired(session: Session, env: Envelope) -> None:
     row.version = d["version"]
 
 
-def on_decision(session: Session, env: Envelope) -> None:
+def on_employee(session: Session, env: Envelope) -> None:
     d = env.data
-    entry = session.get(Entry, d["entry_id"], with_for_update=True)
-    if entry is None or entry.employee_id != d["employee_id"]:
+    row = session.get(Employee, d["employee_id"], with_for_update=True)
+    if row is not None and row.version >= d["version"]:
+        return
+    if row is None:
+        row = Employee(employee_id=d["employee_id"])
+        session.add(row)
+    row.nip = str(d["nip"])
+    row.name = d["name"]
+    row.active = bool(d["active"])
+    row.version = d["version"]
+
+
+def on_position(session: Session, env: Envelope) -> None:
+    d = env.data
+    row = session.get(Position, d["position_id"], with_for_update=True)
+    if row is not None and row.version >= d["version"]:
+        return
+    if row is None:
+        row = Position(position_id=d["position_id"])
+        session.add(row)
+    row.parent_id = d["parent_id"]
+    row.name = d["name"]
+    row.version = d["version"]
+
+
+def _entry(session: Session, env: Envelope, entry_id: str, employee_id: str) -> Entry:
+    entry = session.get(Entry, entry_id, with_for_update=True)
+    if entry is None or entry.employee_id != employee_id:
         # Approval only knows entries we announced, so this is damage, not a race: fail and let
         # the message reach the dead-letter queue for an operator instead of dropping it.
-        raise LookupError(f"{env.type} for unknown entry {d['entry_id']} of employee {d['employee_id']}")
-    if entry.decision_version >= d["version"]:
+        raise LookupError(f"{env.type} for unknown entry {entry_id} of employee {employee_id}")
+    return entry
+
+
+def on_decision(session: Session, env: Envelope) -> None:
+    d = env.data
+    entry = _entry(session, env, d["entry_id"], d["employee_id"])
+    if not domain.decision_applies(d["version"], entry.decision_version, entry.submitted_version):
         return
     if entry.status == "withdrawn":
         # The supervisor decided before the withdrawal reached approval. Approval's decision is
         # what payroll counts, so this record follows it rather than contradicting it.
         log.warning("%s applied to withdrawn entry %s", env.type, entry.id)
+    before = (entry.date, entry.status, entry.credited_minutes)
     entry.status = DECISIONS[env.type]
     entry.reason = d.get("reason")
     entry.decision_version = d["version"]
     entry.decided_by = d["decided_by"]
     entry.decided_at = datetime.fromisoformat(d["decided_at"])
-    entry.version += 1
+    # Approval's numbering continues ours (its decision on version v is v + 1): keep in step, so
+    # that a resubmission after this decision outranks it there.
+    entry.version = max(entry.version + 1, d["version"])
     entry.updated_at = utcnow()
+    deltas = Deltas()
+    deltas.entry_change(entry.employee_id, before, (entry.date, entry.status, entry.credited_minutes))
+    deltas.write(session)
+
+
+APPEAL_OUTCOMES = {"upheld": "rejected", "overturned": "overturned"}
+
+
+def _appeal_applies(entry: Entry, appeal_id: str, version: int) -> bool:
+    # Versions count within one appeal; a different (later) appeal of the entry starts afresh.
+    return entry.appeal_id != appeal_id or version > entry.appeal_version
+
+
+def on_appeal_decided(session: Session, env: Envelope) -> None:
+    """Overturned: the minutes count as approved. Upheld: the rejection stands. (appeal.filed
+    changes nothing here: the entry stays rejected, its minutes uncounted, until the decision.)"""
+    d = env.data
+    status = APPEAL_OUTCOMES.get(d["outcome"])
+    if status is None:
+        raise ValueError(f"unknown appeal outcome {d['outcome']!r}")
+    deltas = Deltas()
+    for entry_id in d["entry_ids"]:
+        entry = _entry(session, env, entry_id, d["employee_id"])
+        if not _appeal_applies(entry, d["appeal_id"], d["version"]):
+            continue
+        entry.appeal_id, entry.appeal_version = d["appeal_id"], d["version"]
+        if entry.status in ("rejected", "overturned"):
+            before = (entry.date, entry.status, entry.credited_minutes)
+            entry.status = status
+            entry.version += 1
+            entry.updated_at = utcnow()
+            deltas.entry_change(entry.employee_id, before, (entry.date, entry.status, entry.credited_minutes))
+        else:
+            log.warning("%s for entry %s in status %s ignored", env.type, entry.id, entry.status)
+    deltas.write(session)
 
 
 def on_period_locked(session: Session, env: Envelope) -> None:
@@ -99,9 +171,14 @@ def on_period_locked(session: Session, env: Envelope) -> None:
 
 
 HANDLERS = {
+    "employee.registered": on_employee,
+    "employee.updated": on_employee,
     "employee.placed": on_employee_placed,
+    "position.created": on_position,
+    "position.updated": on_position,
     "duty.published": on_duty_published,
     "duty.retired": on_duty_retired,
     **{name: on_decision for name in DECISIONS},
+    "appeal.decided": on_appeal_decided,
     "tpp.period_locked": on_period_locked,
 }

@@ -4,7 +4,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, Text, Time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, Numeric, String, Text, Time
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ekinerja_common.envelope import utcnow
@@ -44,6 +47,12 @@ class Entry(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The version of the last activity.submitted: a decision older than it judged content the
+    # employee has replaced since (see domain.decision_applies). 0 = never announced (a draft).
+    submitted_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The appeal (approval's) that last changed this entry, and its version, for late events.
+    appeal_id: Mapped[str | None] = mapped_column(String(36))
+    appeal_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -91,6 +100,197 @@ class ClosedPeriod(Base):
     month: Mapped[int] = mapped_column(Integer, primary_key=True)
     locked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     locked_by: Mapped[str] = mapped_column(String(100))
+
+
+class Employee(Base):
+    """Read model of identity's employees: attendance files name people by NIP."""
+
+    __tablename__ = "employees"
+    employee_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Not unique: while a NIP correction travels, two records may briefly carry the same one;
+    # the import refuses such a NIP rather than the consumer refusing the event.
+    nip: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class Position(Base):
+    """Read model of organization's positions: only what the supervisor walk needs."""
+
+    __tablename__ = "positions"
+    position_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class Evidence(Base):
+    """An evidence file's record; the bytes are in the evidence directory under ``id``.
+    Belongs to an entry or to a leave record."""
+
+    __tablename__ = "evidence"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(36))
+    entry_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    leave_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MonthSummary(Base):
+    """Per employee and month, the figures of GET /me/month, kept current in the transaction of
+    every change (entry, decision, attendance) so that reading them is one primary-key lookup at
+    any scale. Every column is moved by increments only, so concurrent writers add up."""
+
+    __tablename__ = "month_summaries"
+    employee_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    pending_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    approved_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    returned_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    attendance_days: Mapped[int] = mapped_column(Integer, default=0)
+    deduction_pct: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal(0))
+    late_days: Mapped[int] = mapped_column(Integer, default=0)
+    early_days: Mapped[int] = mapped_column(Integer, default=0)
+    absent_days: Mapped[int] = mapped_column(Integer, default=0)
+    excused_days: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WorkCalendarRow(Base):
+    """The current version of a year's work calendar and discipline rules (policy data)."""
+
+    __tablename__ = "work_calendars"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class CalendarAudit(Base):
+    """Every version of every year's calendar, as stored, by whom. Rows are only inserted."""
+
+    __tablename__ = "calendar_audit"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    __table_args__ = (Index("ix_calendar_audit_year", "year", "version", unique=True),)
+
+
+class AttendanceDay(Base):
+    """The current state of one employee-day: its inputs (the device's punches and code, BKD's
+    leave code), the codes and deduction they give, and what was last announced to payroll.
+    Each change is a new ``version``; the versions themselves are in attendance_records."""
+
+    __tablename__ = "attendance_days"
+    employee_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    check_in: Mapped[time | None] = mapped_column(Time)
+    check_out: Mapped[time | None] = mapped_column(Time)
+    device_code: Mapped[str | None] = mapped_column(String(10))
+    leave_code: Mapped[str | None] = mapped_column(String(10))
+    leave_id: Mapped[str | None] = mapped_column(String(36))
+    codes: Mapped[str] = mapped_column(String(40))  # comma-separated, e.g. "TL1,PSW2"; "" = nothing
+    deduction_pct: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    version: Mapped[int] = mapped_column(Integer)
+    # What payroll was last told. A first record with no code and no deduction is not announced:
+    # payroll reads a day it never heard of as exactly that.
+    published_codes: Mapped[str] = mapped_column(String(40))
+    published_deduction: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_attendance_days_date", "date"),)
+
+
+class AttendanceRecord(Base):
+    """History: every version of every employee-day, as it was recorded. Only ever inserted,
+    so a correction never hides what was there before."""
+
+    __tablename__ = "attendance_records"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    employee_id: Mapped[str] = mapped_column(String(36))
+    date: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+    check_in: Mapped[time | None] = mapped_column(Time)
+    check_out: Mapped[time | None] = mapped_column(Time)
+    device_code: Mapped[str | None] = mapped_column(String(10))
+    leave_code: Mapped[str | None] = mapped_column(String(10))
+    codes: Mapped[str] = mapped_column(String(40))
+    deduction_pct: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    source: Mapped[str] = mapped_column(String(10))  # file | device | leave | close | calendar
+    import_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_attendance_records_day", "employee_id", "date", "version"),)
+
+
+class AttendanceImport(Base):
+    """Audit of every import and device push: who, what file, what it changed."""
+
+    __tablename__ = "attendance_imports"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(10))  # file | device
+    filename: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    partial: Mapped[bool] = mapped_column(Boolean)
+    rows: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+
+
+class LeaveRecord(Base):
+    """A leave or duty code BKD entered for an employee over a range of dates, with its evidence."""
+
+    __tablename__ = "leave_records"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    employee_id: Mapped[str] = mapped_column(String(36), index=True)
+    code: Mapped[str] = mapped_column(String(10))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClosedDay(Base):
+    """Audit of day closings: each marked the employees without any record that day as TK."""
+
+    __tablename__ = "closed_days"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    date: Mapped[date] = mapped_column(Date, index=True)
+    closed_by: Mapped[str] = mapped_column(String(100))
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    marked: Mapped[int] = mapped_column(Integer)
+
+
+class Device(Base):
+    """An attendance device allowed to push records with its own key (stored hashed)."""
+
+    __tablename__ = "attendance_devices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 of a 256-bit random key: a fast hash is enough for a secret nobody can guess.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 add_messaging_tables(Base.metadata)

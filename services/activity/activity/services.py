@@ -1,19 +1,28 @@
-"""Service layer: each function is one use case, run inside a unit of work (or, for reads, a
-session), and publishes the events its change causes in the same transaction."""
+"""Service layer of daily activity: each function is one use case, run inside a unit of work (or,
+for reads, a session), and publishes the events its change causes in the same transaction. Every
+change of an entry's status or minutes also moves the employee's month summary (summary.Deltas)
+in that same transaction."""
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import date, timedelta, timezone
+from decimal import Decimal
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ekinerja_common.auth import Principal
 from ekinerja_common.envelope import utcnow
-from ekinerja_common.errors import NotFound, Text
+from ekinerja_common.errors import Conflict, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
 
-from . import domain
-from .orm import ClosedPeriod, Duty, EmployeeLock, Entry, Placement
+from . import clock, domain, evidence, repository
+from .orm import ClosedPeriod, Duty, EmployeeLock, Entry, Evidence, LeaveRecord, MonthSummary, Placement, WorkCalendarRow
+from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
+
+ENTRY_NOT_FOUND = Text("Kegiatan tidak ditemukan", "Entry not found")
+EVIDENCE_NOT_FOUND = Text("Bukti tidak ditemukan", "Evidence not found")
 
 
 def entry_data(e: Entry) -> dict:
@@ -41,17 +50,19 @@ def _as_duty(row: Duty | None) -> domain.Duty | None:
                        row.norma_waktu or 0, retired=row.status == "retired")
 
 
-def _facts(session: Session, employee_id: str, draft: domain.Draft) -> domain.Facts:
-    others = session.scalars(
-        select(Entry).where(Entry.employee_id == employee_id, Entry.date == draft.date,
-                            Entry.status.not_in(domain.DEAD_STATUSES))
-    )
+def _facts(session: Session, employee_id: str, draft: domain.Draft, exclude_id: str | None = None,
+           revision_deadline: date | None = None) -> domain.Facts:
+    query = select(Entry).where(Entry.employee_id == employee_id, Entry.date == draft.date,
+                                Entry.status.not_in(domain.DEAD_STATUSES))
+    if exclude_id is not None:
+        query = query.where(Entry.id != exclude_id)  # an edited entry does not overlap itself
     return domain.Facts(
         duty=_as_duty(session.get(Duty, draft.duty_id)),
         placements=tuple(domain.Placement(p.position_id, p.start_date, p.end_date, p.kind)
                          for p in _placements(session, employee_id, draft.date)),
-        others=tuple(domain.Slot(o.start_time, o.end_time, o.credited_minutes) for o in others),
-        period_locked=session.get(ClosedPeriod, (draft.date.year, draft.date.month)) is not None,
+        others=tuple(domain.Slot(o.start_time, o.end_time, o.credited_minutes) for o in session.scalars(query)),
+        period_locked=repository.is_locked(session, draft.date),
+        revision_deadline=revision_deadline,
     )
 
 
@@ -71,7 +82,7 @@ def preview_entry(session: Session, employee_id: str, draft: domain.Draft, today
 
 
 def _lock_employee(session: Session, employee_id: str) -> None:
-    """Serialize this employee's submissions until the transaction ends."""
+    """Serialize this employee's entry changes until the transaction ends."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # The upsert waits for a concurrent first insert of the same row, so no one slips through
@@ -80,44 +91,304 @@ def _lock_employee(session: Session, employee_id: str) -> None:
     session.execute(select(EmployeeLock).where(EmployeeLock.employee_id == employee_id).with_for_update())
 
 
+def _copy_draft(entry: Entry, draft: domain.Draft, duty: domain.Duty, credited: int) -> None:
+    """What the employee claimed, with the duty's details as they are now: a later change or
+    retirement of the duty never rewrites a claim already made."""
+    entry.date = draft.date
+    entry.start_time = draft.start_time
+    entry.end_time = draft.end_time
+    entry.duty_id = duty.duty_id
+    entry.duty_description = duty.description
+    entry.output_unit = duty.output_unit
+    entry.norma_waktu = duty.norma_waktu
+    entry.volume = draft.volume
+    entry.description = draft.description.strip()
+    entry.credited_minutes = credited
+
+
+def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft], today: date,
+                   policy: domain.Policy, *, as_draft: bool = False, batch: bool = False) -> list[Entry]:
+    """Store new entries, as drafts or submitted. A batch (a day's list) is all-or-nothing: every
+    problem of every item is reported as ``entries.<i>.<field>``, and the items are checked
+    against each other too (overlap, daily ceiling)."""
+    _lock_employee(uow.session, employee_id)
+    facts = [_facts(uow.session, employee_id, d) for d in drafts]
+    results = domain.assess_batch(drafts, facts, today, policy)
+    errors = {(f"entries.{i}.{name}" if batch else name): text
+              for i, r in enumerate(results) for name, text in r.errors.items()}
+    if errors:
+        raise ValidationFailed(errors)
+    now = utcnow()
+    deltas = Deltas()
+    entries = []
+    for draft, fact, result in zip(drafts, facts, results):
+        assert fact.duty is not None and result.credited_minutes is not None  # guaranteed by a valid assessment
+        entry = Entry(employee_id=employee_id, status="draft" if as_draft else "submitted", decision_version=0,
+                      version=1, submitted_version=0 if as_draft else 1, appeal_version=0,
+                      created_at=now, updated_at=now)
+        _copy_draft(entry, draft, fact.duty, result.credited_minutes)
+        uow.session.add(entry)
+        deltas.entry(employee_id, entry.date, entry.status, entry.credited_minutes, 1)
+        entries.append(entry)
+    uow.session.flush()
+    deltas.write(uow.session)
+    for entry in entries:
+        if entry.status == "submitted":
+            uow.publish("activity.submitted", entry_data(entry))
+    return entries
+
+
 def submit_entry(uow: UnitOfWork, employee_id: str, draft: domain.Draft, today: date,
                  policy: domain.Policy) -> Entry:
-    _lock_employee(uow.session, employee_id)
-    facts = _facts(uow.session, employee_id, draft)
-    assessment = domain.assess(draft, facts, today, policy)
-    assessment.raise_if_invalid()
-    duty = facts.duty
-    assert duty is not None and assessment.credited_minutes is not None  # guaranteed by a valid assessment
-    now = utcnow()
-    entry = Entry(
-        employee_id=employee_id, date=draft.date, start_time=draft.start_time, end_time=draft.end_time,
-        duty_id=duty.duty_id, duty_description=duty.description, output_unit=duty.output_unit,
-        norma_waktu=duty.norma_waktu, volume=draft.volume, description=draft.description.strip(),
-        credited_minutes=assessment.credited_minutes, status="submitted", decision_version=0, version=1,
-        created_at=now, updated_at=now,
-    )
-    uow.session.add(entry)
-    uow.session.flush()
-    uow.publish("activity.submitted", entry_data(entry))
-    return entry
+    return create_entries(uow, employee_id, [draft], today, policy)[0]
 
 
 def own_entry(session: Session, employee_id: str, entry_id: str, lock: bool = False) -> Entry:
     """The caller's entry; someone else's is reported as missing, since its existence is private."""
     entry = session.get(Entry, entry_id, with_for_update=True if lock else None)
     if entry is None or entry.employee_id != employee_id:
-        raise NotFound(Text("Kegiatan tidak ditemukan", "Entry not found"))
+        raise NotFound(ENTRY_NOT_FOUND)
+    return entry
+
+
+def _changeable(uow: UnitOfWork, employee_id: str, entry_id: str) -> Entry:
+    """The caller's entry, locked, in a month that is still open."""
+    _lock_employee(uow.session, employee_id)
+    # The row lock orders this against a decision arriving through the consumer at the same time.
+    entry = own_entry(uow.session, employee_id, entry_id, lock=True)
+    if repository.is_locked(uow.session, entry.date):
+        raise domain.period_locked_error()
+    return entry
+
+
+def _revision_deadline(entry: Entry, draft_date: date, policy: domain.Policy) -> date | None:
+    """A returned entry keeps its date's claim for a while after the return (domain.Policy)."""
+    if entry.status != "returned" or draft_date != entry.date or entry.decided_at is None:
+        return None
+    decided_at = entry.decided_at
+    if decided_at.tzinfo is None:  # SQLite hands back the stored UTC without its zone
+        decided_at = decided_at.replace(tzinfo=timezone.utc)
+    returned_on = decided_at.astimezone(clock.WIB).date()
+    return returned_on + timedelta(days=policy.revision_window_days)
+
+
+def _as_draft(entry: Entry) -> domain.Draft:
+    return domain.Draft(entry.date, entry.start_time, entry.end_time, entry.duty_id, entry.volume, entry.description)
+
+
+def _announce(uow: UnitOfWork, entry: Entry) -> None:
+    entry.version = domain.next_submission_version(entry.version, entry.status)
+    entry.submitted_version = entry.version
+    entry.status = "submitted"
+    entry.reason = None
+
+
+def edit_entry(uow: UnitOfWork, employee_id: str, entry_id: str, draft: domain.Draft, today: date,
+               policy: domain.Policy) -> Entry:
+    """Change an entry the supervisor has not settled. A pending entry stays pending and is
+    announced again (approval replaces what it shows); a draft, returned or withdrawn entry is
+    only saved (submit it with submit_existing)."""
+    entry = _changeable(uow, employee_id, entry_id)
+    domain.check_editable(entry.status)
+    if _as_draft(entry) == dataclasses.replace(draft, description=draft.description.strip()):
+        return entry  # nothing changed: no new version, nothing announced
+    facts = _facts(uow.session, employee_id, draft, exclude_id=entry.id,
+                   revision_deadline=_revision_deadline(entry, draft.date, policy))
+    result = domain.assess(draft, facts, today, policy)
+    result.raise_if_invalid()
+    assert facts.duty is not None and result.credited_minutes is not None
+    before = (entry.date, entry.status, entry.credited_minutes)
+    _copy_draft(entry, draft, facts.duty, result.credited_minutes)
+    if entry.status == "submitted":
+        _announce(uow, entry)
+    else:
+        entry.version += 1
+    entry.updated_at = utcnow()
+    deltas = Deltas()
+    deltas.entry_change(employee_id, before, (entry.date, entry.status, entry.credited_minutes))
+    uow.session.flush()
+    deltas.write(uow.session)
+    if entry.status == "submitted":
+        uow.publish("activity.submitted", entry_data(entry))
+    return entry
+
+
+def submit_existing(uow: UnitOfWork, employee_id: str, entry_id: str, today: date, policy: domain.Policy) -> Entry:
+    """Send a draft, a revised returned entry or a withdrawn entry (again) to the supervisor.
+    Every rule is checked again, against the duty as it is now."""
+    entry = _changeable(uow, employee_id, entry_id)
+    domain.check_submittable(entry.status)
+    draft = _as_draft(entry)
+    facts = _facts(uow.session, employee_id, draft, exclude_id=entry.id,
+                   revision_deadline=_revision_deadline(entry, entry.date, policy))
+    result = domain.assess(draft, facts, today, policy)
+    result.raise_if_invalid()
+    assert facts.duty is not None and result.credited_minutes is not None
+    before = (entry.date, entry.status, entry.credited_minutes)
+    _copy_draft(entry, draft, facts.duty, result.credited_minutes)
+    _announce(uow, entry)
+    entry.updated_at = utcnow()
+    deltas = Deltas()
+    deltas.entry_change(employee_id, before, (entry.date, entry.status, entry.credited_minutes))
+    uow.session.flush()
+    deltas.write(uow.session)
+    uow.publish("activity.submitted", entry_data(entry))
     return entry
 
 
 def withdraw_entry(uow: UnitOfWork, employee_id: str, entry_id: str) -> Entry:
-    # The row lock orders this against a decision arriving through the consumer at the same time.
-    entry = own_entry(uow.session, employee_id, entry_id, lock=True)
+    entry = _changeable(uow, employee_id, entry_id)
     domain.check_withdrawable(entry.status)
+    deltas = Deltas()
+    deltas.entry_change(employee_id, (entry.date, entry.status, entry.credited_minutes), None)
     entry.status = "withdrawn"
     entry.version += 1
     entry.updated_at = utcnow()
     uow.session.flush()
+    deltas.write(uow.session)
     uow.publish("activity.withdrawn", {"entry_id": entry.id, "employee_id": entry.employee_id,
                                        "date": entry.date.isoformat(), "version": entry.version})
     return entry
+
+
+def delete_draft(uow: UnitOfWork, employee_id: str, entry_id: str) -> list[str]:
+    """Remove a draft (never announced, so no one else knows it). Returns the evidence ids whose
+    files the caller removes once the transaction has committed."""
+    entry = _changeable(uow, employee_id, entry_id)
+    domain.check_deletable(entry.status)
+    deltas = Deltas()
+    deltas.entry_change(employee_id, (entry.date, entry.status, entry.credited_minutes), None)
+    files = list(uow.session.scalars(select(Evidence).where(Evidence.entry_id == entry.id)))
+    for row in files:
+        uow.session.delete(row)
+    uow.session.delete(entry)
+    uow.session.flush()
+    deltas.write(uow.session)
+    return [row.id for row in files]
+
+
+# -- evidence -----------------------------------------------------------------------------------
+
+def add_entry_evidence(uow: UnitOfWork, store: evidence.EvidenceStore, employee_id: str, entry_id: str,
+                       filename: str, data: bytes, policy: domain.Policy) -> Evidence:
+    """Attach a file to an own entry that is still editable. The file is written only after every
+    check passed; if the row cannot be stored, the file goes again."""
+    entry = _changeable(uow, employee_id, entry_id)
+    domain.check_editable(entry.status)
+    count = uow.session.scalar(select(func.count()).select_from(Evidence).where(Evidence.entry_id == entry.id))
+    if count >= policy.evidence_max_files:
+        raise Conflict("too_many_evidence",
+                       Text(f"Maksimal {policy.evidence_max_files} berkas bukti per kegiatan",
+                            f"At most {policy.evidence_max_files} evidence files per entry"))
+    content_type = evidence.check_upload(filename, data, policy.evidence_max_bytes)
+    return repository.store_evidence(uow, store, data, Evidence(employee_id=employee_id, entry_id=entry.id,
+                                                      filename=evidence.display_name(filename),
+                                                      content_type=content_type, uploaded_by=employee_id))
+
+
+def remove_entry_evidence(uow: UnitOfWork, employee_id: str, entry_id: str, evidence_id: str) -> str:
+    entry = _changeable(uow, employee_id, entry_id)
+    domain.check_editable(entry.status)
+    row = uow.session.get(Evidence, evidence_id)
+    if row is None or row.entry_id != entry.id:
+        raise NotFound(EVIDENCE_NOT_FOUND)
+    uow.session.delete(row)
+    uow.session.flush()
+    return row.id
+
+
+def _may_see(session: Session, who: Principal, employee_id: str, day: date, bkd_too: bool) -> bool:
+    if who.employee_id is not None and who.employee_id == employee_id:
+        return True
+    if who.has("majelis") or (bkd_too and who.has("admin_bkd")):
+        return True
+    return who.employee_id is not None and who.employee_id in repository.supervisors_of(session, employee_id, day)
+
+
+def visible_entry(session: Session, who: Principal, entry_id: str) -> Entry:
+    """An entry for its evidence: the employee, their supervisor (and the one above, who hears
+    escalations and first-level appeals) on the entry's date, or the appeals board. Anyone else
+    learns nothing, not even that it exists."""
+    entry = session.get(Entry, entry_id)
+    if entry is None or not _may_see(session, who, entry.employee_id, entry.date, bkd_too=False):
+        raise NotFound(ENTRY_NOT_FOUND)
+    return entry
+
+
+def entry_evidence(session: Session, entry_id: str) -> list[Evidence]:
+    return list(session.scalars(select(Evidence).where(Evidence.entry_id == entry_id).order_by(Evidence.uploaded_at)))
+
+
+def visible_evidence(session: Session, who: Principal, evidence_id: str) -> Evidence:
+    """An evidence file for the same audience as its entry; a leave's evidence also for BKD."""
+    row = session.get(Evidence, evidence_id)
+    if row is not None and row.entry_id is not None:
+        entry = session.get(Entry, row.entry_id)
+        if entry is not None and _may_see(session, who, entry.employee_id, entry.date, bkd_too=False):
+            return row
+    elif row is not None and row.leave_id is not None:
+        leave = session.get(LeaveRecord, row.leave_id)
+        if leave is not None and _may_see(session, who, leave.employee_id, leave.start_date, bkd_too=True):
+            return row
+    raise NotFound(EVIDENCE_NOT_FOUND)
+
+
+# -- the month at a glance ----------------------------------------------------------------------
+
+def _month_query():
+    """Built once: the summary row (outer-joined to a one-row anchor, so a month with no row yet
+    still answers), the calendar's version and the lock flag, in one statement."""
+    summary = MonthSummary.__table__
+    e, y, m = bindparam("employee_id"), bindparam("year"), bindparam("month")
+    anchor = select(literal(1).label("one")).subquery("anchor")
+    return (select(*(summary.c[c] for c in SUMMARY_COLUMNS),
+                   select(WorkCalendarRow.version).where(WorkCalendarRow.year == y).scalar_subquery().label("calendar_version"),
+                   exists().where(ClosedPeriod.year == y, ClosedPeriod.month == m).label("locked"))
+            .select_from(anchor.outerjoin(summary, and_(summary.c.employee_id == e, summary.c.year == y,
+                                                        summary.c.month == m))))
+
+
+_MONTH_QUERY = _month_query()
+
+
+def month_view(session: Session, employee_id: str, year: int, month: int) -> dict:
+    """GET /me/month: the employee's summary row, the calendar's version and the lock flag in one
+    round trip; nothing is aggregated on read, whatever the size of the tables."""
+    row = session.execute(_MONTH_QUERY, {"employee_id": employee_id, "year": year, "month": month}).one()
+    cal = repository.calendar_at(session, year, row.calendar_version)
+    working_days = cal.working_days(month)
+    target = working_days * cal.target_minutes_per_day
+    figures = {c: getattr(row, c) or 0 for c in SUMMARY_COLUMNS}  # no row yet: all zero
+    deduction = Decimal(figures["deduction_pct"])
+    productivity = domain.productivity_pct(figures["approved_minutes"], target)
+    return {
+        "month": f"{year:04d}-{month:02d}",
+        "minutes": {
+            "approved": figures["approved_minutes"],
+            "pending": figures["pending_minutes"],
+            "returned": figures["returned_minutes"],
+            "rejected": figures["rejected_minutes"],
+            "draft": figures["draft_minutes"],
+        },
+        "working_days": working_days,
+        "target_minutes": target,
+        "productivity_pct": str(productivity) if productivity is not None else None,
+        "attendance": {
+            "recorded_days": figures["attendance_days"],
+            "late_days": figures["late_days"],
+            "early_days": figures["early_days"],
+            "absent_days": figures["absent_days"],
+            "excused_days": figures["excused_days"],
+            "deduction_pct": str(deduction.quantize(Decimal("0.01"))),
+        },
+        "discipline_pct": str(domain.discipline_pct(deduction)),
+        "period_locked": bool(row.locked),
+        "calendar_version": cal.version,
+        # The TPP policy (base per kelas jabatan, split, status factor, sanctions, tax) is BPKAD's
+        # and lives in payroll; this service does not copy it, so it shows no money figure.
+        "tpp_estimate": None,
+        "tpp_note": {
+            "message": "Perkiraan TPP dihitung oleh BPKAD: lihat GET /api/payroll/runs/{tahun}/{bulan}/me",
+            "message_en": "The TPP figure is computed by BPKAD: see GET /api/payroll/runs/{year}/{month}/me",
+        },
+    }

@@ -1,0 +1,110 @@
+"""Queries and small persistence helpers both service modules use: calendars, locked months,
+NIP lookup, supervisor resolution from the read models, storing an evidence file's record."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ekinerja_common.envelope import utcnow
+from ekinerja_common.uow import UnitOfWork
+
+from . import domain, evidence
+from .attendance import WorkCalendar
+from .orm import ClosedPeriod, Employee, Evidence, Placement, Position, WorkCalendarRow
+
+CHUNK = 5000  # bound parameters per IN list (SQLite allows 32,766 per statement)
+
+
+def load_calendar(session: Session, year: int) -> WorkCalendar:
+    """The year's calendar as BKD last set it, or the defaults when it never did."""
+    row = session.get(WorkCalendarRow, year)
+    return WorkCalendar.from_document(row.document, row.version) if row else WorkCalendar(year)
+
+
+_PARSED: dict[tuple[str, int, int], WorkCalendar] = {}
+
+
+def calendar_at(session: Session, year: int, version: int | None) -> WorkCalendar:
+    """The year's calendar when its current version is already known (``None``: never set).
+    Parsed once per process and version: versions only grow, so a cached one is never stale."""
+    if version is None:
+        return WorkCalendar(year)
+    key = (str(session.get_bind().engine.url), year, version)
+    cal = _PARSED.get(key)
+    if cal is None:
+        cal = load_calendar(session, year)
+        if cal.version == version:
+            if len(_PARSED) > 1000:
+                _PARSED.clear()
+            _PARSED[key] = cal
+    return cal
+
+
+class Calendars:
+    """Calendars by year, each read once per use case."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.cache: dict[int, WorkCalendar] = {}
+
+    def __call__(self, year: int) -> WorkCalendar:
+        if year not in self.cache:
+            self.cache[year] = load_calendar(self.session, year)
+        return self.cache[year]
+
+
+def is_locked(session: Session, day: date) -> bool:
+    return session.get(ClosedPeriod, (day.year, day.month)) is not None
+
+
+def locked_months(session: Session) -> set[tuple[int, int]]:
+    return {(y, m) for y, m in session.execute(select(ClosedPeriod.year, ClosedPeriod.month))}
+
+
+def employees_by_nip(session: Session, nips: set[str]) -> dict[str, str | None]:
+    """NIP -> employee id, or None for a NIP two employee records share."""
+    found: dict[str, str | None] = {}
+    ordered = sorted(n for n in nips if n)
+    for i in range(0, len(ordered), CHUNK):
+        for nip, employee_id in session.execute(select(Employee.nip, Employee.employee_id)
+                                                .where(Employee.nip.in_(ordered[i:i + CHUNK]))):
+            found[nip] = employee_id if found.get(nip, employee_id) == employee_id else None
+    return found
+
+
+def store_evidence(uow: UnitOfWork, store: evidence.EvidenceStore, data: bytes, row: Evidence) -> Evidence:
+    """Write the file (after every check passed), then its record; if the record cannot be
+    stored, the file goes again. The caller removes it too if the commit itself fails."""
+    stored = store.save(data)
+    row.id, row.size_bytes, row.sha256, row.uploaded_at = stored.id, stored.size, stored.sha256, utcnow()
+    try:
+        uow.session.add(row)
+        uow.session.flush()
+    except Exception:
+        store.delete(stored.id)
+        raise
+    return row
+
+
+def supervisors_of(session: Session, employee_id: str, day: date, levels: int = 2) -> list[str]:
+    """The employee's supervisor on ``day`` and that supervisor's own (domain.supervisor_chain),
+    from the read models of placements and positions."""
+    def active(q):
+        return q.where(Placement.start_date <= day, or_(Placement.end_date.is_(None), Placement.end_date >= day))
+
+    own = session.scalar(active(select(Placement.position_id).where(Placement.employee_id == employee_id,
+                                                                      Placement.kind == "definitive"))
+                         .order_by(Placement.start_date.desc(), Placement.placement_id.desc()).limit(1))
+    parent_of: dict[str, str | None] = {}
+    holders: dict[str, list[domain.Holding]] = {}
+    current = own
+    while current is not None and current not in parent_of:  # a cyclic tree still ends
+        parent = session.scalar(select(Position.parent_id).where(Position.position_id == current))
+        parent_of[current] = parent
+        if parent is not None:
+            holders[parent] = [domain.Holding(p.employee_id, p.kind, p.start_date, p.placement_id)
+                               for p in session.scalars(active(select(Placement).where(Placement.position_id == parent)))]
+        current = parent
+    return domain.supervisor_chain(employee_id, own, parent_of, holders, levels)
