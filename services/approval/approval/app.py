@@ -1,21 +1,33 @@
 """HTTP entry point of the approval service: parse, authorize, call the service layer, map
-results to JSON. Every caller is an employee (role pegawai); what they may see or decide depends
-on whom they supervise on each entry's date, which the service layer checks per object."""
+results to JSON. Supervisors are employees (role pegawai); what they may see or decide depends on
+whom they supervise on each entry's date, which the service layer checks per object. BKD
+(admin_bkd) sets the policy, appoints the appeals board and reads the late-validation report.
+Appeals and the board live in :mod:`approval.appeals_app`."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g
-from pydantic import BaseModel, ConfigDict, Field
+from collections import defaultdict
+from datetime import date
+from typing import Annotated, Callable, Literal, TypeVar
 
-from ekinerja_common.auth import JwksKeySource, TokenVerifier
+from flask import Blueprint, current_app, g, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Row
+
+from ekinerja_common.auth import JwksKeySource, Principal, TokenVerifier
 from ekinerja_common.config import Settings
+from ekinerja_common.errors import FieldErrors, Forbidden, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal
+from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
-from . import repository, services
-from .orm import Decision, Employee, ValidationItem
+from . import clock, domain, repository, services
+from .evidence import EvidenceStore
+from .orm import Decision, Employee, Escalation, ValidationItem
+from .repository import EscalationFlag, QueueFilter, QueueRow
 from .runtime import build_runtime
 
 bp = Blueprint("approval", __name__)
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class Strict(BaseModel):
@@ -27,8 +39,54 @@ class ReasonIn(Strict):
     reason: str = Field(default="", max_length=2000)
 
 
+EntryId = Annotated[str, Field(min_length=1, max_length=36)]
+
+
+class DecisionsIn(Strict):
+    decision: Literal["approve", "return", "reject"]
+    reason: str | None = Field(default=None, max_length=2000)
+    entry_ids: list[EntryId] = Field(min_length=1, max_length=domain.MAX_BULK)
+
+
+class QueueQuery(Strict):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    employee_id: str | None = Field(default=None, max_length=36)
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    month: str | None = Field(default=None, pattern=MONTH_PATTERN)
+
+
+class MonthQuery(Strict):
+    month: str = Field(pattern=MONTH_PATTERN)
+
+
+class PolicyIn(Strict):
+    validation_deadline_day: int
+    appeal_window_days: int
+    first_level_days: int
+    board_rejection_rate_pct: int
+    board_min_decisions: int
+
+
+Q = TypeVar("Q", bound=BaseModel)
+
+
+def query(model: type[Q]) -> Q:
+    """The query string through the same pydantic checks (and 422 listing) as a JSON body."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise validation_error(exc)
+
+
 def runtime() -> Runtime:
     return current_app.extensions["runtime"]
+
+
+def today() -> date:
+    """Today in WIB (tests replace ``app.extensions["clock"]`` to move through deadlines)."""
+    clock_fn: Callable[[], date] = current_app.extensions["clock"]
+    return clock_fn()
 
 
 def caller_id() -> str | None:
@@ -37,19 +95,49 @@ def caller_id() -> str | None:
     return p.employee_id
 
 
+def employee() -> str:
+    """The calling employee's id; an account without an employee record has no entries."""
+    p = principal()
+    p.require("pegawai")
+    if not p.employee_id:
+        raise Forbidden(Text("Akun ini tidak terhubung dengan data pegawai", "This account is not linked to an employee"),
+                        "no_employee")
+    return p.employee_id
+
+
+def admin() -> Principal:
+    p = principal()
+    p.require("admin_bkd")
+    return p
+
+
+def parse_month(raw: str) -> tuple[int, int]:
+    year, month = raw.split("-")
+    return int(year), int(month)
+
+
 def _hhmm(t) -> str | None:
-    return t.strftime("%H:%M") if t is not None else None
+    return t.isoformat(timespec="minutes") if t is not None else None
 
 
-def item_json(item: ValidationItem, employee: Employee | None = None) -> dict:
+def escalation_json(e: Escalation | EscalationFlag | None) -> dict | None:
+    if e is None:
+        return None
+    return {"level": e.level, "late_supervisor_id": e.late_supervisor_id, "escalated_to": e.escalated_to,
+            "deadline": e.deadline.isoformat(), "escalated_at": services.iso_utc(e.escalated_at)}
+
+
+def item_json(item: ValidationItem | Row, employee_name: str | None = None, nip: str | None = None,
+              escalation: Escalation | EscalationFlag | None = None) -> dict:
     return {
-        "entry_id": item.entry_id, "employee_id": item.employee_id,
-        "employee_name": employee.name if employee else None, "nip": employee.nip if employee else None,
+        "entry_id": item.entry_id, "employee_id": item.employee_id, "employee_name": employee_name, "nip": nip,
         "date": item.date.isoformat(), "start_time": _hhmm(item.start_time), "end_time": _hhmm(item.end_time),
         "duty_id": item.duty_id, "duty_description": item.duty_description, "volume": item.volume,
         "output_unit": item.output_unit, "credited_minutes": item.credited_minutes, "description": item.description,
         "status": item.status, "version": item.version,
         "submitted_at": services.iso_utc(item.submitted_at) if item.submitted_at else None,
+        # "eskalasi": the validation deadline passed and the entry went up to the next supervisor.
+        "escalated": escalation is not None, "escalation": escalation_json(escalation),
     }
 
 
@@ -58,25 +146,87 @@ def decision_json(d: Decision) -> dict:
             "decided_at": services.iso_utc(d.decided_at), "version": d.version}
 
 
+def groups_json(rows: list[QueueRow], minutes: dict[tuple[str, int, int], int]) -> list[dict]:
+    """The queue grouped by person and day (rows arrive in that order). Each person carries the
+    month-to-date approved minutes of every month they have pending entries in."""
+    groups: list[dict] = []
+    by_person: dict[str, dict] = {}
+    pending_by_month: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        item = r.item
+        person = by_person.get(item.employee_id)
+        if person is None:
+            person = by_person[item.employee_id] = {
+                "employee_id": item.employee_id, "employee_name": r.employee_name, "nip": r.nip,
+                "pending_entries": 0, "pending_minutes": 0,
+                "months": [], "days": []}
+            groups.append(person)
+        day = item.date.isoformat()
+        if not person["days"] or person["days"][-1]["date"] != day:
+            person["days"].append({"date": day, "entry_ids": [], "pending_minutes": 0, "escalated": False})
+        slot = person["days"][-1]
+        slot["entry_ids"].append(item.entry_id)
+        slot["pending_minutes"] += item.credited_minutes or 0
+        slot["escalated"] = slot["escalated"] or r.escalation is not None
+        person["pending_entries"] += 1
+        person["pending_minutes"] += item.credited_minutes or 0
+        pending_by_month[(item.employee_id, day[:7])] += item.credited_minutes or 0
+    for (employee_id, month), pending in sorted(pending_by_month.items()):
+        y, m = parse_month(month)
+        by_person[employee_id]["months"].append(
+            {"month": month, "approved_minutes": minutes.get((employee_id, y, m), 0), "pending_minutes": pending})
+    return groups
+
+
+def queue_filter() -> QueueFilter:
+    q = query(QueueQuery)
+    first, last = q.from_, q.to
+    if q.month:
+        m_first, m_last = month_range(q.month)
+        first = max(first, m_first) if first else m_first
+        last = min(last, m_last) if last else m_last
+    errors = FieldErrors()
+    if q.from_ and q.to and q.from_ > q.to:
+        errors.add("to", "Tidak boleh sebelum tanggal 'from'", "Must not be before 'from'")
+    errors.raise_if_any()
+    return QueueFilter(employee_id=q.employee_id, first=first, last=last)
+
+
+def month_range(raw: str) -> tuple[date, date]:
+    y, m = parse_month(raw)
+    first = date(y, m, 1)
+    return first, date.fromordinal(domain.first_of_next_month(first).toordinal() - 1)
+
+
 @bp.get("/queue")
 def queue():
-    """Pending entries of everyone the caller supervises on each entry's date.
+    """The caller's validation queue: pending entries of everyone they supervise on each entry's
+    date, plus entries the deadline escalated to them (``escalated``).
 
-    Ordered by employee, date and start time."""
+    Filters: ``employee_id``, ``from``/``to`` (YYYY-MM-DD, inclusive), ``month`` (YYYY-MM).
+    ``items`` in order of employee, date and start time; ``groups`` the same entries by person and
+    day, with each person's month-to-date approved minutes (from a counter kept with decisions)."""
     me = caller_id()
+    flt = queue_filter()
     if me is None:
-        return {"items": []}
+        return {"items": [], "groups": []}
     with runtime().session_factory() as s:
-        return {"items": [item_json(item, emp) for item, emp in repository.queue_for(s, me)]}
+        rows = repository.queue_view(s, me, flt)
+        minutes = repository.approved_minutes(s, {(r.item.employee_id, r.item.date.year, r.item.date.month) for r in rows})
+        return {"items": [item_json(r.item, r.employee_name, r.nip, r.escalation) for r in rows],
+                "groups": groups_json(rows, minutes)}
 
 
 @bp.get("/entries/<entry_id>")
 def get_entry(entry_id: str):
-    """One entry with its decision history (the employee, their supervisor on that date)."""
+    """One entry with its decision history (the employee, their supervisor on that date, whoever
+    the deadline escalated it to, whoever decided it)."""
     me = caller_id()
     with runtime().session_factory() as s:
-        item, history = services.visible_entry(s, entry_id, me)
-        return {**item_json(item, s.get(Employee, item.employee_id)), "decisions": [decision_json(d) for d in history]}
+        item, history, escalation = services.visible_entry(s, entry_id, me)
+        employee = s.get(Employee, item.employee_id)
+        return {**item_json(item, employee and employee.name, employee and employee.nip, escalation),
+                "decisions": [decision_json(d) for d in history]}
 
 
 def _decide(entry_id: str, decision: str, reason: str | None = None):
@@ -84,8 +234,10 @@ def _decide(entry_id: str, decision: str, reason: str | None = None):
     with runtime().uow(g.request_id) as uow:
         item, record = services.decide(uow, entry_id, decision, me, reason, g.request_id)
         employee = uow.session.get(Employee, item.employee_id)
+        escalation = repository.escalations_of(uow.session, [item.entry_id]).get(item.entry_id)
         uow.commit()
-    return {**item_json(item, employee), "decision": decision_json(record)}
+    return {**item_json(item, employee and employee.name, employee and employee.nip, escalation),
+            "decision": decision_json(record)}
 
 
 @bp.post("/entries/<entry_id>/approve")
@@ -108,11 +260,72 @@ def return_entry(entry_id: str, body: ReasonIn):
     return _decide(entry_id, "return", body.reason)
 
 
-def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None):
+@bp.post("/decisions")
+@accepts(DecisionsIn)
+def decide_many(body: DecisionsIn):
+    """One decision on up to 1,000 entries, all or nothing.
+
+    Every entry is checked (the caller's to decide, still pending, month not locked); if any fails,
+    nothing is decided and the answer (403, else 422 for unknown ids, else 409) lists each failure
+    as ``fields["entry_ids.<n>"]`` and ``entries[{index, entry_id, code}]``. One event per entry."""
+    me = caller_id()
+    with runtime().uow(g.request_id) as uow:
+        decided = services.decide_many(uow, body.entry_ids, body.decision, me, body.reason, g.request_id)
+        uow.commit()
+    first = decided[0][1]
+    return {"decision": body.decision, "decided": len(decided), "decided_by": first.decided_by,
+            "decided_at": services.iso_utc(first.decided_at),
+            "entries": [{"entry_id": i.entry_id, "status": i.status, "version": i.version} for i, _ in decided]}
+
+
+@bp.get("/reports/late-validations")
+def late_validations():
+    """Late validations of ``?month=YYYY-MM`` per supervisor (admin_bkd): entries of that month
+    the supervisor had not validated by the deadline, and how many are still pending."""
+    admin()
+    q = query(MonthQuery)
+    y, m = parse_month(q.month)
+    with runtime().session_factory() as s:
+        return {"month": q.month, "supervisors": services.late_validations(s, y, m)}
+
+
+def _year(year: int) -> int:
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed({"year": Text("Tahun tidak valid", "Invalid year")})
+    return year
+
+
+@bp.get("/policies/<int:year>")
+def get_policy(year: int):
+    """The year's validation and appeal policy (defaults until BKD stores one); any logged-in user."""
+    principal()
+    with runtime().session_factory() as s:
+        return services.policy_view(s, _year(year))
+
+
+@bp.put("/policies/<int:year>")
+@accepts(PolicyIn)
+def put_policy(year: int, body: PolicyIn):
+    """Replace the year's policy (admin_bkd); every change is audited."""
+    who = admin()
+    with runtime().uow(g.request_id) as uow:
+        view = services.put_policy(uow, _year(year), body.model_dump(), who.account_id)
+        uow.commit()
+    return view
+
+
+def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None,
+               today_fn: Callable[[], date] | None = None):
+    from .appeals_app import bp as appeals_bp
+
     rt = build_runtime(settings)
     verifier = verifier or TokenVerifier(JwksKeySource(rt.settings.jwks_url), rt.settings.jwt_issuer, rt.settings.jwt_audience)
     app = create_base_app("approval", verifier, rt.check_ready, "E-Kinerja approval (BKD, validasi atasan)",
-                          "The supervisor's validation queue and decisions on daily activity entries.")
+                          "The supervisor's validation queue and decisions on daily activity entries, deadlines and "
+                          "escalation, appeals (keberatan) and the appeals board (majelis banding).")
     app.extensions["runtime"] = rt
+    app.extensions["clock"] = today_fn or clock.today
+    app.extensions["evidence_store"] = EvidenceStore.from_settings(rt.settings.extra)
     app.register_blueprint(bp)
+    app.register_blueprint(appeals_bp)
     return app

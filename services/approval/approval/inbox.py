@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import Envelope, utcnow
 
-from . import domain
+from . import domain, repository
 from .orm import Employee, LockedPeriod, Placement, Position, ValidationItem
 
 Row = TypeVar("Row", Employee, Position, Placement, ValidationItem)
@@ -77,12 +77,21 @@ def _occurred_at(env: Envelope) -> datetime:
         return utcnow()
 
 
+def _uncount(session: Session, row: ValidationItem) -> None:
+    """An entry leaving a counted status takes its minutes out of the month-to-date counter, so
+    the counter always equals the sum over counted entries. Activity never reopens an approved
+    entry; this keeps the counter right should a newer version ever say otherwise."""
+    if row.status in domain.COUNTED and row.date is not None:
+        repository.count_minutes(session, [(row.employee_id, row.date, row.credited_minutes or 0)], sign=-1)
+
+
 def on_activity_submitted(session: Session, env: Envelope) -> None:
     """A (re)submission: a higher version than stored puts the entry back in the queue."""
     d = env.data
     row = _newer_row(session, ValidationItem, d["entry_id"], d["version"], entry_id=d["entry_id"])
     if row is None:
         return
+    _uncount(session, row)
     row.employee_id = d["employee_id"]
     row.date = date.fromisoformat(d["date"])
     row.start_time = time.fromisoformat(d["start_time"])
@@ -105,6 +114,7 @@ def on_activity_withdrawn(session: Session, env: Envelope) -> None:
     row = _newer_row(session, ValidationItem, d["entry_id"], d["version"], entry_id=d["entry_id"])
     if row is None:
         return
+    _uncount(session, row)
     row.employee_id = d["employee_id"]
     row.date = date.fromisoformat(d["date"])
     row.status = domain.WITHDRAWN

@@ -3,14 +3,28 @@ pure rule in :mod:`approval.domain` needs, always from the read models as they a
 placement or position event corrects every queue without any re-computation."""
 from __future__ import annotations
 
-from datetime import date
-from typing import Iterable
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Iterable, Mapping
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
+from sqlalchemy import (ARRAY, ColumnElement, Row, String, Table, and_, any_, bindparam, exists, func, literal, or_, select,
+                        tuple_)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from . import domain
-from .orm import Employee, Placement, Position, ValidationItem
+from .orm import DeciderMonth, Employee, Escalation, MonthlyMinutes, Placement, Position, ValidationItem
+
+
+def in_ids(session: Session, column, ids: Iterable[str]) -> ColumnElement[bool]:
+    """``column IN ids`` for lists of up to thousands of ids. On PostgreSQL one array parameter
+    (``= ANY(:ids)``) instead of one parameter per id, which keeps planning cheap for a bulk of
+    1,000; SQLite takes the plain IN list."""
+    values = list(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
 
 
 def _active_on(placement, day) -> ColumnElement[bool]:
@@ -34,7 +48,8 @@ def _chains(session: Session, position_ids: Iterable[str]) -> dict[str, str | No
 def _roster(session: Session, employee_ids: Iterable[str], first: date, last: date) -> tuple[domain.Roster, dict[str, str | None]]:
     """What the domain rule needs for these employees over [first, last]: their placements, the
     positions above their own, and everyone placed in those."""
-    own = session.scalars(select(Placement).where(Placement.employee_id.in_(list(employee_ids)), _active_between(first, last))).all()
+    own = session.scalars(select(Placement).where(in_ids(session, Placement.employee_id, employee_ids),
+                                                  _active_between(first, last))).all()
     parents = _chains(session, {p.position_id for p in own if p.kind == domain.DEFINITIVE})
     # A parent whose own position.created has not arrived yet still has holders.
     above = set(parents) | {parent for parent in parents.values() if parent}
@@ -50,27 +65,64 @@ def supervisor_of(session: Session, employee_id: str, on: date) -> str | None:
     return domain.resolve_supervisor(employee_id, on, roster, parents)
 
 
-def _pending_days(caller_id: str):
+def supervisors_for(session: Session, keys: Iterable[tuple[str, date]]) -> dict[tuple[str, date], str | None]:
+    """The supervisor of each (employee, date), from one roster covering them all: a bulk
+    decision over a month of a team costs three queries, not three per entry."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    days = [d for _, d in wanted]
+    roster, parents = _roster(session, {e for e, _ in wanted}, min(days), max(days))
+    return {(e, d): domain.resolve_supervisor(e, d, roster, parents) for e, d in wanted}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The queue's optional filters; ``first``/``last`` inclusive (a month is its first and last day)."""
+
+    employee_id: str | None = None
+    first: date | None = None
+    last: date | None = None
+
+    def on_items(self, item) -> list[ColumnElement[bool]]:
+        conditions = []
+        if self.employee_id is not None:
+            conditions.append(item.employee_id == self.employee_id)
+        if self.first is not None:
+            conditions.append(item.date >= self.first)
+        if self.last is not None:
+            conditions.append(item.date <= self.last)
+        return conditions
+
+
+NO_FILTER = QueueFilter()
+
+
+def _pending_days(caller_id: str, flt: QueueFilter):
     """Days that have pending entries and on which the caller holds a post. The distinct days
     are found by hopping along the (status, date) index, one probe per day, instead of reading
     every pending entry of the regency (a loose index scan)."""
     item, mine = aliased(ValidationItem), aliased(Placement)
-    first = select(func.min(item.date)).where(item.status == domain.PENDING).scalar_subquery()
+    bounds = [item.date >= flt.first] if flt.first is not None else []
+    if flt.last is not None:
+        bounds.append(item.date <= flt.last)
+    first = select(func.min(item.date)).where(item.status == domain.PENDING, *bounds).scalar_subquery()
     days = select(first.label("day")).cte("pending_days", recursive=True)
-    following = select(func.min(item.date)).where(item.status == domain.PENDING, item.date > days.c.day).scalar_subquery()
+    following = (select(func.min(item.date)).where(item.status == domain.PENDING, item.date > days.c.day, *bounds)
+                 .scalar_subquery())
     days = days.union_all(select(following).where(days.c.day.is_not(None)))
     on_duty = exists().where(mine.employee_id == caller_id, _active_on(mine, days.c.day))
     return select(days.c.day).where(days.c.day.is_not(None), on_duty).cte("days")
 
 
-def _reach(caller_id: str):
+def _reach(caller_id: str, flt: QueueFilter):
     """(position, day) pairs where someone the caller may supervise on that day can sit: the
     caller's own posts, their children, and further down only below a post vacant that day
     (a held post stops the walk up, so whoever sits below it belongs to its holder).
 
     A superset (the caller may be a Plt of a post that has a definitive holder): the domain rule
     sifts it."""
-    days, post, held, below = _pending_days(caller_id), aliased(Placement), aliased(Placement), aliased(Position)
+    days, post, held, below = _pending_days(caller_id, flt), aliased(Placement), aliased(Placement), aliased(Position)
     reach = (select(post.position_id, days.c.day, literal(True).label("own_post"))
              .join(days, _active_on(post, days.c.day)).where(post.employee_id == caller_id)
              .cte("reach", recursive=True))
@@ -82,33 +134,162 @@ def _reach(caller_id: str):
     )
 
 
-def _candidates(session: Session, caller_id: str) -> list[tuple[ValidationItem, Employee | None]]:
+_MIDNIGHT = time(0, 0)
+
+QUEUE_ORDER = (Employee.name.nulls_last(), ValidationItem.employee_id, ValidationItem.date, ValidationItem.start_time,
+               ValidationItem.entry_id)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationFlag:
+    """What the queue shows of an entry's escalation."""
+
+    level: int
+    late_supervisor_id: str
+    escalated_to: str | None
+    deadline: date
+    escalated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One queue entry. ``item`` is a plain row with the columns of validation_items: the queue
+    only reads, and building thousands of ORM objects (with their identity map) would cost more
+    than the rest of the request at month end."""
+
+    item: Row
+    employee_name: str | None
+    nip: str | None
+    escalation: EscalationFlag | None  # set: the deadline passed and the entry went up a level
+
+
+_QUEUE_COLUMNS = (
+    *ValidationItem.__table__.c, Employee.name.label("q_name"), Employee.nip.label("q_nip"),
+    Escalation.level.label("q_level"), Escalation.late_supervisor_id.label("q_late"),
+    Escalation.escalated_to.label("q_to"), Escalation.deadline.label("q_deadline"),
+    Escalation.escalated_at.label("q_escalated_at"),
+)
+
+
+def _queue_row(r: Row) -> QueueRow:
+    flag = (EscalationFlag(r.q_level, r.q_late, r.q_to, r.q_deadline, r.q_escalated_at)
+            if r.q_level is not None else None)
+    return QueueRow(r, r.q_name, r.q_nip, flag)
+
+
+def _queue_select():
+    return (select(*_QUEUE_COLUMNS)
+            .outerjoin(Employee, Employee.employee_id == ValidationItem.employee_id)
+            .outerjoin(Escalation, and_(Escalation.entry_id == ValidationItem.entry_id, Escalation.level == 1)))
+
+
+def _candidates(session: Session, caller_id: str, flt: QueueFilter) -> list[QueueRow]:
     """Pending entries of people placed (in any capacity: a Plt of the post above may be skipped
-    past) at a reachable position on the entry's day, with the employee's name and NIP."""
-    reach, placed = _reach(caller_id), aliased(Placement)
+    past) at a reachable position on the entry's day, with the employee's name and NIP and the
+    entry's escalation, if any."""
+    reach, placed = _reach(caller_id, flt), aliased(Placement)
+    person = [placed.employee_id == flt.employee_id] if flt.employee_id is not None else []
     pairs = {(employee_id, day) for employee_id, day in session.execute(
         select(placed.employee_id, reach.c.day).distinct()
         .join(reach, and_(reach.c.position_id == placed.position_id, _active_on(placed, reach.c.day)))
-        .where(placed.employee_id != caller_id)
+        .where(placed.employee_id != caller_id, *person)
     )}
     if not pairs:
         return []
     rows = session.execute(
-        select(ValidationItem, Employee)
-        .outerjoin(Employee, Employee.employee_id == ValidationItem.employee_id)
-        .where(ValidationItem.status == domain.PENDING, ValidationItem.employee_id.in_({e for e, _ in pairs}))
-        .order_by(Employee.name.nulls_last(), ValidationItem.employee_id, ValidationItem.date, ValidationItem.start_time)
-    ).all()
-    return [(item, emp) for item, emp in rows if (item.employee_id, item.date) in pairs]
+        _queue_select()
+        .where(ValidationItem.status == domain.PENDING, in_ids(session, ValidationItem.employee_id, {e for e, _ in pairs}),
+               *flt.on_items(ValidationItem))
+        .order_by(*QUEUE_ORDER)
+    )
+    return [_queue_row(r) for r in rows if (r.employee_id, r.date) in pairs]
 
 
-def queue_for(session: Session, caller_id: str) -> list[tuple[ValidationItem, Employee | None]]:
+def queue_for(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -> list[QueueRow]:
     """Pending items of everyone ``caller_id`` supervises on each item's date, ordered by
     employee, date and start time."""
-    rows = _candidates(session, caller_id)
+    rows = _candidates(session, caller_id, flt)
     if not rows:
         return []
-    roster, parents = _roster(session, {item.employee_id for item, _ in rows},
-                              min(item.date for item, _ in rows), max(item.date for item, _ in rows))
-    return [(item, emp) for item, emp in rows
-            if domain.resolve_supervisor(item.employee_id, item.date, roster, parents) == caller_id]
+    roster, parents = _roster(session, {r.item.employee_id for r in rows},
+                              min(r.item.date for r in rows), max(r.item.date for r in rows))
+    return [r for r in rows if domain.resolve_supervisor(r.item.employee_id, r.item.date, roster, parents) == caller_id]
+
+
+def queue_view(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -> list[QueueRow]:
+    """The caller's whole queue: what they supervise, plus what the deadline escalated to them
+    (flagged), in the queue's order."""
+    # The supervisor's own view flags what already went up, too.
+    out = {r.item.entry_id: r for r in queue_for(session, caller_id, flt)}
+    escalated = session.execute(
+        _queue_select().where(Escalation.escalated_to == caller_id, ValidationItem.status == domain.PENDING,
+                              ValidationItem.employee_id != caller_id, *flt.on_items(ValidationItem)))
+    for r in escalated:
+        out.setdefault(r.entry_id, _queue_row(r))
+    # Ordered here, not by the database's collation, so that both parts interleave, and the same
+    # way on PostgreSQL and SQLite.
+    return sorted(out.values(), key=lambda r: (r.employee_name is None, (r.employee_name or "").casefold(),
+                                               r.item.employee_id, r.item.date, r.item.start_time or _MIDNIGHT,
+                                               r.item.entry_id))
+
+
+def escalations_of(session: Session, entry_ids: Iterable[str]) -> dict[str, Escalation]:
+    """The (first-level) escalation of each of these entries that has one."""
+    ids = list(entry_ids)
+    if not ids:
+        return {}
+    rows = session.scalars(select(Escalation).where(in_ids(session, Escalation.entry_id, ids), Escalation.level == 1))
+    return {e.entry_id: e for e in rows}
+
+
+def approved_minutes(session: Session, keys: Iterable[tuple[str, int, int]]) -> dict[tuple[str, int, int], int]:
+    """Month-to-date approved minutes of each (employee, year, month), read from the counter."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = session.execute(select(MonthlyMinutes.employee_id, MonthlyMinutes.year, MonthlyMinutes.month,
+                                  MonthlyMinutes.approved_minutes)
+                           .where(tuple_(MonthlyMinutes.employee_id, MonthlyMinutes.year, MonthlyMinutes.month).in_(wanted)))
+    return {(e, y, m): minutes for e, y, m, minutes in rows}
+
+
+# -- counters --------------------------------------------------------------------------------------
+
+def dialect_insert(session: Session, table: Table):
+    """INSERT with ON CONFLICT for the engine in use (PostgreSQL in production and tests,
+    SQLite for the single-machine run); both spell it the same way in SQLAlchemy."""
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+def _add(session: Session, table: Table, keys: tuple[str, ...], rows: Mapping[tuple, Mapping[str, int]]) -> None:
+    """Add the given amounts to counter rows, creating them as needed, in one statement. Keys
+    are sorted so that two transactions touching the same counters lock them in the same order
+    (no deadlock between concurrent bulk decisions)."""
+    if not rows:
+        return
+    columns = sorted({c for amounts in rows.values() for c in amounts})
+    values = [{**dict(zip(keys, key)), **{c: rows[key].get(c, 0) for c in columns}} for key in sorted(rows)]
+    stmt = dialect_insert(session, table).values(values)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in columns})
+    session.execute(stmt)
+
+
+def count_minutes(session: Session, items: Iterable[tuple[str, date, int]], sign: int = 1) -> None:
+    """Add (or with ``sign=-1`` take back) credited minutes of (employee, date, minutes) to the
+    month-to-date counter."""
+    rows: dict[tuple, dict[str, int]] = defaultdict(lambda: {"approved_minutes": 0, "approved_entries": 0})
+    for employee_id, day, minutes in items:
+        row = rows[(employee_id, day.year, day.month)]
+        row["approved_minutes"] += sign * (minutes or 0)
+        row["approved_entries"] += sign
+    _add(session, MonthlyMinutes.__table__, ("employee_id", "year", "month"), rows)  # type: ignore[arg-type]
+
+
+def count_decisions(session: Session, decided_by: str, status: str, days: Iterable[date]) -> None:
+    """Note a decider's decisions (``approved``/``rejected``/``returned``) by the entries' month."""
+    rows: dict[tuple, dict[str, int]] = defaultdict(lambda: {status: 0})
+    for day in days:
+        rows[(decided_by, day.year, day.month)][status] += 1
+    _add(session, DeciderMonth.__table__, ("decided_by", "year", "month"), rows)  # type: ignore[arg-type]
