@@ -6,23 +6,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from flask import Blueprint, current_app, g
+import jwt
+from flask import Blueprint, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import false, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth import CallableKeySource, Principal, TokenVerifier
 from ekinerja_common.config import Settings
 from ekinerja_common.envelope import utcnow
-from ekinerja_common.errors import Forbidden, NotFound, Text, Unauthorized
+from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, public
 
-from . import domain, services, sessions
+from . import domain, imports, people, services, sessions
 from .keys import KeyStore
 from .orm import Account, Employee, Placement, PositionRef
 from .runtime import build_runtime
-from .tokens import Issuer
+from .tokens import PASSWORD_CHANGE_CLAIM, Issuer
 
 bp = Blueprint("identity", __name__)
 
@@ -77,9 +78,19 @@ class PlacementIn(Strict):
     kind: Literal["definitive", "plt"]
 
 
+class PlacementEndIn(Strict):
+    end_date: date
+
+
+class PlacementPatch(Strict):
+    # Null opens the placement again (an end date entered by mistake).
+    end_date: date | None
+
+
 class AccountIn(Secret):
     username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=1000)
+    # Omitted: identity generates a one-time password and returns it once.
+    password: str | None = Field(default=None, min_length=1, max_length=1000)
     employee_id: str | None = Field(default=None, max_length=36)
     roles: list[str] = Field(default_factory=list, max_length=10)
 
@@ -100,6 +111,20 @@ def admin() -> Principal:
     p = principal()
     p.require("admin_bkd")
     return p
+
+
+@bp.before_request
+def _password_change_first():
+    """An account still on its one-time password gets a token that is good for one thing:
+    POST /auth/password (see tokens.Issuer.access_token)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "_public", False) or request.endpoint == "identity.change_password":
+        return
+    principal()  # verifies the token (401 if absent or invalid) before its claims are trusted
+    token = request.headers["Authorization"].removeprefix("Bearer ").strip()
+    if jwt.decode(token, options={"verify_signature": False}).get(PASSWORD_CHANGE_CLAIM):
+        raise Forbidden(Text("Ganti kata sandi awal Anda terlebih dahulu", "Change your one-time password first"),
+                        "password_change_required")
 
 
 def account_json(a: Account, e: Employee | None) -> dict:
@@ -213,29 +238,66 @@ def create_employee(body: EmployeeIn):
     return employee_json(e), 201
 
 
+def _may_read(s: Session, p: Principal, employee_id: str) -> bool:
+    """admin_bkd reads everyone; an employee reads themself and the people they supervise
+    today (an acting head included, for the post they act in)."""
+    if p.has("admin_bkd") or (p.employee_id is not None and p.employee_id == employee_id):
+        return True
+    return p.employee_id is not None and employee_id in people.subordinate_ids(s, p.employee_id, services.local_today())
+
+
 @bp.get("/employees")
 def list_employees():
-    """admin_bkd: every employee; anyone else: only their own record."""
+    """admin_bkd: every employee; anyone else: their own record and those of the people they
+    supervise today."""
     p = principal()
     q = select(Employee).order_by(Employee.name, Employee.nip)
-    if not p.has("admin_bkd"):
-        q = q.where(Employee.id == p.employee_id) if p.employee_id else q.where(false())
     with runtime().session_factory() as s:
+        if not p.has("admin_bkd"):
+            visible = ({p.employee_id} | people.subordinate_ids(s, p.employee_id, services.local_today())
+                       if p.employee_id else set())
+            if not visible:
+                return {"employees": []}
+            q = q.where(Employee.id.in_(visible))
         return {"employees": [employee_json(e) for e in s.scalars(q)]}
 
 
 @bp.get("/employees/<employee_id>")
 def get_employee(employee_id: str):
-    """One employee with placement history (admin_bkd, or the employee themself)."""
+    """One employee with placement history (admin_bkd, the employee themself, or their
+    supervisor today)."""
     p = principal()
-    # Checked before the lookup, so a stranger learns nothing, not even whether the id exists.
-    if not (p.has("admin_bkd") or p.employee_id == employee_id):
-        raise Forbidden()
     with runtime().session_factory() as s:
+        # Checked before the lookup, so a stranger learns nothing, not even whether the id exists.
+        if not _may_read(s, p, employee_id):
+            raise Forbidden()
         e = s.get(Employee, employee_id)
         if e is None:
             raise NotFound(Text("Pegawai tidak ditemukan", "Employee not found"))
         return employee_with_placements(s, e)
+
+
+@bp.get("/employees/<employee_id>/supervisor")
+def get_supervisor(employee_id: str):
+    """The employee's supervisor (atasan langsung) on ``?date=YYYY-MM-DD`` (default today):
+    the holder of the parent post, or its Plt when it is vacant; vacant posts without a Plt are
+    skipped upwards. Same readers as GET /employees/{id}."""
+    p = principal()
+    raw = request.args.get("date")
+    try:
+        day = date.fromisoformat(raw) if raw else services.local_today()
+    except ValueError:
+        raise ValidationFailed({"date": Text("Harus berupa tanggal (YYYY-MM-DD)", "Must be a date (YYYY-MM-DD)")}) from None
+    with runtime().session_factory() as s:
+        if not _may_read(s, p, employee_id):
+            raise Forbidden()
+        if s.get(Employee, employee_id) is None:
+            raise NotFound(Text("Pegawai tidak ditemukan", "Employee not found"))
+        found = people.supervisor(s, employee_id, day)
+        boss = s.get(Employee, found.supervisor_id) if found else None
+        return {"employee_id": employee_id, "date": day.isoformat(),
+                "supervisor": {"id": boss.id, "nip": boss.nip, "name": boss.name} if boss else None,
+                "position_id": found.position_id if found else None, "acting": found.acting if found else False}
 
 
 @bp.patch("/employees/<employee_id>")
@@ -265,18 +327,123 @@ def place_employee(employee_id: str, body: PlacementIn):
         return placement_json(placement, position), 201
 
 
+@bp.post("/placements/<placement_id>/end")
+@accepts(PlacementEndIn)
+def end_placement(placement_id: str, body: PlacementEndIn):
+    """End a placement on ``end_date`` (its last day; role admin_bkd). Publishes employee.placed
+    again with the end date and a higher version."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        placement = services.end_placement(uow, p.account_id, placement_id, body.end_date)
+        uow.commit()
+        return placement_json(placement, uow.session.get(PositionRef, placement.position_id))
+
+
+@bp.patch("/placements/<placement_id>")
+@accepts(PlacementPatch)
+def change_placement(placement_id: str, body: PlacementPatch):
+    """Change a placement's end date, or clear it (role admin_bkd): extend a Plt, correct a
+    mistake. Overlaps are refused as for a new placement. Publishes employee.placed."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        placement = services.end_placement(uow, p.account_id, placement_id, body.end_date)
+        uow.commit()
+        return placement_json(placement, uow.session.get(PositionRef, placement.position_id))
+
+
+# -- imports --------------------------------------------------------------------------------------
+
+UPLOAD_TYPES = ("text/csv", "text/plain", "application/octet-stream",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel")
+
+
+def uploaded_file() -> bytes:
+    """The file of a multipart form (field ``file``) or the raw body (text/csv or XLSX)."""
+    if request.mimetype == "multipart/form-data":
+        f = request.files.get("file")
+        if f is None:
+            raise ValidationFailed({"file": Text("Lampirkan berkas pada kolom 'file'", "Attach the file as the 'file' field")})
+        return f.read()
+    if request.mimetype not in UPLOAD_TYPES:
+        raise DomainError("unsupported_media_type", Text("Kirim berkas CSV atau XLSX", "Send a CSV or XLSX file"), status=415)
+    return request.get_data()
+
+
+def partial_mode() -> bool:
+    return request.args.get("partial", "").lower() in ("1", "true", "yes")
+
+
+@bp.post("/employees/import")
+def import_employees():
+    """Register many employees, each optionally with a first placement, from CSV or XLSX (role
+    admin_bkd; format in the service README). All or nothing: any bad row and nothing is stored,
+    422 import_invalid lists every problem with its line. ``?partial=true`` stores the good rows
+    and lists the bad ones. Publishes employee.registered and employee.placed for each."""
+    p = admin()
+    data = uploaded_file()
+    with runtime().uow(g.request_id) as uow:
+        result = imports.import_employees(uow, p.account_id, data, partial=partial_mode(), today=services.local_today())
+        uow.commit()
+    return result.as_json(), 201
+
+
+@bp.post("/placements/import")
+def import_placements():
+    """Place many registered employees (by NIP) in positions (by code) from CSV or XLSX (role
+    admin_bkd). Rows apply in file order with the rules of a single placement. Same error
+    reporting and ``?partial=true`` as the employee import. Publishes employee.placed."""
+    p = admin()
+    data = uploaded_file()
+    with runtime().uow(g.request_id) as uow:
+        result = imports.import_placements(uow, p.account_id, data, partial=partial_mode())
+        uow.commit()
+    return result.as_json(), 201
+
+
 # -- accounts -------------------------------------------------------------------------------------
+
+@bp.get("/accounts")
+def list_accounts():
+    """Every login account with its roles and state (role admin_bkd); never a password."""
+    admin()
+    now = utcnow()
+    with runtime().session_factory() as s:
+        rows = s.execute(select(Account, Employee).outerjoin(Employee, Employee.id == Account.employee_id)
+                         .order_by(Account.username)).all()
+        return {"accounts": [{**account_json(a, e), "active": a.active,
+                              "locked": domain.is_locked(sessions.as_utc(a.locked_until) if a.locked_until else None, now)}
+                             for a, e in rows]}
+
 
 @bp.post("/accounts")
 @accepts(AccountIn)
 def create_account(body: AccountIn):
-    """Create a login account (role admin_bkd), optionally linked to an employee."""
+    """Create a login account (role admin_bkd), optionally linked to an employee. Without a
+    ``password`` a one-time password is generated and returned once as ``one_time_password``.
+    Either way the user must replace it at first login."""
     p = admin()
     with runtime().uow(g.request_id) as uow:
-        a = services.create_account(uow, p.account_id, **body.model_dump())
+        a, generated = services.create_account(uow, p.account_id, **body.model_dump())
         uow.commit()
         e = uow.session.get(Employee, a.employee_id) if a.employee_id else None
-        return {**account_json(a, e), "active": a.active}, 201
+        body_out = {**account_json(a, e), "active": a.active}
+        if generated:
+            body_out["one_time_password"] = generated
+        return body_out, 201, {"Cache-Control": "no-store"}
+
+
+@bp.post("/accounts/<account_id>/reset-password")
+def reset_password(account_id: str):
+    """Give an account a new one-time password (role admin_bkd), returned once as
+    ``one_time_password``. Every session of the account ends, a lockout is lifted, and the user
+    must choose a new password at the next login."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        a, password = services.reset_password(uow, p.account_id, account_id, utcnow())
+        uow.commit()
+        e = uow.session.get(Employee, a.employee_id) if a.employee_id else None
+        return ({**account_json(a, e), "active": a.active, "one_time_password": password}, 200,
+                {"Cache-Control": "no-store"})
 
 
 @bp.put("/accounts/<account_id>/roles")

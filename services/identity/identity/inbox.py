@@ -11,7 +11,7 @@ from .orm import PositionRef
 
 def on_position(session: Session, env: Envelope) -> None:
     """position.created and position.updated carry the full state, so both are one upsert; an
-    update may even arrive before its create."""
+    update may even arrive before its create, and a late older version changes nothing."""
     d = env.data
     row = session.get(PositionRef, d["position_id"], with_for_update=True)
     if row is not None and row.version >= d["version"]:
@@ -21,6 +21,11 @@ def on_position(session: Session, env: Envelope) -> None:
         session.add(row)
     row.code = d["code"]
     row.name = d["name"]
+    row.parent_id = d["parent_id"]
+    row.kind = d["kind"]
+    # ``active`` is an extra field organization adds when it abolishes a post; events from
+    # before it existed describe posts that were all active.
+    row.active = bool(d.get("active", True))
     row.version = d["version"]
 
 

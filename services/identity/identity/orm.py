@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ekinerja_common.auth import ROLES
@@ -56,12 +56,18 @@ class Placement(Base):
 
 class PositionRef(Base):
     """Read model of organization's positions, fed by position.created/updated: a placement may
-    only name a position that exists."""
+    only name a position that exists and is not abolished; imports name it by code; the parent
+    links tell who supervises whom."""
 
     __tablename__ = "position_refs"
     position_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    code: Mapped[str] = mapped_column(String(50))
+    code: Mapped[str] = mapped_column(String(50), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Null for rows stored before identity kept the parent (the next position event fills it).
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str | None] = mapped_column(String(20))
+    # False once organization abolished the post: nobody may be placed there any more.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     version: Mapped[int] = mapped_column(Integer)
 
 

@@ -17,6 +17,17 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
+# No look-alike characters (0/O, 1/l/I): the one-time password is read off a screen or paper.
+_OTP_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+OTP_LENGTH = 14  # ~80 bits from secrets; it lives only until the first login replaces it
+
+
+def one_time_password() -> str:
+    """A random password for an account an administrator creates or resets; the user must
+    replace it at first login."""
+    return "".join(secrets.choice(_OTP_ALPHABET) for _ in range(OTP_LENGTH))
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -119,10 +119,15 @@ def place_employee(uow: UnitOfWork, actor: str | None, employee_id: str, *, posi
     if not e.active:
         raise Conflict("inactive_employee", Text("Pegawai tidak aktif tidak dapat ditempatkan",
                                                  "An inactive employee cannot be placed"))
-    if uow.session.get(PositionRef, position_id) is None:
+    position = uow.session.get(PositionRef, position_id)
+    if position is None:
         raise DomainError("unknown_position", Text("Jabatan tidak dikenal (belum diterima dari Bagian Organisasi)",
                                                    "Unknown position (not yet received from organization)"),
                           {"position_id": Text("Jabatan tidak dikenal", "Unknown position")})
+    if not position.active:
+        raise DomainError("abolished_position", Text("Jabatan ini sudah dihapus oleh Bagian Organisasi",
+                                                     "This position has been abolished by organization"),
+                          {"position_id": Text("Jabatan sudah dihapus", "Position abolished")})
     history = uow.session.scalars(select(Placement).where(Placement.employee_id == e.id)).all()
     spans = [domain.Span(p.id, p.position_id, p.kind, p.start_date, p.end_date) for p in history]
     ends = domain.plan_placement(spans, position_id, kind, start_date, end_date)
@@ -142,13 +147,41 @@ def place_employee(uow: UnitOfWork, actor: str | None, employee_id: str, *, posi
     return placement
 
 
+def end_placement(uow: UnitOfWork, actor: str | None, placement_id: str, end_date: date | None) -> Placement:
+    """Set (or change, or clear) a placement's last day. The placement keeps its id and is sent
+    again as employee.placed with a higher version, so every read model replaces its copy."""
+    found = uow.session.get(Placement, placement_id)
+    if found is None:
+        raise NotFound(Text("Penempatan tidak ditemukan", "Placement not found"))
+    # Same lock as place_employee: one employee's placements change one request at a time.
+    _employee(uow, found.employee_id, lock=True)
+    history = uow.session.scalars(select(Placement).where(Placement.employee_id == found.employee_id)).all()
+    placement = next(p for p in history if p.id == placement_id)
+    if placement.end_date == end_date:
+        return placement
+    spans = [domain.Span(p.id, p.position_id, p.kind, p.start_date, p.end_date) for p in history]
+    domain.plan_end(spans, placement.id, end_date)
+    before = placement.end_date
+    placement.end_date = end_date
+    placement.version += 1
+    uow.session.flush()
+    uow.publish("employee.placed", placement_data(placement))
+    audit(uow, actor, "placement.ended", "placement", placement.id, **placement_data(placement),
+          previous_end_date=before.isoformat() if before else None)
+    return placement
+
+
 # -- accounts -------------------------------------------------------------------------------------
 
-def create_account(uow: UnitOfWork, actor: str | None, *, username: str, password: str, employee_id: str | None,
-                   roles: list[str], must_change_password: bool = True) -> Account:
+def create_account(uow: UnitOfWork, actor: str | None, *, username: str, password: str | None, employee_id: str | None,
+                   roles: list[str], must_change_password: bool = True) -> tuple[Account, str | None]:
     """An account made by an administrator starts with a password only they and the user know,
-    so by default the user must replace it at first login."""
+    so by default the user must replace it at first login. Without a password one is generated;
+    it is returned (the second value) to be handed over once, and never stored in clear."""
     username = domain.normalize_username(username)
+    generated = None
+    if password is None:
+        password = generated = _one_time_password(username)
     checked = domain.check_new_account(username, password, roles, employee_id is not None)
     if employee_id is not None:
         employee = uow.session.get(Employee, employee_id)
@@ -168,8 +201,33 @@ def create_account(uow: UnitOfWork, actor: str | None, *, username: str, passwor
                       role_rows=[AccountRole(role=r) for r in checked])
     uow.session.add(account)
     _flush_unique(uow, duplicate)
-    audit(uow, actor, "account.created", "account", account.id, username=username, employee_id=employee_id, roles=checked)
-    return account
+    audit(uow, actor, "account.created", "account", account.id, username=username, employee_id=employee_id, roles=checked,
+          **({"password_generated": True} if generated else {}))
+    return account, generated
+
+
+def _one_time_password(username: str) -> str:
+    while True:  # a random 14-character password containing the username is next to impossible
+        password = passwords.one_time_password()
+        if domain.password_problem(password, username) is None:
+            return password
+
+
+def reset_password(uow: UnitOfWork, actor: str | None, account_id: str, now: datetime) -> tuple[Account, str]:
+    """An administrator gives a user who forgot their password a new one-time password: every
+    session of the account ends, a lock from failed attempts is lifted, and the user must choose
+    their own password at the next login. Returns the password, to be shown once."""
+    account = uow.session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound(Text("Akun tidak ditemukan", "Account not found"))
+    password = _one_time_password(account.username)
+    account.password_hash = passwords.hash_password(password)
+    account.must_change_password = True
+    account.failed_logins = 0
+    account.locked_until = None
+    revoke_sessions(uow, account.id, now)
+    audit(uow, actor, "account.password_reset", "account", account.id)
+    return account, password
 
 
 def set_roles(uow: UnitOfWork, actor: str | None, account_id: str, roles: list[str]) -> Account:

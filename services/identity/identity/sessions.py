@@ -27,13 +27,13 @@ class Tokens:
     employee: Employee | None
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones.
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def _refuse_if_locked(account: Account, now: datetime) -> None:
-    until = _utc(account.locked_until) if account.locked_until else None
+    until = as_utc(account.locked_until) if account.locked_until else None
     if until is not None and domain.is_locked(until, now):
         raise _locked(until, now)
 
@@ -119,7 +119,7 @@ def refresh(uow: UnitOfWork, issuer: Issuer, token: str, now: datetime) -> Token
         raise Unauthorized(Text("Sesi ini dihentikan karena token dipakai ulang, silakan masuk lagi",
                                 "This session was ended because a token was reused, please log in again"),
                            "refresh_token_reused")
-    if _utc(row.expires_at) <= now:
+    if as_utc(row.expires_at) <= now:
         raise _invalid_refresh()
     account = uow.session.get(Account, row.account_id)
     assert account is not None  # foreign key

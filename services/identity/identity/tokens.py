@@ -16,6 +16,7 @@ from .keys import KeyStore, Signer
 from .orm import Account, Employee
 
 ACCESS_TTL = timedelta(minutes=15)
+PASSWORD_CHANGE_CLAIM = "pwd_change"
 DEFAULT_REFRESH_TTL_HOURS = 12  # a working day plus overtime; IDENTITY_REFRESH_TTL_HOURS overrides
 
 
@@ -60,4 +61,10 @@ class Issuer:
             "roles": account.roles, "typ": "access",
             "iat": now, "exp": now + ACCESS_TTL,
         }
+        if account.must_change_password:
+            # The one-time password must be replaced first. Other services know nothing of this
+            # flag and verify tokens on their own, so the token itself is made powerless there:
+            # no roles and no employee, hence every role and object check refuses it. Identity
+            # reads the claim and accepts such a token only at POST /auth/password.
+            claims.update({"roles": [], "emp": None, PASSWORD_CHANGE_CLAIM: True})
         return jwt.encode(claims, signer.key, algorithm=ALGORITHM, headers={"kid": signer.kid})

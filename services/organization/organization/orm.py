@@ -5,7 +5,9 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, Numeric, String, Text
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ekinerja_common.envelope import utcnow
@@ -28,6 +30,9 @@ class Unit(Base):
     kind: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A dissolved unit stays (history and old positions refer to it) but takes nothing new.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    dissolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Position(Base):
@@ -43,6 +48,33 @@ class Position(Base):
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("positions.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The date the current version took effect (its row in position_history has the same).
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    # Abolished posts are never deleted: placements, entries and history still name them.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class PositionHistory(Base):
+    """Every version of a position with the day it took effect; only ever inserted. The row of
+    the highest version is the position's current state."""
+
+    __tablename__ = "position_history"
+    __table_args__ = (UniqueConstraint("position_id", "version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[date] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    eselon: Mapped[str | None] = mapped_column(String(10))
+    kelas_jabatan: Mapped[int] = mapped_column(Integer)
+    factor: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    unit_id: Mapped[str] = mapped_column(String(36))
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    active: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_by: Mapped[str | None] = mapped_column(String(36))
 
 
 class Duty(Base):
@@ -54,12 +86,15 @@ class Duty(Base):
     norma_waktu: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), default="published")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Output units per year, for the workload analysis (ABK); null until job analysis sets it.
+    yearly_volume: Mapped[int | None] = mapped_column(Integer)
 
 
 class Placement(Base):
     """Read model of identity's placements, for headcount per position."""
 
     __tablename__ = "placements"
+    __table_args__ = (Index("ix_placements_position_dates", "position_id", "start_date", "end_date"),)
     placement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     employee_id: Mapped[str] = mapped_column(String(36), index=True)
     position_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -67,6 +102,32 @@ class Placement(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(Integer)
+
+
+class AbkPolicy(Base):
+    """The yearly figure of the workload analysis that is policy data (DOMAIN.md): effective
+    working minutes per year. A year without a row uses the default."""
+
+    __tablename__ = "abk_policies"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    effective_minutes_per_year: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class AuditRecord(Base):
+    """Who changed which part of the structure, written in the same transaction as the change;
+    only ever inserted."""
+
+    __tablename__ = "audit_records"
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_account_id: Mapped[str | None] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(50))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[str] = mapped_column(String(36))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 add_messaging_tables(Base.metadata)

@@ -3,7 +3,7 @@ module, so the tests import nothing from each other whatever pytest's import mod
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ekinerja_common.consumer import Consumer
 from ekinerja_common.envelope import Envelope
@@ -11,7 +11,7 @@ from ekinerja_common.outbox import OUTBOX
 
 from identity import commands
 from identity.inbox import HANDLERS
-from identity.orm import AuditRecord
+from identity.orm import Account, AuditRecord
 
 
 def bearer(login_body: dict) -> dict:
@@ -53,11 +53,13 @@ class Api:
             return s.scalar(select(func.count()).select_from(model))
 
     def deliver_position(self, position_id: str, version: int = 1, event: str = "position.created",
-                         name: str = "Pranata Komputer") -> str:
+                         name: str = "Pranata Komputer", parent_id: str | None = None, code: str | None = None,
+                         envelope_id: str | None = None, **extra) -> str:
         """Apply an organization event through the real consumer path (minus the broker)."""
         env = Envelope(type=event, source="organization", data={
-            "position_id": position_id, "code": f"P-{position_id[:6]}", "name": name, "kind": "pelaksana",
-            "kelas_jabatan": 7, "parent_id": None, "unit_id": "u1", "factor": "1", "version": version})
+            "position_id": position_id, "code": code or f"P-{position_id[:6]}", "name": name, "kind": "pelaksana",
+            "kelas_jabatan": 7, "parent_id": parent_id, "unit_id": "u1", "factor": "1", "version": version, **extra},
+            **({"id": envelope_id} if envelope_id else {}))
         return Consumer(self.runtime.settings, self.runtime.session_factory, self.runtime.metadata, HANDLERS).apply(env)
 
     def register(self, headers: dict, nip: str = VALID_NIP, **overrides) -> dict:
@@ -68,12 +70,17 @@ class Api:
         return r.get_json()
 
     def make_user(self, admin_headers: dict, username: str, nip: str = VALID_NIP, password: str = "Sandi-Pegawai-01",
-                  roles: list[str] | None = None) -> tuple[dict, dict]:
-        """An employee with an account; returns (employee, login answer)."""
-        employee = self.register(admin_headers, nip=nip)
+                  roles: list[str] | None = None, settled: bool = True, **employee) -> tuple[dict, dict]:
+        """An employee with an account; returns (employee, login answer). ``settled``: the user
+        has already replaced the one-time password (so the token is a full one); done in the
+        database to keep ``password`` valid for the test."""
+        employee = self.register(admin_headers, nip=nip, **employee)
         r = self.client.post("/accounts", json={"username": username, "password": password,
                                                 "employee_id": employee["id"], "roles": roles or []}, headers=admin_headers)
         assert r.status_code == 201, r.get_json()
+        if settled:
+            with self.runtime.session_factory() as s, s.begin():
+                s.execute(update(Account).where(Account.id == r.get_json()["id"]).values(must_change_password=False))
         login = self.login(username, password)
         assert login.status_code == 200, login.get_json()
         return employee, login.get_json()

@@ -68,3 +68,20 @@ def test_relay_delivers_identity_events_to_their_consumers(api, admin_h, runtime
         message = json.loads(body)
         assert props.type == "employee.registered" and message["source"] == "identity"
         assert message["data"]["employee_id"] == e["id"] and message["data"]["nip"] == e["nip"]
+
+
+def test_an_import_reaches_every_consumer_queue_through_the_relay(api, client, admin_h, runtime, channel):
+    body = "nip,name,employee_kind,status,golongan\n" + "".join(
+        f"1985010{1 + i % 9}2010011{i + 1:03d},Pegawai {i},PNS,PNS,II/c\n" for i in range(120))
+    r = client.post("/employees/import", data=body, headers={**admin_h, "Content-Type": "text/csv"})
+    assert r.status_code == 201, r.get_json()
+    relay = Relay(runtime.settings, runtime.engine, runtime.metadata)
+    assert relay.publish_batch(channel) + relay.publish_batch(channel) == 120
+    for service in ("organization", "activity", "approval", "payroll"):
+        queue = topology.names(runtime.settings, service)["queue"]
+        ids = set()
+        while (got := channel.basic_get(queue, auto_ack=True))[0] is not None:
+            message = json.loads(got[2])
+            assert message["type"] == "employee.registered" and message["data"]["version"] == 1
+            ids.add(message["data"]["employee_id"])
+        assert len(ids) == 120, service

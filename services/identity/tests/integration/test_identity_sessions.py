@@ -186,7 +186,7 @@ def test_first_key_is_created_once_on_first_need(client, runtime):
 
 
 def test_change_password_ends_every_session(api, client, admin_h):
-    employee, user = api.make_user(admin_h, "siti.aminah")
+    employee, user = api.make_user(admin_h, "siti.aminah", settled=False)
     assert user["account"]["must_change_password"] is True and user["account"]["roles"] == ["pegawai"]
     h = bearer(user)
     r = client.post("/auth/password", json={"current_password": "wrong-one-here", "new_password": "Sandi-Baru-2026"}, headers=h)
