@@ -147,6 +147,7 @@ def run_json(session: Session, run: TppRun) -> dict:
             "payable": {"employees": len({p.employee_id for p in pays}),
                         "net": line_totals["net"] + correction_totals["net"]},
             "pending_changes": services.pending_changes(session, run.year, run.month),
+            "calendar": services.calendar_status(session, run),
             "skipped": run.skipped, "warnings": run.warnings,
             "lines": [line_json(line) for line in lines],
             "corrections": [correction_json(c) for c in corrections]}

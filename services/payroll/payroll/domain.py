@@ -1,4 +1,5 @@
-"""TPP arithmetic and the work calendar (DOMAIN.md "TPP (monthly)"), free of any framework.
+"""TPP arithmetic and the month's target from the work calendar (DOMAIN.md "TPP (monthly)"), free of
+any framework.
 
 Amounts are whole rupiah (``int``). Rates, weights and deductions arrive as percents (``Decimal``,
 as the policy and the attendance events carry them) and become exact ``Fraction``s, so no float
@@ -92,12 +93,67 @@ def month_bounds(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-def working_days(year: int, month: int, holidays: Iterable[date]) -> int:
-    """Monday to Friday of the month, less the holidays that fall on one of them."""
+MONDAY_TO_FRIDAY = frozenset({1, 2, 3, 4, 5})
+
+
+def working_days(year: int, month: int, holidays: Iterable[date],
+                 weekdays: Iterable[int] = MONDAY_TO_FRIDAY) -> int:
+    """The days of the month whose ISO weekday (1 = Monday … 7 = Sunday) is a working weekday
+    (Monday to Friday unless given), less the days off (holidays, collective leave) that fall on
+    one of them. A day off listed twice, on a weekend or in another month changes nothing."""
     first, last = month_bounds(year, month)
     off = set(holidays)
+    on = frozenset(weekdays)
     days = (first + timedelta(n) for n in range((last - first).days + 1))
-    return sum(1 for d in days if d.weekday() < 5 and d not in off)
+    return sum(1 for d in days if d.isoweekday() in on and d not in off)
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """A year's work calendar as BKD set it in activity (``calendar.updated``): the working
+    weekdays (ISO 1–7), national holidays, collective leave (cuti bersama) and the daily target in
+    minutes (None when the event did not carry one)."""
+
+    year: int
+    version: int
+    working_weekdays: frozenset[int] = MONDAY_TO_FRIDAY
+    holidays: frozenset[date] = frozenset()
+    collective_leave: frozenset[date] = frozenset()
+    target_minutes_per_day: int | None = None
+
+    def working_days(self, month: int) -> int:
+        return working_days(self.year, month, self.holidays | self.collective_leave, self.working_weekdays)
+
+
+@dataclass(frozen=True)
+class MonthTarget:
+    """How a month's target is made: working days × minutes per working day, and where each came
+    from (``bkd``: BKD's work calendar; ``policy``: the payroll policy, the fallback)."""
+
+    working_days: int
+    minutes_per_day: int
+    calendar_source: str
+    calendar_version: int | None
+    minutes_per_day_source: str
+
+    def shown(self) -> dict:
+        return {"calendar_source": self.calendar_source, "calendar_version": self.calendar_version,
+                "minutes_per_day_source": self.minutes_per_day_source}
+
+
+def month_target(year: int, month: int, calendar: WorkCalendar | None, policy_holidays: Iterable[date],
+                 policy_minutes_per_day: int) -> MonthTarget:
+    """The month's target inputs. BKD's calendar of the year, when payroll has received one,
+    decides the working days (its weekdays less its holidays and collective leave) and, when it
+    states one, the minutes per working day (Perka BKN 19/2011 working time is BKD's rule).
+    Without a calendar for the year, the policy's holidays (Monday to Friday) and minutes apply."""
+    if calendar is None:
+        return MonthTarget(working_days(year, month, policy_holidays), policy_minutes_per_day, "policy", None, "policy")
+    if calendar.year != year:
+        raise ValueError(f"the calendar of {calendar.year} cannot decide a month of {year}")
+    minutes, source = ((calendar.target_minutes_per_day, "bkd") if calendar.target_minutes_per_day
+                       else (policy_minutes_per_day, "policy"))
+    return MonthTarget(calendar.working_days(month), minutes, "bkd", calendar.version, source)
 
 
 class Dated(Protocol):
@@ -267,8 +323,8 @@ def _percent(x: Fraction) -> str:
 def compute(i: TppInputs) -> TppLine:
     target = i.target_minutes
     if target <= 0:
-        raise DomainError("no_working_days", Text("Bulan ini tidak memiliki hari kerja menurut kebijakan",
-                                                  "The policy leaves this month without working days"))
+        raise DomainError("no_working_days", Text("Bulan ini tidak memiliki hari kerja menurut kalender kerja atau kebijakan",
+                                                  "The work calendar (or the policy) leaves this month without working days"))
     productivity = Fraction(min(i.approved_minutes, target), target)
     paid = paid_productivity(productivity, i.productivity_brackets)
     discipline = _discipline(i.deductions_pct)

@@ -282,7 +282,12 @@ def slip_pdf(*, year: int, month: int, status: str, nip: str, name: str, unit_id
         pair("Kelas jabatan / golongan / status", f"{i['kelas_jabatan']} / {i['golongan']} / {i['status']}")
         pair("Besaran TPP kelas", f"Rp {rupiah(i['base'])}  x faktor {i['factor']}")
         pair("Menit disetujui / target",
-             f"{i['approved_minutes']:,} / {i['target_minutes']:,} ({i['working_days']} hari kerja)".replace(",", "."))
+             f"{i['approved_minutes']:,} / {i['target_minutes']:,} ({i['working_days']} hari kerja x "
+             f"{i['minutes_per_day']} menit)".replace(",", "."))
+        if i.get("calendar_source") == "bkd":
+            pair("Hari kerja menurut", f"kalender kerja BKD versi {i['calendar_version']}")
+        else:
+            pair("Hari kerja menurut", "kebijakan TPP (kalender kerja BKD belum diterima)")
         pair("Produktivitas (dibayar)", f"{i['productivity_pct']} % ({i.get('productivity_paid_pct', i['productivity_pct'])} %, "
                                         f"aturan {i.get('productivity_rule', 'linear')})")
         pair("Potongan disiplin / disiplin", f"{i['deductions_pct']} % / {i['discipline_pct']} %")

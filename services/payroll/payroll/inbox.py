@@ -20,10 +20,12 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ekinerja_common.consumer import Handler
-from ekinerja_common.envelope import Envelope
+from ekinerja_common.envelope import Envelope, utcnow
 
 from . import repository
-from .orm import ActivityDecision, AppealOutcome, AttendanceCode, AttendanceDay, Base, Employee, Placement, Position
+from .domain import MONDAY_TO_FRIDAY
+from .orm import (ActivityDecision, AppealOutcome, AttendanceCode, AttendanceDay, Base, Employee, Placement, Position,
+                  WorkCalendarRow)
 
 
 def _upsert(session: Session, model: type[Base], key: dict[str, Any], version: int, values: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
@@ -147,6 +149,45 @@ def on_attendance(session: Session, env: Envelope) -> None:
     _noted(session, env, employee_id, {day})
 
 
+def _calendar_dates(year: int, name: str, raw: Any) -> list[str]:
+    if not isinstance(raw, list):
+        raise ValueError(f"calendar.updated {name} must be a list of dates")
+    days = sorted({date.fromisoformat(str(d)) for d in raw})
+    strays = [d for d in days if d.year != year]
+    if strays:
+        raise ValueError(f"calendar.updated of {year} lists {name} of another year: {strays}")
+    return [d.isoformat() for d in days]
+
+
+def on_calendar(session: Session, env: Envelope) -> None:
+    """BKD's work calendar of a year: upserted by year, a version older than (or as old as) the
+    stored one changes nothing. It is a fact of the calendar, not a change to any employee's month
+    data, so nothing is noted: an open month uses it from its next compute, a locked month keeps
+    the working days and minutes it was locked with (README "The month's target").
+
+    ``working_weekdays`` and ``target_minutes_per_day`` are not required by the catalogue: absent,
+    the weekdays are Monday to Friday and the daily target is the policy's. Data activity would
+    never send (a weekday outside 1–7, a date of another year, a target outside 1–1440) is refused,
+    so the message is retried and dead-lettered instead of silently bending every target."""
+    d = env.data
+    year = int(d["year"])
+    weekdays = d.get("working_weekdays")
+    if weekdays is None:
+        weekdays = sorted(MONDAY_TO_FRIDAY)
+    if (not isinstance(weekdays, list) or not weekdays
+            or any(isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 7 for w in weekdays)):
+        raise ValueError(f"calendar.updated working_weekdays must be ISO weekdays 1-7, got {weekdays!r}")
+    target = d.get("target_minutes_per_day")
+    if target is not None and (isinstance(target, bool) or not isinstance(target, int) or not 1 <= target <= 24 * 60):
+        raise ValueError(f"calendar.updated target_minutes_per_day must be 1-1440 minutes, got {target!r}")
+    _upsert(session, WorkCalendarRow, {"year": year}, int(d["version"]), {
+        "working_weekdays": sorted(set(weekdays)),
+        "holidays": _calendar_dates(year, "holidays", d["holidays"]),
+        "collective_leave": _calendar_dates(year, "collective_leave", d["collective_leave"]),
+        "target_minutes_per_day": target, "event_id": env.id, "received_at": utcnow(),
+    })
+
+
 HANDLERS: dict[str, Handler] = {
     "employee.registered": on_employee,
     "employee.updated": on_employee,
@@ -158,4 +199,5 @@ HANDLERS: dict[str, Handler] = {
     "activity.returned": on_decision("returned"),
     "appeal.decided": on_appeal_decided,
     "attendance.recorded": on_attendance,
+    "calendar.updated": on_calendar,
 }

@@ -1,7 +1,8 @@
 """Tables of the payroll database (SQLAlchemy 2, typed).
 
-Read models (employees, placements, positions, activity decisions, attendance days) are copies fed
-by other services' events; payroll never reads their databases. The rest is BPKAD's own data.
+Read models (employees, placements, positions, activity decisions, attendance days, the work
+calendar) are copies fed by other services' events; payroll never reads their databases. The rest
+is BPKAD's own data.
 """
 from __future__ import annotations
 
@@ -120,6 +121,24 @@ class AppealOutcome(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+class WorkCalendarRow(Base):
+    """BKD's work calendar of a year, as activity last announced it (``calendar.updated``): it
+    decides the working days of the TPP target (README "The month's target"). One row per year,
+    replaced by a newer version only."""
+
+    __tablename__ = "work_calendars"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # ISO weekdays, 1 = Monday; Monday to Friday when the event did not say.
+    working_weekdays: Mapped[list[int]] = mapped_column(JSON)
+    holidays: Mapped[list[str]] = mapped_column(JSON)
+    collective_leave: Mapped[list[str]] = mapped_column(JSON)
+    # None: the event carried no daily target; the policy's minutes_per_day applies.
+    target_minutes_per_day: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[str] = mapped_column(String(36))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # --- BPKAD's own data --------------------------------------------------------------------------
 
 class PolicyVersion(Base):
@@ -211,6 +230,9 @@ class TppRun(Base):
     # What BPKAD should look at before locking, e.g. attendance codes the policy does not price.
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # The version of BKD's work calendar the last compute used; None: there was none for the year
+    # and the policy's holidays and minutes applied (and every run computed before 0003).
+    calendar_version: Mapped[int | None] = mapped_column(Integer)
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     locked_by: Mapped[str | None] = mapped_column(String(100))
     __table_args__ = (UniqueConstraint("year", "month"),)

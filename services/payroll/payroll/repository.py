@@ -18,8 +18,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from . import domain
 from .orm import (ActivityDecision, AttendanceCode, AttendanceDay, DataChange, Employee, Placement, Position, Salary,
-                  Sanction, TppPeriod, TppRun)
+                  Sanction, TppPeriod, TppRun, WorkCalendarRow)
 
 # Statuses of an entry whose credited minutes count towards productivity.
 COUNTED = ("approved", "overturned")
@@ -151,3 +152,19 @@ def salaries(session: Session, year: int, month: int) -> dict[str, Row]:
     t = Salary.__table__
     return {s.employee_id: s for s in session.execute(
         select(t.c.employee_id, t.c.salary, t.c.bpjs_already).where(t.c.year == year, t.c.month == month))}
+
+
+def work_calendar(session: Session, year: int) -> domain.WorkCalendar | None:
+    """BKD's work calendar of the year as last received, or None when none has arrived."""
+    row = session.get(WorkCalendarRow, year)
+    if row is None:
+        return None
+    return domain.WorkCalendar(
+        year=row.year, version=row.version, working_weekdays=frozenset(row.working_weekdays),
+        holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
+        collective_leave=frozenset(date.fromisoformat(d) for d in row.collective_leave),
+        target_minutes_per_day=row.target_minutes_per_day)
+
+
+def work_calendar_version(session: Session, year: int) -> int | None:
+    return session.scalar(select(WorkCalendarRow.version).where(WorkCalendarRow.year == year))

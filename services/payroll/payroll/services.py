@@ -351,21 +351,40 @@ class MonthReader:
                          self.sanctions.get(employee_id, []), self.reported.get(employee_id))
 
 
-def _inputs(pol: Policy, employee: Row, position: Row, working_days: int, salary: Row | None,
+def _inputs(pol: Policy, employee: Row, position: Row, target: domain.MonthTarget, salary: Row | None,
             month: MonthData) -> tuple[domain.TppInputs, dict[str, Any]]:
     factor, source = pol.factor_for(position.code, position.factor)
     deductions, cut, shown = month.priced(pol)
     return domain.TppInputs(
         kelas_jabatan=position.kelas_jabatan, base=pol.base_for(position.kelas_jabatan), factor=factor,
         employee_kind=employee.employee_kind, golongan=employee.golongan, status=employee.status,
-        approved_minutes=month.approved_minutes, working_days=working_days, minutes_per_day=pol.minutes_per_day,
+        approved_minutes=month.approved_minutes, working_days=target.working_days,
+        minutes_per_day=target.minutes_per_day,
         deductions_pct=deductions, perf_weight_pct=pol.perf_weight_pct, disc_weight_pct=pol.disc_weight_pct,
         status_factor_pct=pol.status_factor_pct(employee.status),
         pph_rate_pct=pol.pph_rate_pct(employee.employee_kind, employee.golongan),
         bpjs_rate_pct=pol.bpjs_rate_pct, bpjs_cap=pol.bpjs_cap,
         salary=salary.salary if salary else None, bpjs_already=salary.bpjs_already if salary else None,
         sanction_cut_pct=cut, productivity_brackets=pol.brackets,
-    ), {**shown, "factor_source": source, "position_code": position.code, "policy_version": pol.version}
+    ), {**shown, **target.shown(), "factor_source": source, "position_code": position.code,
+        "policy_version": pol.version}
+
+
+def locked_target_source(inputs: dict) -> dict[str, Any]:
+    """Where a stored line's working days and minutes came from; lines computed before payroll
+    consumed the calendar used the policy's."""
+    return {"calendar_source": inputs.get("calendar_source", "policy"),
+            "calendar_version": inputs.get("calendar_version"),
+            "minutes_per_day_source": inputs.get("minutes_per_day_source", "policy")}
+
+
+def calendar_status(session: Session, run: TppRun) -> dict[str, Any]:
+    """The calendar the run was computed with and the one payroll holds now. ``changed`` on an open
+    run: recompute before locking, or the month is paid on the old calendar for good (a calendar
+    change never becomes a correction). On a locked run it is for information only."""
+    latest = repository.work_calendar_version(session, run.year)
+    return {"source": "bkd" if run.calendar_version is not None else "policy", "version": run.calendar_version,
+            "latest_version": latest, "changed": latest != run.calendar_version}
 
 
 def totals(lines: list) -> dict[str, int]:
@@ -397,7 +416,10 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     changes = DataChange.__table__
     s.execute(delete(changes).where(changes.c.year == year, changes.c.month == month))
     first, last = domain.month_bounds(year, month)
-    days = domain.working_days(year, month, pol.holidays)
+    # BKD's calendar of the year when one has arrived, else the policy's holidays and minutes.
+    # Read after the period lock like the month data; a calendar.updated committed later leaves the
+    # run naming an older calendar version, which run_json shows as changed (recompute to use it).
+    target = domain.month_target(year, month, repository.work_calendar(s, year), pol.holidays, pol.minutes_per_day)
     chosen = {emp_id: (emp, domain.month_placement(pls, last))
               for emp_id, (emp, pls) in repository.placed_employees(s, first, last).items()}
     positions = repository.positions(s, (p.position_id for _, p in chosen.values()))
@@ -412,7 +434,7 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
         if reason:
             skipped.append({"employee_id": emp_id, "reason": reason, "position_id": placement.position_id})
             continue
-        inputs, shown = _inputs(pol, emp, position, days, salaries.get(emp_id), month_data.of(emp_id))
+        inputs, shown = _inputs(pol, emp, position, target, salaries.get(emp_id), month_data.of(emp_id))
         line = domain.compute(inputs)
         lines.append(line)
         for code, n in shown["unpriced_codes"].items():
@@ -428,11 +450,13 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     corrections, not_correctable = _corrections(uow, run, to_correct)
     run.version += 1
     run.policy_version, run.skipped = pol.version, skipped + not_correctable
+    run.calendar_version = target.calendar_version
     run.warnings = [{"code": "unpriced_attendance_code", "attendance_code": code, "employees": e, "days": d}
                     for code, (e, d) in sorted(unpriced.items())]
     run.computed_at, run.computed_by = utcnow(), actor
     audit(uow, actor, "run.computed", f"run/{year}-{month:02d}", {
-        "run_version": run.version, "policy_version": pol.version, "working_days": days,
+        "run_version": run.version, "policy_version": pol.version, "working_days": target.working_days,
+        "minutes_per_day": target.minutes_per_day, **target.shown(),
         "skipped": len(skipped), "totals": totals(lines), "corrections": len(corrections),
         "correction_totals": totals(corrections)})
     return run
@@ -504,7 +528,10 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                 not_correctable.append({"employee_id": emp_id, "reason": "no_line_in_locked_month",
                                         "for_year": year, "for_month": month})
                 continue
+            # Working days and minutes per day are the locked line's (inputs_from_explained): a
+            # calendar changed after the lock is no cause of correction. The basis names their source.
             inputs, shown = data.of(emp_id).apply(pol, domain.inputs_from_explained(line.inputs))
+            shown = {**shown, **locked_target_source(line.inputs)}
             now = domain.compute(inputs)
             paid = domain.Figures(line.gross, line.pph, line.bpjs, line.net)
             before = earlier.get(emp_id, domain.Figures())

@@ -94,6 +94,17 @@ class Events:
             "employee_id": employee_id, "date": day, "codes": codes, "deduction_pct": deduction_pct,
             "version": version}, **kw)
 
+    def calendar(self, year: int, *, holidays: list[str] = (), collective_leave: list[str] = (), version: int = 1,
+                 working_weekdays: list[int] | None = (1, 2, 3, 4, 5), target_minutes_per_day: int | None = 300,
+                 **kw) -> str:
+        """calendar.updated as activity publishes it (``None`` leaves an optional field out)."""
+        data = {"year": year, "holidays": list(holidays), "collective_leave": list(collective_leave), "version": version}
+        if working_weekdays is not None:
+            data["working_weekdays"] = list(working_weekdays)
+        if target_minutes_per_day is not None:
+            data["target_minutes_per_day"] = target_minutes_per_day
+        return self.send("calendar.updated", data, **kw)
+
 
 @pytest.fixture
 def events(consumer):

@@ -1,13 +1,14 @@
 """Upgrading a database of revision 0001 with data in it: attendance days get their code rows, a
-policy stored before the new sections reads with their defaults, runs keep working."""
+policy stored before the new sections reads with their defaults, runs keep working. From 0002:
+runs computed before the work calendar name none (they used the policy's holidays)."""
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from ekinerja_common.config import Settings
 from ekinerja_common.testing import fresh_database
 from payroll import defaults, services
-from payroll.orm import AttendanceCode
+from payroll.orm import AttendanceCode, TppRun, WorkCalendarRow
 from payroll.runtime import build_runtime
 
 
@@ -33,5 +34,25 @@ def test_upgrade_from_0001_keeps_and_completes_the_data():
             with rt.uow() as uow:
                 p = services.current_policy(uow, 2026, "reader")
                 assert p.version == 1 and p.productivity_rule == "linear" and p.deductions_pct["TK"] == 3
+        finally:
+            rt.engine.dispose()
+
+
+def test_upgrade_from_0002_leaves_earlier_runs_on_the_policy_calendar():
+    with fresh_database("payroll_mig") as url:
+        rt = build_runtime(Settings(service="payroll", database_url=url))
+        try:
+            rt.migrate("0002")
+            with rt.engine.begin() as conn:
+                conn.execute(text("INSERT INTO tpp_runs (id, year, month, status, policy_version, computed_at, computed_by, "
+                                  "skipped, warnings, version) VALUES ('r1', 2026, 5, 'locked', 1, now(), 'bpkad', '[]', "
+                                  "'[]', 1)"))
+            rt.migrate()
+            with rt.session_factory() as s:
+                run = s.get(TppRun, "r1")
+                assert (run.status, run.calendar_version) == ("locked", None)
+                assert services.calendar_status(s, run) == {"source": "policy", "version": None,
+                                                            "latest_version": None, "changed": False}
+                assert s.scalar(select(func.count()).select_from(WorkCalendarRow)) == 0
         finally:
             rt.engine.dispose()

@@ -1,4 +1,9 @@
-"""Working days and the placement that decides a month's position."""
+"""Working days (the policy's fallback and BKD's work calendar), the month's target and the
+placement that decides a month's position.
+
+March 2026 (Nyepi and Idul Fitri): holidays Thu 19, Fri 20, Sat 21; collective leave (cuti bersama)
+Wed 18, Mon 23, Tue 24. The month has 22 days Monday–Friday and 26 Monday–Saturday.
+"""
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,6 +26,56 @@ def test_holidays_on_weekends_other_months_or_twice_count_once_or_not_at_all():
     assert domain.working_days(2026, 2, [date(2026, 3, 2)]) == 20  # another month
     assert domain.working_days(2026, 2, [date(2026, 2, 17), date(2026, 2, 17)]) == 19
     assert domain.working_days(2028, 2, []) == 21  # leap year: 29 February 2028 is a Tuesday
+
+
+MARCH_HOLIDAYS = frozenset({date(2026, 3, 19), date(2026, 3, 20), date(2026, 3, 21)})
+MARCH_LEAVE = frozenset({date(2026, 3, 18), date(2026, 3, 23), date(2026, 3, 24)})
+
+
+def cal(**kw):
+    return domain.WorkCalendar(**{"year": 2026, "version": 3, **kw})
+
+
+def test_calendar_counts_only_its_working_weekdays():
+    assert cal().working_days(6) == 22  # Monday to Friday by default
+    assert cal(working_weekdays=frozenset(range(1, 7))).working_days(6) == 26  # a six-day week
+    assert cal(working_weekdays=frozenset({1, 2, 3, 4})).working_days(6) == 18  # no Fridays (4 of them in June)
+    assert cal(working_weekdays=frozenset({7})).working_days(3) == 5  # the Sundays of March 2026
+
+
+def test_calendar_takes_off_holidays_and_collective_leave_on_working_weekdays():
+    march = cal(holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE)
+    assert march.working_days(3) == 22 - 2 - 3  # Saturday 21 is no working weekday anyway
+    six_days = cal(working_weekdays=frozenset(range(1, 7)), holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE)
+    assert six_days.working_days(3) == 26 - 3 - 3  # on a six-day week the Saturday holiday counts
+    assert cal(collective_leave=MARCH_LEAVE).working_days(3) == 19  # collective leave alone
+    assert cal(holidays=MARCH_HOLIDAYS).working_days(3) == 20  # holidays alone
+    # Days of other months change nothing; a date in both lists is one day off.
+    assert cal(holidays=MARCH_HOLIDAYS, collective_leave=frozenset({date(2026, 3, 19)})).working_days(4) == 22
+    assert cal(holidays=MARCH_HOLIDAYS, collective_leave=frozenset({date(2026, 3, 19)})).working_days(3) == 20
+
+
+def test_month_target_follows_bkd_calendar_when_there_is_one():
+    pol = policy.parse(2026, 1, defaults.document(2026))  # 300 minutes; 1 June a holiday
+    t = domain.month_target(2026, 3, cal(holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE,
+                                          target_minutes_per_day=330), pol.holidays, pol.minutes_per_day)
+    assert (t.working_days, t.minutes_per_day) == (17, 330)
+    assert t.shown() == {"calendar_source": "bkd", "calendar_version": 3, "minutes_per_day_source": "bkd"}
+    # The policy's holidays are not added to BKD's: 1 June is a working day if BKD says so.
+    t = domain.month_target(2026, 6, cal(target_minutes_per_day=300), pol.holidays, pol.minutes_per_day)
+    assert (t.working_days, t.calendar_source) == (22, "bkd")
+    # A calendar without a daily target takes the policy's minutes, and says so.
+    t = domain.month_target(2026, 6, cal(), pol.holidays, 270)
+    assert (t.working_days, t.minutes_per_day, t.calendar_source, t.minutes_per_day_source) == (22, 270, "bkd", "policy")
+
+
+def test_month_target_falls_back_to_the_policy_without_a_calendar():
+    pol = policy.parse(2026, 1, defaults.document(2026))
+    t = domain.month_target(2026, 6, None, pol.holidays, pol.minutes_per_day)
+    assert (t.working_days, t.minutes_per_day) == (21, 300)  # Monday to Friday less 1 June
+    assert t.shown() == {"calendar_source": "policy", "calendar_version": None, "minutes_per_day_source": "policy"}
+    with pytest.raises(ValueError):
+        domain.month_target(2027, 6, cal(), pol.holidays, pol.minutes_per_day)
 
 
 def test_month_bounds_and_period_check():
