@@ -205,10 +205,15 @@ class Api:
 # -- seeding --------------------------------------------------------------------------------------
 
 def seed(base_url: str, create_admin: Callable[[str, str], None], logins_file: Path,
-         placement_wait: float = 30.0) -> list[Login]:
+         placement_wait: float = 30.0, identity_url: str | None = None) -> list[Login]:
     """Seed the stack behind ``base_url``; ``create_admin(username, password)`` runs identity's
-    create-admin command against the stack's identity database. Returns every demo login."""
+    create-admin command against the stack's identity database. Returns every demo login.
+
+    ``identity_url`` (identity's own address, not the gateway's) is used only for each demo
+    account's first password change: a dozen logins in a row would trip the gateway's per-IP
+    login limit, which exists for people, not for the operator's bootstrap on the same machine."""
     api = Api(base_url)
+    first_login = Api(identity_url) if identity_url else None
     stored = {login.username: login for login in read_logins(logins_file)}
     logins: list[Login] = []
 
@@ -235,12 +240,22 @@ def seed(base_url: str, create_admin: Callable[[str, str], None], logins_file: P
 
     def ensure_account(role: str, username: str, name: str, roles: list[str], employee_id: str | None = None) -> Login:
         login = remember(role, username, name)
-        body = {"username": username, "password": login.password, "roles": roles}
+        # identity gives an admin-made account a one-time password that must be changed before
+        # the account can do anything; the seed makes that first change itself, so that the
+        # printed demo logins work at once.
+        body = {"username": username, "roles": roles}
         if employee_id:
             body["employee_id"] = employee_id
         status, resp = api.call("POST", "/api/identity/accounts", admin_token, body, ok=(201, 409))
-        if status == 409 and username not in stored:
-            raise SeedError(f"account {username!r} already exists but its password is not in {logins_file}: {resp}")
+        if status == 409:
+            if username not in stored:
+                raise SeedError(f"account {username!r} already exists but its password is not in {logins_file}: {resp}")
+            return login
+        once = resp["one_time_password"]
+        direct, prefix = (first_login, "") if first_login else (api, "/api/identity")
+        _, session = direct.call("POST", f"{prefix}/auth/login", None, {"username": username, "password": once}, ok=(200,))
+        direct.call("POST", f"{prefix}/auth/password", session["access_token"],
+                    {"current_password": once, "new_password": login.password}, ok=(204,))
         return login
 
     for username, role, name in SERVICE_ACCOUNTS:
@@ -326,7 +341,8 @@ def seed_stack(stack, logins_file: Path | None = None, placement_wait: float = 3
             raise SeedError(f"python -m identity create-admin failed (exit {done.returncode}): "
                             f"{(done.stderr or done.stdout).strip()[-2000:]}")
 
-    return seed(base_url or stack.url(), create_admin, logins_file or stack.run_dir / LOGINS_FILE, placement_wait)
+    return seed(base_url or stack.url(), create_admin, logins_file or stack.run_dir / LOGINS_FILE, placement_wait,
+                identity_url=stack.service_url("identity", "").rstrip("/"))
 
 
 def format_logins(logins: list[Login]) -> str:
