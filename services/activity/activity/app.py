@@ -22,7 +22,7 @@ from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
 from . import clock, domain, services
-from .evidence import EvidenceStore
+from ekinerja_common.evidence import EvidenceStore
 from .orm import Duty, Entry, Evidence
 from .runtime import build_runtime
 

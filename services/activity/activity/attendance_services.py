@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, DomainError, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
+from ekinerja_common import evidence
 
-from . import attendance, bulk, domain, evidence, repository
+from . import attendance, bulk, domain, repository
 from .repository import CHUNK, Calendars, employees_by_nip, load_calendar, locked_months
 from .attendance import RawRow, WorkCalendar
 from .orm import (AttendanceDay, AttendanceImport, AttendanceRecord, CalendarAudit, ClosedDay, Device, Employee,

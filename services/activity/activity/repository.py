@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.uow import UnitOfWork
+from ekinerja_common import evidence
 
-from . import domain, evidence
+from . import domain
 from .attendance import WorkCalendar
 from .orm import ClosedPeriod, Employee, Evidence, Placement, Position, WorkCalendarRow
 

@@ -16,8 +16,9 @@ from ekinerja_common.auth import Principal
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
+from ekinerja_common import evidence
 
-from . import clock, domain, evidence, repository
+from . import clock, domain, repository
 from .orm import ClosedPeriod, Duty, EmployeeLock, Entry, Evidence, LeaveRecord, MonthSummary, Placement, WorkCalendarRow
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
 

@@ -5,6 +5,8 @@ whom they supervise on each entry's date, which the service layer checks per obj
 Appeals and the board live in :mod:`approval.appeals_app`."""
 from __future__ import annotations
 
+import os
+
 from collections import defaultdict
 from datetime import date
 from typing import Annotated, Callable, Literal, TypeVar
@@ -15,12 +17,12 @@ from sqlalchemy import Row
 
 from ekinerja_common.auth import JwksKeySource, Principal, TokenVerifier
 from ekinerja_common.config import Settings
+from ekinerja_common.evidence import DEFAULT_MAX_BYTES, EvidenceStore
 from ekinerja_common.errors import FieldErrors, Forbidden, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
 from . import clock, domain, repository, services
-from .evidence import EvidenceStore
 from .orm import Decision, Employee, Escalation, ValidationItem
 from .repository import EscalationFlag, QueueFilter, QueueRow
 from .runtime import build_runtime
@@ -314,6 +316,14 @@ def put_policy(year: int, body: PolicyIn):
     return view
 
 
+def evidence_store_from(extra: dict[str, str]) -> EvidenceStore:
+    """``APPROVAL_EVIDENCE_DIR`` (default ``$EKINERJA_DATA_DIR/approval-evidence``) and
+    ``APPROVAL_EVIDENCE_MAX_BYTES`` (default 5 MiB)."""
+    root = extra.get("APPROVAL_EVIDENCE_DIR") or os.path.join(
+        os.environ.get("EKINERJA_DATA_DIR", os.path.join(os.getcwd(), "var")), "approval-evidence")
+    return EvidenceStore(root, int(extra.get("APPROVAL_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES)))
+
+
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None,
                today_fn: Callable[[], date] | None = None):
     from .appeals_app import bp as appeals_bp
@@ -325,7 +335,7 @@ def create_app(settings: Settings | None = None, verifier: TokenVerifier | None 
                           "escalation, appeals (keberatan) and the appeals board (majelis banding).")
     app.extensions["runtime"] = rt
     app.extensions["clock"] = today_fn or clock.today
-    app.extensions["evidence_store"] = EvidenceStore.from_settings(rt.settings.extra)
+    app.extensions["evidence_store"] = evidence_store_from(rt.settings.extra)
     app.register_blueprint(bp)
     app.register_blueprint(appeals_bp)
     return app

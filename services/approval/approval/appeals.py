@@ -23,8 +23,9 @@ from ekinerja_common.auth import Principal
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, DomainError, FieldErrors, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
+from ekinerja_common import evidence
 
-from . import domain, evidence, repository, services
+from . import domain, repository, services
 from .clock import wib_date
 from .domain import APPEAL_NOT_FOUND, BOARD, CLOSED, FIRST_LEVEL, OPEN, OVERTURNED
 from .orm import (Appeal, AppealComment, AppealDecision, AppealEntry, AppealEvidence, AppealTrail, BoardAudit, BoardMember,

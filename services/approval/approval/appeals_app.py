@@ -15,7 +15,7 @@ from ekinerja_common.web import accepts, principal
 
 from . import appeals, domain, services
 from .app import MONTH_PATTERN, EntryId, Strict, admin, employee, item_json, parse_month, query, runtime, today
-from .evidence import EvidenceStore
+from ekinerja_common.evidence import EvidenceStore
 from .orm import Appeal, AppealTrail, BoardMember, Employee
 
 bp = Blueprint("appeals", __name__)

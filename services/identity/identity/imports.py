@@ -27,7 +27,7 @@ from ekinerja_common.uow import UnitOfWork
 
 from . import domain
 from .orm import AuditRecord, Employee, Placement, PositionRef
-from .tabular import ImportRejected, RowError, RowProblems, date_cell, read_table, text_cell
+from ekinerja_common.tabular import ImportRejected, RowError, RowProblems, date_cell, read_table, text_cell
 
 EMPLOYEE_REQUIRED = ("nip", "name", "employee_kind", "status", "golongan")
 EMPLOYEE_OPTIONAL = ("bank_account", "npwp", "position_code", "placement_kind", "start_date", "end_date")

@@ -17,7 +17,7 @@ from ekinerja_common.uow import UnitOfWork
 
 from . import domain
 from .orm import AuditRecord, Duty, Position
-from .tabular import ImportRejected, RowError, RowProblems, int_cell, read_table, text_cell
+from ekinerja_common.tabular import ImportRejected, RowError, RowProblems, int_cell, read_table, text_cell
 
 REQUIRED = ("position_code", "description", "output_unit", "norma_waktu")
 OPTIONAL = ("yearly_volume",)

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from ekinerja_common.errors import Conflict, DomainError, ValidationFailed
-from activity import domain, evidence
+from activity import domain
+from ekinerja_common import evidence
 from activity.domain import Draft, Duty, Facts, Holding, Placement, Policy, Slot
 
 TODAY = date(2026, 11, 27)

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from ekinerja_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from approval import domain, evidence
+from approval import domain
+from ekinerja_common import evidence
 from approval.domain import DEFAULT_POLICY, Policy
 
 

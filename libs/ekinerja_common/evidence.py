@@ -1,8 +1,10 @@
-"""Evidence files (bukti kegiatan / bukti cuti): what is accepted, and where the bytes live.
+"""Evidence files (bukti kegiatan, bukti cuti, bukti keberatan): what is accepted, and where the
+bytes live. Shared by activity and approval, so an employee meets one rule everywhere.
 
-The bytes stay out of the database, in a directory of their own (``ACTIVITY_EVIDENCE_DIR``,
-default ``$EKINERJA_DATA_DIR/evidence``), each under a random name: nothing the uploader chose
-(name, extension, claimed type) ever reaches the file system or the ``Content-Type`` served.
+The bytes stay out of the database, in a directory of the service's own, each under a random
+name: nothing the uploader chose (name, extension, claimed type) reaches the file system or the
+``Content-Type`` served. Accepted: PDF, JPEG, PNG, judged by content (and the extension must
+agree), at most ``max_bytes`` (default 5 MiB).
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ekinerja_common.errors import DomainError, Text, ValidationFailed
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 # The type is decided by the first bytes, never by the name or the browser's claim.
 MAGIC = (
@@ -32,25 +36,21 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def _extensions(content_type: str) -> tuple[str, ...]:
-    return next(exts for _, ct, exts in MAGIC if ct == content_type)
-
-
 def check_upload(filename: str, data: bytes, max_bytes: int) -> str:
     """The content type of an acceptable upload, or the reason it is refused."""
     if len(data) > max_bytes:
+        mb = max_bytes / (1024 * 1024)
         raise DomainError("evidence_too_large",
-                          Text(f"Berkas bukti maksimal {max_bytes // (1024 * 1024)} MB",
-                               f"An evidence file may be at most {max_bytes // (1024 * 1024)} MB"),
+                          Text(f"Berkas bukti maksimal {mb:g} MB", f"An evidence file may be at most {mb:g} MB"),
                           {"file": Text("Berkas terlalu besar", "File too large")}, status=413)
     if not data:
         raise ValidationFailed({"file": Text("Berkas kosong", "The file is empty")})
     content_type = sniff(data[:16])
-    ext = os.path.splitext(filename.lower())[1]
     if content_type is None:
         raise ValidationFailed({"file": Text(f"Jenis berkas tidak diizinkan; hanya {ALLOWED}",
                                              f"File type not allowed; only {ALLOWED}")}, "evidence_type")
-    if ext not in _extensions(content_type):
+    ext = os.path.splitext(filename.lower())[1]
+    if ext not in next(exts for _, ct, exts in MAGIC if ct == content_type):
         # A PNG named .pdf is not what its sender thinks it is: refuse rather than guess.
         raise ValidationFailed({"file": Text(f"Isi berkas ({content_type}) tidak sesuai dengan ekstensinya ({ext or 'tanpa ekstensi'})",
                                              f"The file's content ({content_type}) does not match its extension ({ext or 'none'})")},
@@ -78,8 +78,10 @@ class EvidenceStore:
     """Files under one directory, named by a random id. Writes go to a temporary file first and
     are renamed into place, so a reader never sees half a file."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, max_bytes: int = DEFAULT_MAX_BYTES):
         self.root = root
+        self.max_bytes = max_bytes
+
 
     def path(self, evidence_id: str) -> str:
         if not re.fullmatch(r"[0-9a-f]{32}", evidence_id):

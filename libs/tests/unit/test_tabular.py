@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook
 
-from identity.tabular import ImportRejected, RowProblems, date_cell, int_cell, read_table, text_cell
+from ekinerja_common.tabular import ImportRejected, RowProblems, date_cell, int_cell, read_table, text_cell
 
 
 def xlsx(rows) -> bytes:
