@@ -1,0 +1,188 @@
+// DOM building without innerHTML: every piece of server data becomes a text node, so it can never
+// become markup. Event handlers are attached with addEventListener (no inline handlers: a strict
+// Content-Security-Policy holds).
+
+let uid = 0;
+
+/** A fresh id for label/input pairs. */
+export function newId(prefix = "f") {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/**
+ * h("button", {class: "btn", type: "button", onclick: fn}, "Simpan")
+ * Attributes: class, for, dataset {…}, on<event> (function), boolean true/false, others as text.
+ * Children: strings/numbers (as text), nodes, arrays, null/undefined/false (skipped).
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [key, value] of Object.entries(attrs)) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key.startsWith("on") && typeof value === "function") {
+        el.addEventListener(key.slice(2), value);
+      } else if (key === "class") {
+        el.className = Array.isArray(value) ? value.filter(Boolean).join(" ") : value;
+      } else if (key === "for") {
+        el.htmlFor = value;
+      } else if (key === "dataset") {
+        Object.assign(el.dataset, value);
+      } else if (key === "value") {
+        el.value = value;
+      } else if (key === "text") {
+        el.textContent = value;
+      } else if (value === true) {
+        el.setAttribute(key, "");
+      } else {
+        el.setAttribute(key, String(value));
+      }
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+export function replace(el, ...children) {
+  clear(el);
+  return append(el, children);
+}
+
+/** A labelled form field; the input gets an id, aria-describedby and an error slot for `name`. */
+export function field(label, input, { name, hint, className } = {}) {
+  const id = input.id || newId(name || "f");
+  input.id = id;
+  if (name) input.name = name;
+  const errId = `${id}-err`;
+  const described = [errId];
+  let hintEl = null;
+  if (hint) {
+    hintEl = h("small", { class: "hint", id: `${id}-hint` }, hint);
+    described.push(hintEl.id);
+  }
+  input.setAttribute("aria-describedby", described.join(" "));
+  // Once the user changes the input, its error (and the form's summary, when no field error is
+  // left) is no longer about what is on screen.
+  const forget = () => {
+    const slot = document.getElementById(errId);
+    if (!slot || slot.hidden) return;
+    slot.hidden = true;
+    slot.textContent = "";
+    input.removeAttribute("aria-invalid");
+    const form = input.closest("form");
+    if (form && !form.querySelector(".field-error:not([hidden])")) {
+      for (const a of form.querySelectorAll(".alert")) a.hidden = true;
+    }
+  };
+  input.addEventListener("input", forget);
+  input.addEventListener("change", forget);
+  return h(
+    "div",
+    { class: ["field", className], dataset: { field: name || "" } },
+    h("label", { for: id }, label),
+    input,
+    hintEl,
+    h("p", { class: "field-error", id: errId, hidden: true }),
+  );
+}
+
+/** An alert box for a form's general error (role=alert so screen readers announce it). */
+export function alertBox() {
+  return h("div", { class: "alert", role: "alert", hidden: true });
+}
+
+/** Removes every error shown by showError inside `root`. */
+export function clearErrors(root, alertEl) {
+  for (const el of root.querySelectorAll(".field-error")) {
+    el.textContent = "";
+    el.hidden = true;
+  }
+  for (const el of root.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  if (alertEl) {
+    clear(alertEl);
+    alertEl.hidden = true;
+  }
+}
+
+/**
+ * Shows an ApiError: the Indonesian message in `alertEl`, each field's message beside the input
+ * whose field container has data-field=<name> (fields without an input are listed in the alert).
+ * Focuses the first invalid input.
+ */
+export function showError(root, alertEl, err) {
+  clearErrors(root, alertEl);
+  const message = (err && err.message) || "Terjadi kesalahan.";
+  const loose = [];
+  let first = null;
+  const fields = (err && err.fields) || {};
+  for (const [name, text] of Object.entries(fields)) {
+    const short = name.split(".").pop();
+    const box = root.querySelector(`[data-field="${cssEscape(name)}"]`) || root.querySelector(`[data-field="${cssEscape(short)}"]`);
+    const slot = box && box.querySelector(".field-error");
+    if (slot) {
+      slot.textContent = text;
+      slot.hidden = false;
+      const input = box.querySelector("input, select, textarea");
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        first = first || input;
+      }
+    } else {
+      loose.push(text); // no input of that name (e.g. credited_minutes: the daily ceiling)
+    }
+  }
+  if (alertEl) {
+    append(alertEl, [h("strong", null, message)]);
+    if (loose.length) append(alertEl, [h("ul", null, loose.map((t) => h("li", null, t)))]);
+    alertEl.hidden = false;
+  }
+  if (first) first.focus();
+  else if (alertEl) alertEl.focus?.();
+}
+
+function cssEscape(s) {
+  return window.CSS && CSS.escape ? CSS.escape(s) : String(s).replace(/["\\]/g, "\\$&");
+}
+
+let toastTimer = null;
+
+/** A short status message (aria-live polite) at the bottom of the page. */
+export function toast(message, kind = "ok") {
+  const el = document.getElementById("toast");
+  if (!el) return;
+  el.textContent = message;
+  el.className = `toast toast-${kind}`;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    el.hidden = true;
+  }, 5000);
+}
+
+/** Disables a button while `work` runs, with a busy label. */
+export async function busy(button, label, work) {
+  const old = button.textContent;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  if (label) button.textContent = label;
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    button.textContent = old;
+  }
+}
