@@ -161,7 +161,7 @@ def write_logins(path: Path, logins: list[Login]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# role\tusername\tpassword\tname  (initial passwords of the E-Kinerja demo; keep private)\n")
+        fh.write("# role\tusername\tpassword\tname  (demo passwords of E-Kinerja; keep private)\n")
         for login in logins:
             fh.write(f"{login.role}\t{login.username}\t{login.password}\t{login.name}\n")
     os.chmod(tmp, 0o600)
