@@ -27,19 +27,25 @@ class EventType:
 
 _EMPLOYEE = ("employee_id", "nip", "name", "employee_kind", "status", "golongan", "active", "version")
 _POSITION = ("position_id", "code", "name", "kind", "kelas_jabatan", "parent_id", "unit_id", "factor", "version")
+_UNIT = ("unit_id", "code", "name", "kind", "parent_id", "version")
 _DECISION = ("entry_id", "employee_id", "date", "credited_minutes", "decided_by", "decided_at", "version")
 
 CATALOGUE: dict[str, EventType] = {
     e.name: e
     for e in [
         EventType("employee.registered", "identity", ("organization", "activity", "approval", "payroll"), _EMPLOYEE,
-                  "A new employee (PNS/PPPK) exists: NIP, name, status, golongan."),
+                  "A new employee (PNS/PPPK) exists: NIP, name, status, golongan; also carries bank_account "
+                  "(string or null) for the disbursement list."),
         EventType("employee.updated", "identity", ("organization", "activity", "approval", "payroll"), _EMPLOYEE,
-                  "Full new state of an employee's personnel record."),
+                  "Full new state of an employee's personnel record, bank_account (string or null) included."),
         EventType("employee.placed", "identity", ("organization", "activity", "approval", "payroll"),
                   ("placement_id", "employee_id", "position_id", "start_date", "end_date", "kind", "version"),
                   "A placement in a position (kind definitive or plt), effective from start_date to end_date "
                   "(inclusive, null = open); re-sent with a higher version when it changes or ends."),
+        EventType("unit.created", "organization", ("payroll",), _UNIT,
+                  "A unit (opd, bidang or subbidang) with its code, name and parent unit; also carries active."),
+        EventType("unit.updated", "organization", ("payroll",), _UNIT,
+                  "Full new state of a unit (renamed, or dissolved: active false)."),
         EventType("position.created", "organization", ("identity", "activity", "approval", "payroll"), _POSITION,
                   "A position (jabatan) with its parent position, kelas jabatan and unit."),
         EventType("position.updated", "organization", ("identity", "activity", "approval", "payroll"), _POSITION,

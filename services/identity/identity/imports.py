@@ -242,7 +242,8 @@ def _publish(uow: UnitOfWork, actor: str | None, employees: list[dict], new: lis
 def _employee_event(e: dict) -> dict:
     # The same fields as services.employee_data, from the row dict (no ORM object per row).
     return {"employee_id": e["id"], "nip": e["nip"], "name": e["name"], "employee_kind": e["employee_kind"],
-            "status": e["status"], "golongan": e["golongan"], "active": e["active"], "version": e["version"]}
+            "status": e["status"], "golongan": e["golongan"], "bank_account": e["bank_account"], "active": e["active"],
+            "version": e["version"]}
 
 
 def _placement_event(p: dict) -> dict:

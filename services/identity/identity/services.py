@@ -29,7 +29,8 @@ def local_today() -> date:
 
 def employee_data(e: Employee) -> dict:
     return {"employee_id": e.id, "nip": e.nip, "name": e.name, "employee_kind": e.employee_kind,
-            "status": e.status, "golongan": e.golongan, "active": e.active, "version": e.version}
+            "status": e.status, "golongan": e.golongan, "bank_account": e.bank_account, "active": e.active,
+            "version": e.version}
 
 
 def placement_data(p: Placement) -> dict:

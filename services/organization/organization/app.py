@@ -121,7 +121,8 @@ def include_inactive() -> bool:
 
 
 def unit_json(u: Unit) -> dict:
-    return {"id": u.id, "code": u.code, "name": u.name, "kind": u.kind, "parent_id": u.parent_id, "active": u.active}
+    return {"id": u.id, "code": u.code, "name": u.name, "kind": u.kind, "parent_id": u.parent_id, "active": u.active,
+            "version": u.version}
 
 
 def position_json(p: Position, holders: int | None = None) -> dict:

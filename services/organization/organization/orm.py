@@ -33,6 +33,8 @@ class Unit(Base):
     # A dissolved unit stays (history and old positions refer to it) but takes nothing new.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     dissolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Raised on every change published as unit.updated, so consumers can ignore a late event.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Position(Base):

@@ -39,6 +39,13 @@ def position_data(p: Position) -> dict:
     }
 
 
+def unit_data(u: Unit) -> dict:
+    """The full state of a unit as unit.created / unit.updated carry it; beyond the catalogue's
+    fields, ``active`` (false once the unit is dissolved)."""
+    return {"unit_id": u.id, "code": u.code, "name": u.name, "kind": u.kind, "parent_id": u.parent_id,
+            "active": u.active, "version": u.version}
+
+
 def duty_data(d: Duty) -> dict:
     return {
         "duty_id": d.id, "position_id": d.position_id, "description": d.description,
@@ -96,9 +103,10 @@ def create_unit(uow: UnitOfWork, code: str, name: str, kind: str, parent_id: str
                          {"code": Text("Kode sudah dipakai", "Code already used")})
     if uow.session.scalar(select(Unit.id).where(Unit.code == code)):
         raise duplicate
-    unit = Unit(code=code, name=name, kind=kind, parent_id=parent_id, active=True)
+    unit = Unit(code=code, name=name, kind=kind, parent_id=parent_id, active=True, version=1)
     uow.session.add(unit)
     _flush_unique(uow, duplicate)
+    uow.publish("unit.created", unit_data(unit))
     audit(uow, actor, "unit.created", "unit", unit.id, code=code, name=name, kind=kind, parent_id=parent_id)
     return unit
 
@@ -112,6 +120,9 @@ def rename_unit(uow: UnitOfWork, unit_id: str, name: str, actor: str | None = No
     if unit.name != name:
         audit(uow, actor, "unit.renamed", "unit", unit.id, before=unit.name, after=name)
         unit.name = name
+        unit.version += 1
+        uow.session.flush()
+        uow.publish("unit.updated", unit_data(unit))
     return unit
 
 
@@ -129,6 +140,9 @@ def dissolve_unit(uow: UnitOfWork, unit_id: str, actor: str | None = None) -> Un
     domain.check_unit_removable(children or 0, positions or 0)
     unit.active = False
     unit.dissolved_at = utcnow()
+    unit.version += 1
+    uow.session.flush()
+    uow.publish("unit.updated", unit_data(unit))
     audit(uow, actor, "unit.dissolved", "unit", unit.id, code=unit.code)
     return unit
 

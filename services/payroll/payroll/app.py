@@ -4,6 +4,7 @@ takes the outputs; BPKAD or BKD (``admin_bkd``) record sanctions; any logged-in 
 year's policy; an employee sees only their own TPP line, slip and sanctions."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from flask import Blueprint, Response, current_app, g, request
@@ -374,15 +375,30 @@ def _render(sheet: exports.Sheet, fmt: str) -> bytes:
     return {"csv": exports.to_csv, "xlsx": exports.to_xlsx, "pdf": exports.to_pdf}[fmt](sheet)
 
 
+def unit_recap_json(u: reports.UnitRecap) -> dict:
+    return {"unit_id": u.unit_id, "code": u.code, "name": u.name, "label": u.label, "employees": u.employees,
+            "lines": dataclasses.asdict(u.lines), "corrections": dataclasses.asdict(u.corrections),
+            "payable": u.payable}
+
+
 @bp.get("/runs/<int:year>/<int:month>/recap.<fmt>")
 def recap(year: int, month: int, fmt: str):
-    """The month's recap per unit as csv, xlsx or pdf (role bpkad); totals equal the run's."""
+    """The month's recap per unit as json, csv, xlsx or pdf (role bpkad); totals equal the run's.
+    A unit shows its code and name once organization has published it (unit.created/updated),
+    else its id."""
     principal().require("bpkad")
-    check_format(fmt)
+    if fmt != "json":
+        check_format(fmt)
     with runtime().session_factory() as s:
         run = services.get_run(s, year, month)
         _, _, pays = services.payments(s, run)
-    sheet = exports.recap_sheet(year, month, run.status, reports.recap(pays))
+        r = reports.recap(pays, services.unit_names(s, {p.unit_id for p in pays}))
+    if fmt == "json":
+        total = unit_recap_json(r.total)
+        return {"year": year, "month": month, "status": run.status, "run_version": run.version,
+                "units": [unit_recap_json(u) for u in r.units],
+                "total": {k: total[k] for k in ("employees", "lines", "corrections", "payable")}}
+    sheet = exports.recap_sheet(year, month, run.status, r)
     return file_response(_render(sheet, fmt), fmt, f"rekap-tpp-{year}-{month:02d}")
 
 

@@ -58,7 +58,7 @@ class Sheet:
 
 
 def recap_sheet(year: int, month: int, status: str, r: Recap) -> Sheet:
-    cols = [Column("unit_id", "text", 62), Column("pegawai", "count", 16),
+    cols = [Column("unit", "text", 62), Column("pegawai", "count", 16),
             Column("bruto", "amount", 28), Column("pph21", "amount", 24), Column("bpjs", "amount", 22),
             Column("neto", "amount", 28), Column("rapel_bruto", "amount", 24), Column("rapel_neto", "amount", 24),
             Column("dibayar", "amount", 28)]
@@ -73,7 +73,7 @@ def recap_sheet(year: int, month: int, status: str, r: Recap) -> Sheet:
         notes=[f"Status: {'TERKUNCI' if status == 'locked' else 'BELUM DIKUNCI (draf)'}",
                "Rapel = koreksi bulan terkunci sebelumnya; dibayar = neto + rapel neto."],
         columns=cols,
-        rows=[row(u.unit_id, u.employees, u.lines, u.corrections, u.payable) for u in r.units],
+        rows=[row(u.label, u.employees, u.lines, u.corrections, u.payable) for u in r.units],
         total=row("JUMLAH", t.employees, t.lines, t.corrections, t.payable),
     )
 

@@ -25,7 +25,7 @@ from ekinerja_common.envelope import Envelope, utcnow
 from . import repository
 from .domain import MONDAY_TO_FRIDAY
 from .orm import (ActivityDecision, AppealOutcome, AttendanceCode, AttendanceDay, Base, Employee, Placement, Position,
-                  WorkCalendarRow)
+                  Unit, WorkCalendarRow)
 
 
 def _upsert(session: Session, model: type[Base], key: dict[str, Any], version: int, values: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
@@ -60,7 +60,8 @@ def on_employee(session: Session, env: Envelope) -> None:
     d = env.data
     values = {"nip": d["nip"], "name": d["name"], "employee_kind": d["employee_kind"], "status": d["status"],
               "golongan": d["golongan"] or "", "active": bool(d["active"])}
-    # Not in identity's events yet (README "Gaps"): taken when present, kept when absent.
+    # identity sends it since employee events carry bank_account; an older event without it keeps
+    # the stored value.
     if "bank_account" in d:
         values["bank_account"] = d["bank_account"]
     _upsert(session, Employee, {"employee_id": d["employee_id"]}, d["version"], values)
@@ -82,6 +83,16 @@ def on_position(session: Session, env: Envelope) -> None:
         "code": d["code"], "name": d["name"], "kind": d["kind"], "kelas_jabatan": int(d["kelas_jabatan"]),
         "parent_id": d["parent_id"], "unit_id": d["unit_id"],
         "factor": Decimal(str(d["factor"])) if d["factor"] is not None else Decimal(1),
+    })
+
+
+def on_unit(session: Session, env: Envelope) -> None:
+    """A unit's code and name for the recap. Display only: no month's figures depend on it, so
+    nothing is noted."""
+    d = env.data
+    _upsert(session, Unit, {"unit_id": d["unit_id"]}, int(d["version"]), {
+        "code": d["code"], "name": d["name"], "kind": d["kind"], "parent_id": d["parent_id"],
+        "active": bool(d.get("active", True)),
     })
 
 
@@ -194,6 +205,8 @@ HANDLERS: dict[str, Handler] = {
     "employee.placed": on_employee_placed,
     "position.created": on_position,
     "position.updated": on_position,
+    "unit.created": on_unit,
+    "unit.updated": on_unit,
     "activity.approved": on_decision("approved"),
     "activity.rejected": on_decision("rejected"),
     "activity.returned": on_decision("returned"),

@@ -38,8 +38,8 @@ class Employee(Base):
     golongan: Mapped[str] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
-    # For the disbursement list. identity's employee events do not carry it yet; the column fills
-    # as soon as they do (see the README, "Gaps").
+    # For the disbursement list: taken from identity's employee events (an event without it, as
+    # identity sent before it carried bank_account, keeps the stored value).
     bank_account: Mapped[str | None] = mapped_column(String(40))
     # Salary files name employees by NIP.
     __table_args__ = (Index("ix_employees_nip", "nip"),)
@@ -66,6 +66,19 @@ class Position(Base):
     parent_id: Mapped[str | None] = mapped_column(String(36))
     unit_id: Mapped[str] = mapped_column(String(36))
     factor: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class Unit(Base):
+    """Read model of organization's unit.created / unit.updated: code and name for the unit recap."""
+
+    __tablename__ = "units"
+    unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    active: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
 
 

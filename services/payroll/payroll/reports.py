@@ -14,6 +14,7 @@ what is to be recovered (``transfer_total − recover_total = total``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from .domain import Figures
 
@@ -59,10 +60,17 @@ class UnitRecap:
     employees: int
     lines: Figures
     corrections: Figures
+    code: str | None = None
+    name: str | None = None
 
     @property
     def payable(self) -> int:
         return self.lines.net + self.corrections.net
+
+    @property
+    def label(self) -> str:
+        """``CODE - Name`` when organization has told us the unit, else its id."""
+        return f"{self.code} - {self.name}" if self.code and self.name else self.unit_id
 
 
 @dataclass(frozen=True)
@@ -71,9 +79,11 @@ class Recap:
     total: UnitRecap
 
 
-def recap(payments: list[Payment]) -> Recap:
+def recap(payments: list[Payment], units: Mapping[str, tuple[str, str]] | None = None) -> Recap:
     """Per unit (the unit of the position paid; a correction counts in the unit of the month it
-    corrects), ordered by unit id, and the total."""
+    corrects), ordered by label (code and name where ``units`` knows the unit id, else the id),
+    and the total."""
+    units_known = units or {}
     by_unit: dict[str, tuple[set[str], Figures, Figures]] = {}
     for p in payments:
         people, lines, corrections = by_unit.get(p.unit_id, (set(), Figures(), Figures()))
@@ -83,8 +93,8 @@ def recap(payments: list[Payment]) -> Recap:
         else:
             corrections = corrections + p.figures
         by_unit[p.unit_id] = (people, lines, corrections)
-    units = [UnitRecap(unit, len(people), lines, corrections)
-             for unit, (people, lines, corrections) in sorted(by_unit.items())]
+    units = sorted((UnitRecap(unit, len(people), lines, corrections, *units_known.get(unit, (None, None)))
+                    for unit, (people, lines, corrections) in by_unit.items()), key=lambda u: (u.label, u.unit_id))
     everyone = {p.employee_id for p in payments}
     total = UnitRecap("", len(everyone), sum((u.lines for u in units), Figures()),
                       sum((u.corrections for u in units), Figures()))

@@ -30,7 +30,7 @@ from ekinerja_common.uow import UnitOfWork
 
 from . import defaults, domain, policy, repository, reports, salary_csv
 from .orm import (AuditEntry, DataChange, Employee, PolicyVersion, Salary, Sanction, TppCorrection, TppLineRow, TppRun,
-                  new_id)
+                  Unit, new_id)
 from .policy import Policy
 
 STALE_POLICY = Text("Kebijakan tahun ini sudah diubah orang lain; muat ulang lalu ulangi",
@@ -637,3 +637,12 @@ def payments(session: Session, run: TppRun, employee_id: str | None = None) -> t
     out += [reports.Payment(c.employee_id, c.nip, c.name, c.unit_id, c.bank_account, "correction",
                             domain.Figures(c.gross, c.pph, c.bpjs, c.net), c.for_year, c.for_month) for c in corrections]
     return list(lines), list(corrections), out
+
+
+def unit_names(session: Session, unit_ids: set[str]) -> dict[str, tuple[str, str]]:
+    """Code and name of the units organization has told us about (unit.created/unit.updated),
+    by unit id; a unit not heard of yet is left out (the recap then shows its id)."""
+    if not unit_ids:
+        return {}
+    rows = session.execute(select(Unit.unit_id, Unit.code, Unit.name).where(Unit.unit_id.in_(sorted(unit_ids))))
+    return {r.unit_id: (r.code, r.name) for r in rows}

@@ -68,6 +68,12 @@ class Events:
             "kind": "pelaksana", "kelas_jabatan": kelas, "parent_id": None, "unit_id": unit_id, "factor": factor,
             "version": version}, **kw)
 
+    def unit(self, unit_id: str, *, code: str, name: str, kind: str = "opd", parent_id: str | None = None,
+             active: bool = True, version: int = 1, **kw) -> str:
+        return self.send("unit.created" if version == 1 else "unit.updated", {
+            "unit_id": unit_id, "code": code, "name": name, "kind": kind, "parent_id": parent_id, "active": active,
+            "version": version}, **kw)
+
     def placement(self, placement_id: str, employee_id: str, position_id: str, start: str, end: str | None = None, *,
                   kind: str = "definitive", version: int = 1, **kw) -> str:
         return self.send("employee.placed", {

@@ -49,7 +49,8 @@ def test_a_valid_csv_is_imported_with_an_event_and_audit_per_record(api, client,
     for d in registered:  # the same fields as a single registration
         e = by_id[d["employee_id"]]
         assert d == {"employee_id": e.id, "nip": e.nip, "name": e.name, "employee_kind": "PNS", "status": "PNS",
-                     "golongan": "III/a", "active": True, "version": 1}
+                     "golongan": "III/a", "bank_account": e.bank_account, "active": True, "version": 1}
+        assert d["bank_account"] is not None
     assert {d["employee_id"] for d in placed} == set(by_id)
     assert set(placed[0]) == {"placement_id", "employee_id", "position_id", "start_date", "end_date", "kind", "version"}
     assert len(api.audits("employee.registered")) == 300 and len(api.audits("employee.placed")) == 300

@@ -3,7 +3,8 @@ import uuid
 
 from identity.orm import Account, Employee, Placement, PositionRef
 
-EMPLOYEE_EVENT_FIELDS = {"employee_id", "nip", "name", "employee_kind", "status", "golongan", "active", "version"}
+EMPLOYEE_EVENT_FIELDS = {"employee_id", "nip", "name", "employee_kind", "status", "golongan", "bank_account", "active",
+                         "version"}
 PLACED_FIELDS = {"placement_id", "employee_id", "position_id", "start_date", "end_date", "kind", "version"}
 
 
@@ -19,7 +20,7 @@ def test_admin_registers_an_employee_with_event_and_audit(api, client, admin, ad
     [(kind, data)] = api.outbox()
     assert kind == "employee.registered" and set(data) == EMPLOYEE_EVENT_FIELDS
     assert data == {"employee_id": e["id"], "nip": e["nip"], "name": "Budi Santoso", "employee_kind": "PNS",
-                    "status": "CPNS", "golongan": "III/a", "active": True, "version": 1}
+                    "status": "CPNS", "golongan": "III/a", "bank_account": "1234567890", "active": True, "version": 1}
     [record] = api.audits("employee.registered")
     assert record.actor_account_id == admin["account"]["id"] and record.object_id == e["id"]
     dup = client.post("/employees", json={"nip": e["nip"], "name": "X", "employee_kind": "PNS", "status": "PNS",
@@ -179,12 +180,26 @@ def test_account_rules(api, client, admin_h):
     assert "Sandi" not in str(created.details)
 
 
+def test_employee_events_carry_the_bank_account(api, client, admin_h):
+    e = api.register(admin_h, nip="198609262015051001")
+    kind, data = api.outbox()[-1]
+    assert kind == "employee.registered" and set(data) == EMPLOYEE_EVENT_FIELDS and data["bank_account"] is None
+    r = client.patch(f"/employees/{e['id']}", json={"bank_account": "0987-654-321"}, headers=admin_h)
+    assert r.status_code == 200 and r.get_json()["version"] == 2
+    kind, data = api.outbox()[-1]
+    assert kind == "employee.updated" and (data["bank_account"], data["version"]) == ("0987654321", 2)
+    r = client.patch(f"/employees/{e['id']}", json={"bank_account": None}, headers=admin_h)
+    kind, data = api.outbox()[-1]
+    assert kind == "employee.updated" and (data["bank_account"], data["version"]) == (None, 3)
+
+
 def test_updating_an_employee_publishes_a_new_version(api, client, admin_h):
     me, user = api.make_user(admin_h, "budi.santoso")
     r = client.patch(f"/employees/{me['id']}", json={"status": "CPNS", "golongan": "III/b"}, headers=admin_h)
     assert r.status_code == 200 and r.get_json()["version"] == 2
     kind, data = api.outbox()[-1]
     assert kind == "employee.updated" and (data["status"], data["golongan"], data["version"]) == ("CPNS", "III/b", 2)
+    assert set(data) == EMPLOYEE_EVENT_FIELDS
     same = client.patch(f"/employees/{me['id']}", json={"status": "CPNS"}, headers=admin_h)
     assert same.get_json()["version"] == 2 and len(api.outbox()) == 2
     bad = client.patch(f"/employees/{me['id']}", json={"status": "PPPK", "nip": "1"}, headers=admin_h)

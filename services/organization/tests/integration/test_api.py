@@ -35,7 +35,8 @@ def test_structure_is_built_and_every_change_is_an_event(client, keys, runtime):
     assert moved.get_json()["version"] == 2
     retired = client.post(f"/duties/{duty.get_json()['id']}/retire", headers=h)
     assert retired.get_json()["status"] == "retired"
-    assert outbox_types(runtime) == ["position.created", "position.created", "duty.published", "position.updated", "duty.retired"]
+    assert outbox_types(runtime) == ["unit.created", "position.created", "position.created", "duty.published",
+                                     "position.updated", "duty.retired"]
     table = runtime.metadata.tables[OUTBOX]
     with runtime.engine.connect() as conn:
         body = json.loads(conn.execute(select(table.c.body).where(table.c.type == "position.updated")).scalar())
@@ -59,7 +60,7 @@ def test_cycle_is_refused_and_nothing_changes(client, keys, runtime):
     assert r.status_code == 422
     assert r.get_json()["error"]["code"] == "cycle"
     assert client.get(f"/positions/{head['id']}", headers=h).get_json()["parent_id"] is None
-    assert outbox_types(runtime) == ["position.created", "position.created"]
+    assert outbox_types(runtime) == ["unit.created", "position.created", "position.created"]
 
 
 def test_bad_input_is_a_clear_json_error(client, keys):

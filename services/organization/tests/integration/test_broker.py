@@ -41,12 +41,15 @@ def drain(channel, queue):
 def test_relay_delivers_structure_events_to_their_consumers(org, client, runtime, channel, tree):
     org.duty(tree["staff"]["id"], "Menangani tiket", 30, 100)
     assert client.delete(f"/positions/{tree['staff']['id']}", headers=org.h).status_code == 204
-    assert Relay(runtime.settings, runtime.engine, runtime.metadata).publish_batch(channel) == 4 + 1 + 2
+    assert Relay(runtime.settings, runtime.engine, runtime.metadata).publish_batch(channel) == 3 + 4 + 1 + 2
     identity = drain(channel, topology.names(runtime.settings, "identity")["queue"])
     assert [m["type"] for m in identity] == ["position.created"] * 4 + ["position.updated"]
     assert identity[-1]["data"]["active"] is False and identity[-1]["data"]["position_id"] == tree["staff"]["id"]
     activity = drain(channel, topology.names(runtime.settings, "activity")["queue"])
     assert [m["type"] for m in activity] == ["position.created"] * 4 + ["duty.published", "duty.retired", "position.updated"]
+    payroll = drain(channel, topology.names(runtime.settings, "payroll")["queue"])
+    assert [m["type"] for m in payroll] == ["unit.created"] * 3 + ["position.created"] * 4 + ["position.updated"]
+    assert [m["data"]["code"] for m in payroll[:3]] == ["DISKOMINFO", "APTIKA", "APTIKA-INFRA"]
 
 
 def test_placements_arrive_through_the_broker_once_however_often_sent(org, client, runtime, channel, tree):

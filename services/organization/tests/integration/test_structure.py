@@ -184,3 +184,37 @@ def test_yearly_volume_is_set_on_a_duty_and_announced(org, client, tree):
     again = client.post(f"/positions/{tree['staff']['id']}/duties", json={"description": "Memelihara jaringan",
                                                                         "output_unit": "x", "norma_waktu": 5}, headers=org.h)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "duplicate_duty"
+
+
+def test_unit_changes_are_published_with_their_full_state(org, client):
+    before = len(org.outbox())
+    opd = org.unit("DISKOMINFO", name="Dinas Kominfo")
+    bidang = org.unit("APTIKA", "bidang", opd["id"], name="Bidang Aptika")
+    assert opd["version"] == 1
+    assert org.outbox()[before:] == [
+        ("unit.created", {"unit_id": opd["id"], "code": "DISKOMINFO", "name": "Dinas Kominfo", "kind": "opd",
+                          "parent_id": None, "active": True, "version": 1}),
+        ("unit.created", {"unit_id": bidang["id"], "code": "APTIKA", "name": "Bidang Aptika", "kind": "bidang",
+                          "parent_id": opd["id"], "active": True, "version": 1}),
+    ]
+    renamed = org.ok(client.patch(f"/units/{bidang['id']}", json={"name": "Bidang Aplikasi Informatika"},
+                                  headers=org.h), 200)
+    assert renamed["version"] == 2
+    assert org.outbox()[-1] == ("unit.updated", {"unit_id": bidang["id"], "code": "APTIKA",
+                                                 "name": "Bidang Aplikasi Informatika", "kind": "bidang",
+                                                 "parent_id": opd["id"], "active": True, "version": 2})
+    # The same name again is no change and no event.
+    events = len(org.outbox())
+    org.ok(client.patch(f"/units/{bidang['id']}", json={"name": "Bidang Aplikasi Informatika"}, headers=org.h), 200)
+    assert len(org.outbox()) == events
+    # Dissolving is the last version, active false.
+    assert client.delete(f"/units/{bidang['id']}", headers=org.h).status_code == 204
+    assert org.outbox()[-1] == ("unit.updated", {"unit_id": bidang["id"], "code": "APTIKA",
+                                                 "name": "Bidang Aplikasi Informatika", "kind": "bidang",
+                                                 "parent_id": opd["id"], "active": False, "version": 3})
+    # A refused change publishes nothing.
+    events = len(org.outbox())
+    org.unit("APTIKA-X", "bidang", opd["id"])
+    r = client.post("/units", json={"code": "APTIKA-X", "name": "Lagi", "kind": "bidang", "parent_id": opd["id"]},
+                    headers=org.h)
+    assert r.status_code == 409 and len(org.outbox()) == events + 1

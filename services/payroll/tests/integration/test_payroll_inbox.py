@@ -4,7 +4,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from payroll.orm import ActivityDecision, AttendanceDay, Employee, Placement, Position
+from payroll.orm import ActivityDecision, AttendanceDay, Employee, Placement, Position, Unit
 
 
 def one(runtime, model, key):
@@ -104,6 +104,33 @@ def test_bank_account_is_taken_when_identity_sends_it(events, runtime):
     events.employee(emp, golongan="III/b", version=2)  # an event without the field keeps it
     row = one(runtime, Employee, emp)
     assert (row.bank_account, row.golongan) == ("0123456789", "III/b")
+
+
+def test_units_keep_their_latest_version_once(events, runtime):
+    unit, message = str(uuid.uuid4()), str(uuid.uuid4())
+    assert events.unit(unit, code="APTIKA", name="Bidang Aptika", kind="bidang", parent_id="opd-1", id=message) == "handled"
+    row = one(runtime, Unit, unit)
+    assert (row.code, row.name, row.kind, row.parent_id, row.active, row.version) == (
+        "APTIKA", "Bidang Aptika", "bidang", "opd-1", True, 1)
+    # The same message again (a redelivery) changes nothing, even if it were to say something else.
+    assert events.unit(unit, code="APTIKA", name="Lain", kind="bidang", version=5, id=message) == "duplicate"
+    assert (one(runtime, Unit, unit).name, one(runtime, Unit, unit).version) == ("Bidang Aptika", 1)
+    assert events.unit(unit, code="APTIKA", name="Bidang Aplikasi Informatika", kind="bidang", parent_id="opd-1",
+                       version=3) == "handled"
+    # A late older version is taken in (exactly once) but changes nothing.
+    assert events.unit(unit, code="APTIKA", name="Nama Lama", kind="bidang", parent_id="opd-1", version=2) == "handled"
+    row = one(runtime, Unit, unit)
+    assert (row.name, row.version, row.active) == ("Bidang Aplikasi Informatika", 3, True)
+    events.unit(unit, code="APTIKA", name="Bidang Aplikasi Informatika", kind="bidang", parent_id="opd-1",
+                active=False, version=4)
+    assert (one(runtime, Unit, unit).active, one(runtime, Unit, unit).version) == (False, 4)
+
+
+def test_bank_account_null_from_identity_clears_it(events, runtime):
+    emp = str(uuid.uuid4())
+    events.employee(emp, golongan="III/a", bank_account="0123456789")
+    events.employee(emp, golongan="III/a", bank_account=None, version=2)
+    assert one(runtime, Employee, emp).bank_account is None
 
 
 def test_changes_to_a_month_not_computed_are_not_noted(events, runtime):

@@ -20,7 +20,7 @@ def month(events, client, keys):
     events.employee("e1", golongan="III/b", nip="198609262015051001", name="Ani", bank_account="1234567890")
     events.employee("e2", golongan="IV/a", nip="197001011995031002", name="=HYPERLINK(\"http://evil\")",
                     bank_account="-987654321")
-    # Identity does not send bank accounts yet: this one has none.
+    # No bank account on record for this one.
     events.employee("e3", golongan="II/a", nip="199901012022031003", name="Citra")
     for n, (emp, pos) in enumerate((("e1", "p9"), ("e2", "p9"), ("e3", "p7"))):
         events.placement(f"pl-{n}", emp, pos, "2020-01-01")
@@ -28,6 +28,29 @@ def month(events, client, keys):
     run = client.post("/runs/2026/6/compute", headers=bpkad(keys)).get_json()
     assert run["totals"]["employees"] == 3
     return run
+
+
+def test_recap_shows_unit_code_and_name_where_known(month, client, keys, events):
+    h = bpkad(keys)
+    events.unit(UNIT_A, code="DISKOMINFO", name="Dinas Komunikasi dan Informatika")
+    rows = list(csv.reader(io.StringIO(client.get("/runs/2026/6/recap.csv", headers=h).get_data().decode("utf-8-sig"))))
+    assert rows[0][0] == "unit"
+    # Known units by code and name, an unknown one by its id (still neutralised).
+    assert [row[0] for row in rows[1:]] == ["'=unit-b", "DISKOMINFO - Dinas Komunikasi dan Informatika", "JUMLAH"]
+    wb = load_workbook(io.BytesIO(client.get("/runs/2026/6/recap.xlsx", headers=h).data))
+    assert "DISKOMINFO - Dinas Komunikasi dan Informatika" in [row[0] for row in wb.active.iter_rows(values_only=True)]
+    pdf = client.get("/runs/2026/6/recap.pdf", headers=h)
+    assert pdf.status_code == 200 and b"%PDF" in pdf.data[:8]
+    events.unit(UNIT_A, code="DISKOMINFO", name="Diskominfo Baru", version=2)
+    r = client.get("/runs/2026/6/recap.json", headers=h)
+    assert r.status_code == 200
+    body = r.get_json()
+    assert [(u["unit_id"], u["code"], u["name"], u["label"]) for u in body["units"]] == [
+        (UNIT_B, None, None, UNIT_B), (UNIT_A, "DISKOMINFO", "Diskominfo Baru", "DISKOMINFO - Diskominfo Baru")]
+    assert body["total"]["payable"] == month["payable"]["net"] == sum(u["payable"] for u in body["units"])
+    assert body["total"]["employees"] == 3 and body["status"] == "open"
+    assert client.get("/runs/2026/6/recap.json", headers=keys.headers("e1", "pegawai")).status_code == 403
+    assert client.get("/runs/2026/6/disbursement.json", headers=h).status_code == 404
 
 
 def test_recap_and_disbursement_in_every_format_add_up_to_the_run(month, client, keys):

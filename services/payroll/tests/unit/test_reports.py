@@ -65,7 +65,7 @@ def test_csv_files_reconcile_and_neutralise():
     payments = [*SAMPLE, evil]
     r, d = reports.recap(payments), reports.disbursement(payments)
     recap_rows = list(csv.reader(io.StringIO(exports.to_csv(exports.recap_sheet(2026, 8, "open", r)).decode("utf-8-sig"))))
-    assert recap_rows[0] == ["unit_id", "pegawai", "bruto", "pph21", "bpjs", "neto", "rapel_bruto", "rapel_neto", "dibayar"]
+    assert recap_rows[0] == ["unit", "pegawai", "bruto", "pph21", "bpjs", "neto", "rapel_bruto", "rapel_neto", "dibayar"]
     body, total = recap_rows[1:-1], recap_rows[-1]
     assert total[0] == "JUMLAH" and int(total[-1]) == sum(int(row[-1]) for row in body) == r.total.payable
     assert "'=cmd|' /C calc'!A0" in [row[0] for row in body]
@@ -80,6 +80,16 @@ def test_csv_files_reconcile_and_neutralise():
         for n, cell in enumerate(row):
             if n != 3:
                 assert not cell.startswith(reports.FORMULA_PREFIXES)
+
+
+def test_recap_labels_units_by_code_and_name_where_known():
+    r = reports.recap(SAMPLE, {"unit-b": ("SETDA", "Sekretariat Daerah"), "unit-c": ("=X", "Nama")})
+    assert {u.unit_id: u.label for u in r.units} == {"unit-a": "unit-a", "unit-b": "SETDA - Sekretariat Daerah",
+                                                     "unit-c": "=X - Nama"}
+    assert r.total.payable == reports.recap(SAMPLE).total.payable
+    rows = list(csv.reader(io.StringIO(exports.to_csv(exports.recap_sheet(2026, 8, "open", r)).decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:-1]] == ["'=X - Nama", "SETDA - Sekretariat Daerah", "unit-a"]
+    assert "SETDA - Sekretariat Daerah" in pdf_text(exports.to_pdf(exports.recap_sheet(2026, 8, "open", r)))
 
 
 def test_xlsx_has_numbers_for_amounts_and_no_formulas():
