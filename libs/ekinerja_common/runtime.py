@@ -57,14 +57,18 @@ class Runtime:
 
         command.revision(self._alembic_config(), message=message, autogenerate=True)
 
-    def check_ready(self) -> None:
+    @cached_property
+    def head_revision(self) -> str | None:
+        """The migration the code expects; read from disk once per process, not on every probe."""
         from alembic.script import ScriptDirectory
 
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def check_ready(self) -> None:
         with self.engine.connect() as conn:
             current = conn.execute(text(f"SELECT version_num FROM {self.version_table}")).scalar()
-        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
-        if current != head:
-            raise RuntimeError(f"database at {current}, code expects {head}")
+        if current != self.head_revision:
+            raise RuntimeError(f"database at {current}, code expects {self.head_revision}")
 
 
 def run_alembic_env(context) -> None:
