@@ -27,7 +27,8 @@ from .config import Settings
 from .envelope import Envelope, utcnow
 from .logs import request_id_var
 from .metrics import start_metrics_server
-from .outbox import PROCESSED
+from .outbox import OUTBOX, PROCESSED
+from .uow import bind_publisher, insert_event
 
 log = logging.getLogger("ekinerja.consumer")
 
@@ -45,6 +46,7 @@ class Consumer:
         self.settings = settings
         self.session_factory = session_factory
         self.processed = metadata.tables[PROCESSED]
+        self.outbox = metadata.tables[OUTBOX]
         self.handlers = handlers
         self.stopping = threading.Event()
         self.names = topology.names(settings, settings.service)
@@ -58,6 +60,11 @@ class Consumer:
             if seen:
                 return "duplicate"
             if handler is not None:
+                # A handler may publish (ekinerja_common.uow.publisher): its events carry the
+                # incoming event's correlation id and commit with its effect, or not at all.
+                correlation = env.correlation_id or env.id
+                bind_publisher(session, lambda event_type, data: insert_event(
+                    session, self.outbox, self.settings.service, event_type, data, correlation))
                 handler(session, env)
             session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
         return "handled" if handler else "ignored"

@@ -28,7 +28,10 @@ class EventType:
 _EMPLOYEE = ("employee_id", "nip", "name", "employee_kind", "status", "golongan", "active", "version")
 _POSITION = ("position_id", "code", "name", "kind", "kelas_jabatan", "parent_id", "unit_id", "factor", "version")
 _UNIT = ("unit_id", "code", "name", "kind", "parent_id", "version")
-_DECISION = ("entry_id", "employee_id", "date", "credited_minutes", "decided_by", "decided_at", "version")
+# ``submission_version`` is the version of the activity.submitted the decision judged (approval
+# numbers the decision itself one above it, ``version``).
+_DECISION = ("entry_id", "employee_id", "date", "credited_minutes", "decided_by", "decided_at", "version",
+             "submission_version")
 
 CATALOGUE: dict[str, EventType] = {
     e.name: e
@@ -62,19 +65,30 @@ CATALOGUE: dict[str, EventType] = {
                   "An employee submitted a daily activity entry for validation."),
         EventType("activity.withdrawn", "activity", ("approval",),
                   ("entry_id", "employee_id", "date", "version"),
-                  "The employee withdrew a pending entry."),
+                  "The employee withdrew a pending entry (a request: approval confirms it with "
+                  "activity.change_accepted, unless the supervisor decided first)."),
+        EventType("activity.change_accepted", "approval", ("activity",),
+                  ("entry_id", "employee_id", "version", "status"),
+                  "Approval took the employee's change of a pending entry (a revision, status pending, or a "
+                  "withdrawal, status withdrawn) at this version: no decision on an earlier version will come. "
+                  "A change that arrives after the supervisor approved or rejected is not taken and gets no "
+                  "answer but that decision, which stands."),
         EventType("activity.approved", "approval", ("activity", "payroll"), _DECISION,
-                  "The supervisor approved an entry; its credited minutes count."),
+                  "The supervisor approved an entry; its credited minutes count. Final: approval takes no "
+                  "later change of the entry."),
         EventType("activity.rejected", "approval", ("activity", "payroll"), _DECISION + ("reason",),
-                  "The supervisor rejected an entry (reason mandatory)."),
+                  "The supervisor rejected an entry (reason mandatory). Final but for an appeal."),
         EventType("activity.returned", "approval", ("activity", "payroll"), _DECISION + ("reason",),
                   "The supervisor returned an entry for revision (reason mandatory)."),
-        EventType("appeal.filed", "approval", ("activity", "payroll"),
+        EventType("appeal.filed", "approval", ("activity",),
                   ("appeal_id", "entry_ids", "employee_id", "filed_at", "version"),
                   "An employee appealed rejected entries."),
         EventType("appeal.decided", "approval", ("activity", "payroll"),
-                  ("appeal_id", "entry_ids", "employee_id", "outcome", "decided_by", "decided_at", "version"),
-                  "An appeal was decided: upheld (rejection stands) or overturned (the minutes count)."),
+                  ("appeal_id", "entry_ids", "employee_id", "outcome", "decided_by", "decided_at", "version",
+                   "entries"),
+                  "An appeal was decided: upheld (rejection stands) or overturned (the minutes count). The one "
+                  "announcement of an overturn: entries lists each entry with date, credited_minutes, "
+                  "submission_version and its new version."),
         EventType("attendance.recorded", "activity", ("payroll",),
                   ("employee_id", "date", "codes", "deduction_pct", "version"),
                   "A day's attendance with its discipline codes and deduction (percent, decimal string)."),

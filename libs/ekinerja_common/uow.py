@@ -1,14 +1,43 @@
 """Unit of work: one database transaction holding the business change and its outgoing events."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from sqlalchemy import MetaData, insert
+from sqlalchemy import MetaData, Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from .envelope import Envelope, utcnow
 from .events import check_event
 from .outbox import OUTBOX
+
+
+def insert_event(session: Session, outbox: Table, source: str, event_type: str, data: dict[str, Any],
+                 correlation_id: str | None) -> Envelope:
+    """Write one event into the outbox in the session's transaction (the relay sends it after
+    commit). The catalogue check runs here, so a producer bug fails its own transaction."""
+    check_event(event_type, source, data)
+    env = Envelope(type=event_type, source=source, data=data, correlation_id=correlation_id)
+    session.execute(insert(outbox).values(id=env.id, type=env.type, body=env.to_json(),
+                                          correlation_id=env.correlation_id, created_at=utcnow(), attempts=0))
+    return env
+
+
+Publish = Callable[[str, dict[str, Any]], Envelope]
+_PUBLISH = "ekinerja.publish"
+
+
+def bind_publisher(session: Session, publish: Publish) -> None:
+    """Let the code running in this session's transaction publish (the consumer binds one for its
+    handlers, so an event handler's effects and the events they cause commit together)."""
+    session.info[_PUBLISH] = publish
+
+
+def publisher(session: Session) -> Publish:
+    """The publish function bound to this session (inside a consumer's handler)."""
+    try:
+        return session.info[_PUBLISH]
+    except KeyError:
+        raise RuntimeError("no publisher is bound to this session (only consumer handlers have one)") from None
 
 
 class UnitOfWork:
@@ -37,14 +66,7 @@ class UnitOfWork:
         self.session.close()
 
     def publish(self, event_type: str, data: dict[str, Any]) -> Envelope:
-        check_event(event_type, self.source, data)
-        env = Envelope(type=event_type, source=self.source, data=data, correlation_id=self.correlation_id)
-        self.session.execute(
-            insert(self._outbox).values(
-                id=env.id, type=env.type, body=env.to_json(), correlation_id=env.correlation_id,
-                created_at=utcnow(), attempts=0,
-            )
-        )
+        env = insert_event(self.session, self._outbox, self.source, event_type, data, self.correlation_id)
         self.published.append(env)
         return env
 

@@ -169,6 +169,11 @@ def entry_json(e: Entry) -> dict:
         "duty_id": e.duty_id, "duty_description": e.duty_description, "volume": e.volume,
         "output_unit": e.output_unit, "norma_waktu": e.norma_waktu, "credited_minutes": e.credited_minutes,
         "description": e.description, "status": e.status, "reason": e.reason, "version": e.version,
+        # An edit or withdrawal of a pending entry waits for approval's word (the supervisor may
+        # have decided first); ``superseded`` says that the decision came first and stands.
+        "awaiting_confirmation": bool(e.awaiting_confirmation),
+        "superseded": domain.SUPERSEDED[e.superseded_change].as_json() if e.superseded_change else None,
+        "appeal": {"appeal_id": e.appeal_id, "outcome": e.appeal_outcome} if e.appeal_id else None,
     }
 
 

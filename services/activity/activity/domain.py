@@ -19,6 +19,8 @@ STATUSES = ("draft", "submitted", "approved", "rejected", "returned", "withdrawn
 # "overturned" = rejected, then the appeal overturned the rejection: the minutes count.
 DEAD_STATUSES = ("withdrawn", "rejected")
 DECISIONS = {"activity.approved": "approved", "activity.rejected": "rejected", "activity.returned": "returned"}
+# The statuses whose version approval may still decide (this service does not know yet).
+DECIDABLE = ("submitted",)
 # What the employee may still change: nothing the supervisor (or the appeal) has settled.
 EDITABLE = ("draft", "submitted", "returned", "withdrawn")
 SUBMITTABLE = ("draft", "returned", "withdrawn")
@@ -86,11 +88,13 @@ class Placement:
 
 @dataclass(frozen=True)
 class Slot:
-    """Another live entry of the same employee on the same day."""
+    """Another claim of the same employee on the same day: a live entry, or a version of one that
+    approval may still decide (slots of one ``entry_id`` are alternatives: only one survives)."""
 
     start_time: time
     end_time: time
     credited_minutes: int
+    entry_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,16 @@ def _check_duty(errors: FieldErrors, duty: Duty | None, day: date, placements: I
                    "This duty does not belong to your position on that date")
 
 
+def _claimed_minutes(others: Iterable[Slot]) -> int:
+    """The day's minutes already claimed: an entry with several possible versions counts with its
+    largest (whichever approval settles on must fit under the ceiling)."""
+    largest: dict[object, int] = {}
+    for n, o in enumerate(others):
+        key = o.entry_id if o.entry_id is not None else n
+        largest[key] = max(largest.get(key, 0), o.credited_minutes)
+    return sum(largest.values())
+
+
 def _check_day_load(errors: FieldErrors, draft: Draft, credited: int, others: Iterable[Slot], policy: Policy) -> None:
     others = list(others)
     clash = next((o for o in others if draft.start_time < o.end_time and o.start_time < draft.end_time), None)
@@ -169,7 +183,7 @@ def _check_day_load(errors: FieldErrors, draft: Draft, credited: int, others: It
         span = f"{_hhmm(clash.start_time)}–{_hhmm(clash.end_time)}"
         errors.add("start_time", f"Waktu kegiatan bertumpang tindih dengan kegiatan lain ({span})",
                    f"The time overlaps another entry ({span})")
-    total = credited + sum(o.credited_minutes for o in others)
+    total = credited + _claimed_minutes(others)
     if total > policy.daily_ceiling_minutes:
         errors.add("credited_minutes",
                    f"Jumlah menit hari ini menjadi {total}, melebihi batas harian {policy.daily_ceiling_minutes} menit",
@@ -242,22 +256,74 @@ def check_deletable(status: str) -> None:
                        Text("Hanya draf yang dapat dihapus", "Only a draft can be deleted"))
 
 
-def next_submission_version(version: int, status: str) -> int:
-    """The version a (re)submission is announced with.
+def next_change_version(version: int, status: str) -> int:
+    """The version a change of an announced entry (a resubmission, an edit of a pending entry, a
+    withdrawal) is announced with.
 
     Approval numbers its decision on submission v as v + 1. While the entry is pending, approval
-    may have decided it already without this service knowing yet; the new announcement must then
-    outrank that decision (so approval re-queues the new content), hence the jump of 2. From any
-    other state one step is enough: the last decision, if any, is already known here."""
+    may have decided it already without this service knowing yet; the change must then outrank a
+    return (so approval takes the change over it), hence the jump of 2. From any other state one
+    step is enough: the last decision, if any, is already known here."""
     return version + (2 if status == "submitted" else 1)
 
 
-def decision_applies(decision_version: int, stored_decision_version: int, submitted_version: int) -> bool:
-    """Whether a decision event from approval still speaks about the entry as it is.
+# Decisions approval never reopens: once one exists, approval takes no later change of the entry
+# (an appeal may still overturn a rejection). A return is not final: a newer change replaces it.
+FINAL_DECISIONS = frozenset({"approved", "rejected", "overturned"})
 
-    A decision older than the last decision is a late duplicate; one older than the last
-    submission was made on content the employee has replaced since (approval re-queued it)."""
-    return decision_version > stored_decision_version and decision_version >= submitted_version
+
+@dataclass(frozen=True)
+class Settlement:
+    """What one of approval's decisions means for the entry as this service holds it.
+
+    ``apply``: take the decision. ``restore``: first put back the content of that submission (a
+    claim), because the employee changed or withdrew the entry after announcing it and approval
+    decided before the change arrived. ``superseded``: which change of the employee's that undid
+    ("edit" / "withdraw"). ``release_through``: claims up to this version are over (approval
+    will never decide them); None = all of them."""
+
+    apply: bool
+    restore: int | None = None
+    superseded: str | None = None
+    release_through: int | None = None
+
+
+class DecisionDamage(ValueError):
+    """A decision about a version this service never announced: damaged data, not a race."""
+
+
+def settle(decided: str, version: int, submission_version: int, *, status: str, decision_version: int,
+           submitted_version: int) -> Settlement:
+    """Who owns an entry once approval decided: **approval's decision stands**.
+
+    Approval takes no change after an approval or a rejection, and this service follows it: an
+    edit or withdrawal the employee made meanwhile is superseded and the decided submission's
+    content comes back. A return, though, yields to a newer change (approval re-queues it), so a
+    return on replaced content is ignored here. Every service so ends in the same state whatever
+    the order in which the employee's changes and the supervisor's decisions cross."""
+    if version <= decision_version:
+        return Settlement(apply=False, release_through=submission_version)  # a late, older decision
+    if status == "draft" or submission_version > submitted_version:
+        raise DecisionDamage(f"a decision on submission {submission_version}, last announced {submitted_version}")
+    replaced = status == "withdrawn" or (status == "submitted" and submission_version < submitted_version)
+    if not replaced:
+        return Settlement(apply=True, release_through=None if decided in FINAL_DECISIONS else submission_version)
+    if decided not in FINAL_DECISIONS:
+        return Settlement(apply=False, release_through=submission_version)
+    return Settlement(apply=True, restore=submission_version,
+                      superseded="withdraw" if status == "withdrawn" else "edit", release_through=None)
+
+
+SUPERSEDED = {
+    "edit": Text("Atasan sudah memutus kegiatan ini sebelum perubahan Anda diterima, sehingga perubahan "
+                 "tidak berlaku; yang diputus adalah isi sebelumnya.",
+                 "Your supervisor decided this entry before your change arrived, so the change did not take "
+                 "effect; the earlier content was decided."),
+    "withdraw": Text("Atasan sudah memutus kegiatan ini sebelum penarikan Anda diterima, sehingga penarikan "
+                     "tidak berlaku.",
+                     "Your supervisor decided this entry before your withdrawal arrived, so the withdrawal did "
+                     "not take effect."),
+}
 
 
 def period_locked_error() -> Conflict:

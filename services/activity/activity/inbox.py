@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import Envelope, utcnow
 
-from . import domain
+from . import domain, services
 from .domain import DECISIONS
 from .orm import ClosedPeriod, Duty, Employee, Entry, Placement, Position
 from .summary import Deltas
@@ -105,31 +105,51 @@ def _entry(session: Session, env: Envelope, entry_id: str, employee_id: str) -> 
     return entry
 
 
+def _decide(session: Session, entry: Entry, verdict: domain.Settlement, status: str, version: int,
+            decided_by: str, decided_at: str, reason: str | None) -> None:
+    """Apply one of approval's decisions as ``domain.settle`` judged it, moving the month summary."""
+    if verdict.apply:
+        before = (entry.date, entry.status, entry.credited_minutes)
+        if verdict.restore is not None:
+            services.restore_claim(session, entry, verdict.restore)
+            log.info("entry %s: decision on version %d supersedes the employee's %s", entry.id,
+                     verdict.restore, verdict.superseded)
+        entry.status = status
+        entry.reason = reason
+        entry.decision_version = version
+        entry.decided_by = decided_by
+        entry.decided_at = datetime.fromisoformat(decided_at)
+        if verdict.superseded is not None:
+            entry.superseded_change = verdict.superseded
+        # Approval's numbering continues ours (its decision on version v is v + 1): keep in step, so
+        # that a change after this decision outranks it there.
+        entry.version = max(entry.version + 1, version)
+        entry.updated_at = utcnow()
+        deltas = Deltas()
+        deltas.entry_change(entry.employee_id, before, (entry.date, entry.status, entry.credited_minutes))
+        deltas.write(session)
+    services.release_claims(session, entry, verdict.release_through)
+
+
 def on_decision(session: Session, env: Envelope) -> None:
+    """approved / rejected / returned from approval (domain.settle says who wins a crossing)."""
     d = env.data
+    services.lock_employee(session, d["employee_id"])  # first, as every writer of entries does
     entry = _entry(session, env, d["entry_id"], d["employee_id"])
-    if not domain.decision_applies(d["version"], entry.decision_version, entry.submitted_version):
-        return
-    if entry.status == "withdrawn":
-        # The supervisor decided before the withdrawal reached approval. Approval's decision is
-        # what payroll counts, so this record follows it rather than contradicting it.
-        log.warning("%s applied to withdrawn entry %s", env.type, entry.id)
-    before = (entry.date, entry.status, entry.credited_minutes)
-    entry.status = DECISIONS[env.type]
-    entry.reason = d.get("reason")
-    entry.decision_version = d["version"]
-    entry.decided_by = d["decided_by"]
-    entry.decided_at = datetime.fromisoformat(d["decided_at"])
-    # Approval's numbering continues ours (its decision on version v is v + 1): keep in step, so
-    # that a resubmission after this decision outranks it there.
-    entry.version = max(entry.version + 1, d["version"])
-    entry.updated_at = utcnow()
-    deltas = Deltas()
-    deltas.entry_change(entry.employee_id, before, (entry.date, entry.status, entry.credited_minutes))
-    deltas.write(session)
+    status = DECISIONS[env.type]
+    verdict = domain.settle(status, d["version"], int(d.get("submission_version", d["version"] - 1)),
+                            status=entry.status, decision_version=entry.decision_version,
+                            submitted_version=entry.submitted_version)
+    _decide(session, entry, verdict, status, d["version"], d["decided_by"], d["decided_at"], d.get("reason"))
 
 
-APPEAL_OUTCOMES = {"upheld": "rejected", "overturned": "overturned"}
+def on_change_accepted(session: Session, env: Envelope) -> None:
+    """Approval took the employee's edit or withdrawal: no decision on an earlier version will
+    come, so the earlier versions' slots are free."""
+    d = env.data
+    services.lock_employee(session, d["employee_id"])
+    entry = _entry(session, env, d["entry_id"], d["employee_id"])
+    services.release_claims(session, entry, int(d["version"]) - 1)
 
 
 def _appeal_applies(entry: Entry, appeal_id: str, version: int) -> bool:
@@ -137,28 +157,33 @@ def _appeal_applies(entry: Entry, appeal_id: str, version: int) -> bool:
     return entry.appeal_id != appeal_id or version > entry.appeal_version
 
 
-def on_appeal_decided(session: Session, env: Envelope) -> None:
-    """Overturned: the minutes count as approved. Upheld: the rejection stands. (appeal.filed
-    changes nothing here: the entry stays rejected, its minutes uncounted, until the decision.)"""
+def on_appeal_filed(session: Session, env: Envelope) -> None:
+    """The entry shows that it is under appeal (its status stays rejected until the decision)."""
     d = env.data
-    status = APPEAL_OUTCOMES.get(d["outcome"])
-    if status is None:
-        raise ValueError(f"unknown appeal outcome {d['outcome']!r}")
-    deltas = Deltas()
+    services.lock_employee(session, d["employee_id"])
     for entry_id in d["entry_ids"]:
         entry = _entry(session, env, entry_id, d["employee_id"])
-        if not _appeal_applies(entry, d["appeal_id"], d["version"]):
-            continue
-        entry.appeal_id, entry.appeal_version = d["appeal_id"], d["version"]
-        if entry.status in ("rejected", "overturned"):
-            before = (entry.date, entry.status, entry.credited_minutes)
-            entry.status = status
-            entry.version += 1
-            entry.updated_at = utcnow()
-            deltas.entry_change(entry.employee_id, before, (entry.date, entry.status, entry.credited_minutes))
-        else:
-            log.warning("%s for entry %s in status %s ignored", env.type, entry.id, entry.status)
-    deltas.write(session)
+        if _appeal_applies(entry, d["appeal_id"], d["version"]):
+            entry.appeal_id, entry.appeal_version, entry.appeal_outcome = d["appeal_id"], d["version"], None
+
+
+def on_appeal_decided(session: Session, env: Envelope) -> None:
+    """The one announcement of an appeal's outcome. Overturned: the entry becomes ``overturned``
+    and its minutes count, as a decision on the rejected submission. Upheld: the rejection stands."""
+    d = env.data
+    if d["outcome"] not in ("upheld", "overturned"):
+        raise ValueError(f"unknown appeal outcome {d['outcome']!r}")
+    services.lock_employee(session, d["employee_id"])
+    for item in d["entries"]:
+        entry = _entry(session, env, item["entry_id"], d["employee_id"])
+        if _appeal_applies(entry, d["appeal_id"], d["version"]):
+            entry.appeal_id, entry.appeal_version, entry.appeal_outcome = d["appeal_id"], d["version"], d["outcome"]
+        if d["outcome"] == "overturned":
+            verdict = domain.settle("overturned", int(item["version"]), int(item["submission_version"]),
+                                    status=entry.status, decision_version=entry.decision_version,
+                                    submitted_version=entry.submitted_version)
+            _decide(session, entry, verdict, "overturned", int(item["version"]), d["decided_by"], d["decided_at"],
+                    entry.reason)
 
 
 def on_period_locked(session: Session, env: Envelope) -> None:
@@ -179,6 +204,8 @@ HANDLERS = {
     "duty.published": on_duty_published,
     "duty.retired": on_duty_retired,
     **{name: on_decision for name in DECISIONS},
+    "activity.change_accepted": on_change_accepted,
+    "appeal.filed": on_appeal_filed,
     "appeal.decided": on_appeal_decided,
     "tpp.period_locked": on_period_locked,
 }

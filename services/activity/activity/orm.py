@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, Numeric, String, Text, Time
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, Numeric, String, Text, Time, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ekinerja_common.envelope import utcnow
@@ -50,11 +50,42 @@ class Entry(Base):
     # The version of the last activity.submitted: a decision older than it judged content the
     # employee has replaced since (see domain.decision_applies). 0 = never announced (a draft).
     submitted_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # The appeal (approval's) that last changed this entry, and its version, for late events.
+    # The appeal (approval's) that last changed this entry, and its version, for late events;
+    # its outcome once decided (upheld | overturned), None while it is heard.
     appeal_id: Mapped[str | None] = mapped_column(String(36))
     appeal_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    appeal_outcome: Mapped[str | None] = mapped_column(String(12))
+    # An edit or withdrawal of a pending entry waits for approval's word (activity.change_accepted):
+    # the supervisor may have decided the earlier version first. True while any EntryClaim is open.
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # "edit" | "withdraw": the supervisor's decision arrived for the version before that change,
+    # so the change never took effect (the decision stands; domain.settle).
+    superseded_change: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EntryClaim(Base):
+    """A version of an entry that was announced to approval and then replaced (edited) or
+    withdrawn while approval might already have decided it. Until approval confirms the change
+    (activity.change_accepted) or decides, the version still claims its time slot — so nobody can
+    fill the slot twice — and a decision on it restores exactly this content."""
+
+    __tablename__ = "entry_claims"
+    __table_args__ = (Index("ix_entry_claims_employee_date", "employee_id", "date"),)
+    entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)  # the submission's version
+    employee_id: Mapped[str] = mapped_column(String(36))
+    date: Mapped[date] = mapped_column(Date)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    duty_id: Mapped[str] = mapped_column(String(36))
+    duty_description: Mapped[str] = mapped_column(Text)
+    output_unit: Mapped[str] = mapped_column(String(50))
+    norma_waktu: Mapped[int] = mapped_column(Integer)
+    volume: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    credited_minutes: Mapped[int] = mapped_column(Integer)
 
 
 class EmployeeLock(Base):

@@ -8,7 +8,7 @@ import dataclasses
 from datetime import date, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, delete, exists, func, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,8 @@ from ekinerja_common.uow import UnitOfWork
 from ekinerja_common import evidence
 
 from . import clock, domain, repository
-from .orm import ClosedPeriod, Duty, EmployeeLock, Entry, Evidence, LeaveRecord, MonthSummary, Placement, WorkCalendarRow
+from .orm import (ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
+                  WorkCalendarRow)
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
 
 ENTRY_NOT_FOUND = Text("Kegiatan tidak ditemukan", "Entry not found")
@@ -51,17 +52,28 @@ def _as_duty(row: Duty | None) -> domain.Duty | None:
                        row.norma_waktu or 0, retired=row.status == "retired")
 
 
+def _day_slots(session: Session, employee_id: str, day: date, exclude_id: str | None) -> tuple[domain.Slot, ...]:
+    """The employee's other claims on the day, in one round trip: each live entry's time, and each
+    version of an entry that approval may still decide although the employee edited or withdrew it
+    since (EntryClaim) — it may come back, so its slot stays taken until approval has spoken."""
+    e, c = Entry.__table__.c, EntryClaim.__table__.c
+    live = select(e.id, e.start_time, e.end_time, e.credited_minutes).where(
+        e.employee_id == employee_id, e.date == day, e.status.not_in(domain.DEAD_STATUSES))
+    claimed = select(c.entry_id, c.start_time, c.end_time, c.credited_minutes).where(
+        c.employee_id == employee_id, c.date == day)
+    if exclude_id is not None:  # an edited entry does not overlap itself, nor its own earlier versions
+        live, claimed = live.where(e.id != exclude_id), claimed.where(c.entry_id != exclude_id)
+    return tuple(domain.Slot(start, end, minutes, entry_id)
+                 for entry_id, start, end, minutes in session.execute(union_all(live, claimed)))
+
+
 def _facts(session: Session, employee_id: str, draft: domain.Draft, exclude_id: str | None = None,
            revision_deadline: date | None = None) -> domain.Facts:
-    query = select(Entry).where(Entry.employee_id == employee_id, Entry.date == draft.date,
-                                Entry.status.not_in(domain.DEAD_STATUSES))
-    if exclude_id is not None:
-        query = query.where(Entry.id != exclude_id)  # an edited entry does not overlap itself
     return domain.Facts(
         duty=_as_duty(session.get(Duty, draft.duty_id)),
         placements=tuple(domain.Placement(p.position_id, p.start_date, p.end_date, p.kind)
                          for p in _placements(session, employee_id, draft.date)),
-        others=tuple(domain.Slot(o.start_time, o.end_time, o.credited_minutes) for o in session.scalars(query)),
+        others=_day_slots(session, employee_id, draft.date, exclude_id),
         period_locked=repository.is_locked(session, draft.date),
         revision_deadline=revision_deadline,
     )
@@ -82,8 +94,9 @@ def preview_entry(session: Session, employee_id: str, draft: domain.Draft, today
     return domain.assess(draft, _facts(session, employee_id, draft), today, policy)
 
 
-def _lock_employee(session: Session, employee_id: str) -> None:
-    """Serialize this employee's entry changes until the transaction ends."""
+def lock_employee(session: Session, employee_id: str) -> None:
+    """Serialize this employee's entry changes until the transaction ends. Taken first, before
+    any entry row, by the web requests and by the event handlers that change entries alike."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # The upsert waits for a concurrent first insert of the same row, so no one slips through
@@ -112,7 +125,7 @@ def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft]
     """Store new entries, as drafts or submitted. A batch (a day's list) is all-or-nothing: every
     problem of every item is reported as ``entries.<i>.<field>``, and the items are checked
     against each other too (overlap, daily ceiling)."""
-    _lock_employee(uow.session, employee_id)
+    lock_employee(uow.session, employee_id)
     facts = [_facts(uow.session, employee_id, d) for d in drafts]
     results = domain.assess_batch(drafts, facts, today, policy)
     errors = {(f"entries.{i}.{name}" if batch else name): text
@@ -154,7 +167,7 @@ def own_entry(session: Session, employee_id: str, entry_id: str, lock: bool = Fa
 
 def _changeable(uow: UnitOfWork, employee_id: str, entry_id: str) -> Entry:
     """The caller's entry, locked, in a month that is still open."""
-    _lock_employee(uow.session, employee_id)
+    lock_employee(uow.session, employee_id)
     # The row lock orders this against a decision arriving through the consumer at the same time.
     entry = own_entry(uow.session, employee_id, entry_id, lock=True)
     if repository.is_locked(uow.session, entry.date):
@@ -173,12 +186,50 @@ def _revision_deadline(entry: Entry, draft_date: date, policy: domain.Policy) ->
     return returned_on + timedelta(days=policy.revision_window_days)
 
 
+def _claim(session: Session, entry: Entry) -> None:
+    """Before the employee replaces or withdraws a pending entry, keep the announced version: approval
+    may have decided it already (its decision would restore it, see inbox.on_decision)."""
+    if entry.status not in domain.DECIDABLE:
+        return
+    key = (entry.id, entry.submitted_version)
+    if session.get(EntryClaim, key) is None:
+        session.add(EntryClaim(
+            entry_id=entry.id, version=entry.submitted_version, employee_id=entry.employee_id, date=entry.date,
+            start_time=entry.start_time, end_time=entry.end_time, duty_id=entry.duty_id,
+            duty_description=entry.duty_description, output_unit=entry.output_unit, norma_waktu=entry.norma_waktu,
+            volume=entry.volume, description=entry.description, credited_minutes=entry.credited_minutes))
+    entry.awaiting_confirmation = True
+
+
+def restore_claim(session: Session, entry: Entry, version: int) -> None:
+    """Put back the content of submission ``version``, which approval decided after the employee had
+    changed it (the decision stands). Without a claim the entry still holds that content."""
+    claim = session.get(EntryClaim, (entry.id, version))
+    if claim is None:
+        if entry.submitted_version == version and entry.status in domain.DECIDABLE:
+            return
+        raise domain.DecisionDamage(f"no claim of entry {entry.id} at version {version}")
+    for name in ("date", "start_time", "end_time", "duty_id", "duty_description", "output_unit", "norma_waktu",
+                 "volume", "description", "credited_minutes"):
+        setattr(entry, name, getattr(claim, name))
+
+
+def release_claims(session: Session, entry: Entry, through: int | None) -> None:
+    """Approval will never decide these versions (``through`` and below; None = all): their slots
+    are free again."""
+    c = EntryClaim.__table__.c
+    condition = c.entry_id == entry.id if through is None else and_(c.entry_id == entry.id, c.version <= through)
+    session.execute(delete(EntryClaim.__table__).where(condition))
+    entry.awaiting_confirmation = session.scalar(
+        select(exists().where(c.entry_id == entry.id))) if through is not None else False
+
+
 def _as_draft(entry: Entry) -> domain.Draft:
     return domain.Draft(entry.date, entry.start_time, entry.end_time, entry.duty_id, entry.volume, entry.description)
 
 
 def _announce(uow: UnitOfWork, entry: Entry) -> None:
-    entry.version = domain.next_submission_version(entry.version, entry.status)
+    entry.version = domain.next_change_version(entry.version, entry.status)
     entry.submitted_version = entry.version
     entry.status = "submitted"
     entry.reason = None
@@ -199,6 +250,7 @@ def edit_entry(uow: UnitOfWork, employee_id: str, entry_id: str, draft: domain.D
     result.raise_if_invalid()
     assert facts.duty is not None and result.credited_minutes is not None
     before = (entry.date, entry.status, entry.credited_minutes)
+    _claim(uow.session, entry)  # before the content changes: approval may be deciding this version now
     _copy_draft(entry, draft, facts.duty, result.credited_minutes)
     if entry.status == "submitted":
         _announce(uow, entry)
@@ -238,12 +290,15 @@ def submit_existing(uow: UnitOfWork, employee_id: str, entry_id: str, today: dat
 
 
 def withdraw_entry(uow: UnitOfWork, employee_id: str, entry_id: str) -> Entry:
+    """A withdrawal is a request: the slot stays taken (EntryClaim) until approval confirms that the
+    supervisor had not decided first (activity.change_accepted)."""
     entry = _changeable(uow, employee_id, entry_id)
     domain.check_withdrawable(entry.status)
     deltas = Deltas()
     deltas.entry_change(employee_id, (entry.date, entry.status, entry.credited_minutes), None)
+    _claim(uow.session, entry)
+    entry.version = domain.next_change_version(entry.version, entry.status)
     entry.status = "withdrawn"
-    entry.version += 1
     entry.updated_at = utcnow()
     uow.session.flush()
     deltas.write(uow.session)

@@ -139,11 +139,14 @@ class Feed:
         return self("tpp.period_locked", {"year": year, "month": month, "locked_at": "2026-12-05T03:00:00Z",
                                           "locked_by": "bpkad-1"})
 
-    def decision(self, event_type, entry, version, reason=None, decided_by="atasan-1") -> Envelope:
-        """A decision envelope (not applied: tests apply it, sometimes twice)."""
+    def decision(self, event_type, entry, version, reason=None, decided_by="atasan-1",
+                 submission_version=None) -> Envelope:
+        """A decision envelope (not applied: tests apply it, sometimes twice). Approval numbers
+        its decision one above the submission it judged, unless told otherwise."""
         data = {"entry_id": entry["id"], "employee_id": entry["employee_id"], "date": entry["date"],
                 "credited_minutes": entry["credited_minutes"], "decided_by": decided_by,
-                "decided_at": "2026-11-28T02:00:00+00:00", "version": version}
+                "decided_at": "2026-11-28T02:00:00+00:00", "version": version,
+                "submission_version": version - 1 if submission_version is None else submission_version}
         if reason is not None:
             data["reason"] = reason
         return self.envelope(event_type, data)

@@ -293,9 +293,9 @@ def escalate(uow: UnitOfWork, appeal_id: str, who: Principal, today: date, reque
 def decide(uow: UnitOfWork, appeal_id: str, who: Principal, outcome: str, reasoning: str, today: date,
            request_id: str | None = None) -> Appeal:
     """Decide an open appeal: its first-level decider, or any one seated board member once the
-    board hears it. Overturned entries count as approved: besides appeal.decided, each gets an
-    activity.approved with a higher version (credited minutes included), so activity and payroll
-    treat it as any approval; a locked month then becomes payroll's correction."""
+    board hears it. Overturned entries count as approved: ``appeal.decided`` carries each entry
+    with its new version, so activity shows it ``overturned`` and payroll counts it (a locked month
+    then becomes payroll's correction, its cause naming the appeal)."""
     s = uow.session
     appeal = _appeal(s, appeal_id, lock=True)
     rel = relations(s, appeal, who, today)
@@ -311,12 +311,13 @@ def decide(uow: UnitOfWork, appeal_id: str, who: Principal, outcome: str, reason
     assert who.employee_id is not None
     me, now = who.employee_id, utcnow()
     ids = entry_ids_of(s, appeal.id)
+    items = services.lock_items(s, ids)
+    rejections = _latest_rejections(s, ids)
     if outcome == OVERTURNED:
-        items = services.lock_items(s, ids)
         # Nothing but an appeal changes a rejected entry, so this guards against damage only.
         errors = FieldErrors()
         for n, entry_id in enumerate(ids):
-            if entry_id not in items or items[entry_id].status != domain.REJECTED:
+            if entry_id not in items or items[entry_id].status != domain.REJECTED or entry_id not in rejections:
                 errors.add(f"entry_ids.{n}", "Kegiatan ini tidak lagi berstatus ditolak", "This entry is no longer rejected")
         if errors.errors:
             raise Conflict("entries_changed", Text("Kegiatan keberatan ini telah berubah", "The appealed entries have changed"),
@@ -326,14 +327,11 @@ def decide(uow: UnitOfWork, appeal_id: str, who: Principal, outcome: str, reason
             item = items[entry_id]
             item.status = OVERTURNED
             item.version += 1
-            record = Decision(id=new_id(), entry_id=entry_id, decision=domain.OVERTURN, reason=reasoning, decided_by=me,
-                              decided_at=now, request_id=request_id, version=item.version)
-            s.add(record)
-            overturned.append((item, record))
+            s.add(Decision(id=new_id(), entry_id=entry_id, decision=domain.OVERTURN, reason=reasoning, decided_by=me,
+                           decided_at=now, request_id=request_id, version=item.version))
+            overturned.append(item)
         s.flush()
-        repository.count_minutes(s, [(i.employee_id, i.date, i.credited_minutes or 0) for i, _ in overturned])
-        for item, record in overturned:
-            uow.publish("activity.approved", services.decision_data(item, record))
+        repository.count_minutes(s, [(i.employee_id, i.date, i.credited_minutes or 0) for i in overturned])
     level = appeal.level
     appeal.status, appeal.outcome = CLOSED, outcome
     appeal.decided_by, appeal.decided_at, appeal.decided_on = me, now, today
@@ -341,9 +339,15 @@ def decide(uow: UnitOfWork, appeal_id: str, who: Principal, outcome: str, reason
     s.add(AppealDecision(appeal_id=appeal.id, level=level, outcome=outcome, reasoning=reasoning, decided_by=me,
                          decided_at=now, version=appeal.version))
     _trail(s, appeal, DECIDED, me, {"outcome": outcome, "reasoning": reasoning, "entry_ids": ids}, request_id)
-    uow.publish("appeal.decided", {"appeal_id": appeal.id, "entry_ids": ids, "employee_id": appeal.employee_id,
-                                   "outcome": outcome, "decided_by": me, "decided_at": services.iso_utc(now),
-                                   "version": appeal.version, "level": level})
+    # The one announcement of the outcome: an overturn is a decision on the rejected submission
+    # (submission_version), numbered above the rejection (version), so activity and payroll take it
+    # as they take any decision and a late rejection cannot undo it.
+    uow.publish("appeal.decided", {
+        "appeal_id": appeal.id, "entry_ids": ids, "employee_id": appeal.employee_id, "outcome": outcome,
+        "decided_by": me, "decided_at": services.iso_utc(now), "version": appeal.version, "level": level,
+        "entries": [{"entry_id": i, "date": items[i].date.isoformat(), "credited_minutes": items[i].credited_minutes,
+                     "submission_version": rejections[i].version - 1 if i in rejections else None,
+                     "version": items[i].version} for i in ids if i in items]})
     s.flush()
     return appeal
 

@@ -19,6 +19,9 @@ REASON_REQUIRED = frozenset({"reject", "return"})
 # Statuses whose credited minutes count for the month: approved by the supervisor, or a rejection
 # an appeal overturned (DOMAIN.md: "overturned (the minutes count)").
 COUNTED = frozenset({"approved", OVERTURNED})
+# Settled for good: no later change of the employee's reopens these (an appeal may overturn a
+# rejection). A return is not final: a newer change replaces it.
+FINAL = frozenset({"approved", REJECTED, OVERTURNED})
 # The decision row an overturning appeal leaves in the entry's history.
 OVERTURN = "overturn"
 MAX_BULK = 1000

@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import Envelope, utcnow
+from ekinerja_common.uow import publisher
 
 from . import domain, repository
 from .orm import Employee, LockedPeriod, Placement, Position, ValidationItem
@@ -79,16 +80,39 @@ def _occurred_at(env: Envelope) -> datetime:
 
 def _uncount(session: Session, row: ValidationItem) -> None:
     """An entry leaving a counted status takes its minutes out of the month-to-date counter, so
-    the counter always equals the sum over counted entries. Activity never reopens an approved
-    entry; this keeps the counter right should a newer version ever say otherwise."""
+    the counter always equals the sum over counted entries. (_changed_row never lets a change
+    reopen a counted entry; this keeps the counter right should that rule ever change.)"""
     if row.status in domain.COUNTED and row.date is not None:
         repository.count_minutes(session, [(row.employee_id, row.date, row.credited_minutes or 0)], sign=-1)
 
 
-def on_activity_submitted(session: Session, env: Envelope) -> None:
-    """A (re)submission: a higher version than stored puts the entry back in the queue."""
+def _changed_row(session: Session, env: Envelope) -> tuple[ValidationItem | None, dict | None]:
+    """The item an employee's change (a (re)submission or a withdrawal) may overwrite, or None; and
+    the confirmation to publish once the row is written, or None.
+
+    **A decision stands**: once the supervisor approved or rejected (or an appeal overturned), no
+    later change of the employee's is taken, whatever its version — it crossed the decision on its
+    way here, and activity, on hearing the decision, puts the decided content back. A return
+    yields to a newer change. A change taken over an earlier version is confirmed to activity
+    (activity.change_accepted): until then activity keeps that version's time slot claimed."""
     d = env.data
+    stored = session.get(ValidationItem, d["entry_id"], with_for_update=True)
+    if stored is not None and stored.status in domain.FINAL:
+        return None, None
     row = _newer_row(session, ValidationItem, d["entry_id"], d["version"], entry_id=d["entry_id"])
+    withdrawal = env.type == "activity.withdrawn"
+    # A first submission replaces nothing; every other change taken is confirmed (a withdrawal
+    # even when it overtook its submission: activity waits for its word all the same).
+    if row is None or (stored is None and not withdrawal):
+        return row, None
+    return row, {"entry_id": d["entry_id"], "employee_id": d["employee_id"], "version": d["version"],
+                 "status": domain.WITHDRAWN if withdrawal else domain.PENDING}
+
+
+def on_activity_submitted(session: Session, env: Envelope) -> None:
+    """A (re)submission: a higher version than stored puts the entry (back) in the queue."""
+    d = env.data
+    row, confirmation = _changed_row(session, env)
     if row is None:
         return
     _uncount(session, row)
@@ -105,13 +129,15 @@ def on_activity_submitted(session: Session, env: Envelope) -> None:
     row.status = domain.PENDING
     row.version = d["version"]
     row.submitted_at = _occurred_at(env)
+    if confirmation:
+        publisher(session)("activity.change_accepted", confirmation)
 
 
 def on_activity_withdrawn(session: Session, env: Envelope) -> None:
     """Takes the entry out of the queue. Arriving before its submission, it leaves a tombstone at
     its version, so that the late (older) submission does not resurrect the entry."""
     d = env.data
-    row = _newer_row(session, ValidationItem, d["entry_id"], d["version"], entry_id=d["entry_id"])
+    row, confirmation = _changed_row(session, env)
     if row is None:
         return
     _uncount(session, row)
@@ -119,6 +145,8 @@ def on_activity_withdrawn(session: Session, env: Envelope) -> None:
     row.date = date.fromisoformat(d["date"])
     row.status = domain.WITHDRAWN
     row.version = d["version"]
+    if confirmation:
+        publisher(session)("activity.change_accepted", confirmation)
 
 
 def on_period_locked(session: Session, env: Envelope) -> None:

@@ -36,6 +36,8 @@ def decision_data(item: ValidationItem, d: Decision) -> dict:
         "entry_id": item.entry_id, "employee_id": item.employee_id, "date": item.date.isoformat(),
         "credited_minutes": item.credited_minutes, "decided_by": d.decided_by,
         "decided_at": iso_utc(d.decided_at), "version": item.version,
+        # A decision is numbered one above the submission it judged (_apply).
+        "submission_version": d.version - 1,
     }
     if d.decision in domain.REASON_REQUIRED:
         data["reason"] = d.reason

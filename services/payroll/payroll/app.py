@@ -18,7 +18,7 @@ from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, Valid
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
-from . import exports, reports, services
+from . import domain, exports, reports, services
 from .domain import Figures
 from .orm import TppCorrection, TppLineRow, TppRun
 from .policy import Policy
@@ -130,10 +130,15 @@ def line_json(line: TppLineRow) -> dict:
             "inputs": line.inputs}
 
 
+def correction_cause(c: TppCorrection) -> str:
+    """The cause in words (corrections made before the words were stored get them from the type)."""
+    return c.cause.get("text") or domain.cause_text([(c.cause.get("event_type", ""), None, None)])
+
+
 def correction_json(c: TppCorrection) -> dict:
     return {"id": c.id, "employee_id": c.employee_id, "nip": c.nip, "name": c.name, "unit_id": c.unit_id,
             "for_year": c.for_year, "for_month": c.for_month, "gross": c.gross, "pph": c.pph, "bpjs": c.bpjs,
-            "net": c.net, "cause": c.cause, "basis": c.basis,
+            "net": c.net, "cause": c.cause, "cause_text": correction_cause(c), "basis": c.basis,
             "issued_at": c.issued_at.isoformat() if c.issued_at else None}
 
 
@@ -367,7 +372,7 @@ def slip(year: int, month: int, employee_id: str):
         position_id=lines[0].position_id if lines else None, inputs=lines[0].inputs if lines else None,
         line=Figures(lines[0].gross, lines[0].pph, lines[0].bpjs, lines[0].net) if lines else None,
         corrections=[exports.SlipCorrection(c.for_year, c.for_month, Figures(c.gross, c.pph, c.bpjs, c.net),
-                                            c.cause.get("event_type", "")) for c in corrections])
+                                            correction_cause(c)) for c in corrections])
     return file_response(data, "pdf", f"slip-tpp-{year}-{month:02d}-{main.nip}")
 
 

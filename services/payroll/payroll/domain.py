@@ -342,3 +342,33 @@ def compute(i: TppInputs) -> TppLine:
     bpjs = min(due, gross - pph)
     return TppLine(inputs=i, productivity=productivity, productivity_paid=paid, discipline=discipline, bpjs_already=already,
                    bpjs_due=due, gross=gross, pph=pph, bpjs=bpjs, net=gross - pph - bpjs)
+
+
+# -- the words of a correction's cause ---------------------------------------------------------
+
+# What changed a locked month, as BPKAD reads it on the recap and the employee on the slip.
+CAUSE_WORDS = {
+    "appeal.decided": "banding dikabulkan",
+    "activity.approved": "kegiatan disetujui setelah bulan dikunci",
+    "activity.rejected": "kegiatan ditolak setelah bulan dikunci",
+    "activity.returned": "kegiatan dikembalikan setelah bulan dikunci",
+    "attendance.recorded": "presensi dikoreksi",
+    "sanction.recorded": "hukuman disiplin dicatat",
+    "sanction.revoked": "hukuman disiplin dicabut",
+    "salary.changed": "gaji pokok berubah",
+}
+
+
+def cause_text(changes: Iterable[tuple[str, date | None, str | None]]) -> str:
+    """``(cause_type, day, ref)`` of each change, in the order they happened, as one phrase per
+    distinct cause: "banding dikabulkan (keberatan 1a2b3c4d); presensi dikoreksi 05/10/2026"."""
+    phrases: list[str] = []
+    for cause_type, day, ref in changes:
+        words = CAUSE_WORDS.get(cause_type, cause_type)
+        if cause_type == "appeal.decided" and ref:
+            words += f" (keberatan {ref[:8]})"
+        elif cause_type == "attendance.recorded" and day is not None:
+            words += f" {day:%d/%m/%Y}"
+        if words not in phrases:
+            phrases.append(words)
+    return "; ".join(phrases)

@@ -250,7 +250,7 @@ class SlipCorrection:
     for_year: int
     for_month: int
     figures: Figures
-    cause_type: str
+    cause: str  # in words (domain.cause_text)
 
 
 def slip_pdf(*, year: int, month: int, status: str, nip: str, name: str, unit_id: str, position_id: str | None,
@@ -307,7 +307,7 @@ def slip_pdf(*, year: int, month: int, status: str, nip: str, name: str, unit_id
         pdf.cell(0, 6, "Rapel (koreksi bulan yang sudah dikunci)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font("Helvetica", size=9)
         for c in corrections:
-            pair(f"  untuk {period_name(c.for_year, c.for_month)} ({c.cause_type})",
+            pair(f"  untuk {period_name(c.for_year, c.for_month)} ({c.cause})",
                  f"bruto Rp {rupiah(c.figures.gross)}; PPh Rp {rupiah(c.figures.pph)}; "
                  f"BPJS Rp {rupiah(c.figures.bpjs)}; neto Rp {rupiah(c.figures.net)}")
     pdf.ln(3)

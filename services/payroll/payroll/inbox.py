@@ -24,8 +24,8 @@ from ekinerja_common.envelope import Envelope, utcnow
 
 from . import repository
 from .domain import MONDAY_TO_FRIDAY
-from .orm import (ActivityDecision, AppealOutcome, AttendanceCode, AttendanceDay, Base, Employee, Placement, Position,
-                  Unit, WorkCalendarRow)
+from .orm import (ActivityDecision, AttendanceCode, AttendanceDay, Base, Employee, Placement, Position, Unit,
+                  WorkCalendarRow)
 
 
 def _upsert(session: Session, model: type[Base], key: dict[str, Any], version: int, values: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
@@ -46,14 +46,15 @@ def _upsert(session: Session, model: type[Base], key: dict[str, Any], version: i
     return True, before
 
 
-def _noted(session: Session, env: Envelope, employee_id: str, days: set[date]) -> None:
+def _noted(session: Session, env: Envelope, employee_id: str, days: set[date], cause_ref: str | None = None) -> None:
     """Note the change once per month it touches (months in order, so two handlers touching the
-    same months take their period locks in the same order)."""
+    same months take their period locks in the same order). ``cause_ref`` names what the event is
+    about where the words of a correction need it (the appeal)."""
     first_day: dict[tuple[int, int], date] = {}
     for day in sorted(days):
         first_day.setdefault((day.year, day.month), day)
     for (year, month), day in sorted(first_day.items()):
-        repository.note_change(session, employee_id, year, month, day, env.id, env.type)
+        repository.note_change(session, employee_id, year, month, day, env.id, env.type, cause_ref)
 
 
 def on_employee(session: Session, env: Envelope) -> None:
@@ -96,53 +97,40 @@ def on_unit(session: Session, env: Envelope) -> None:
     })
 
 
-def _overturned(session: Session, entry_id: str) -> bool:
-    outcomes = session.scalars(select(AppealOutcome.outcome).where(AppealOutcome.entry_id == entry_id)).all()
-    return "overturned" in outcomes
-
-
 def on_decision(status: str) -> Handler:
     """approved, rejected and returned all land on the entry's one row, so whichever decision has
-    the highest version is the one that counts, whatever order they arrive in. A rejection an
-    appeal has overturned is stored as ``overturned``: its minutes count."""
+    the highest version is the one that counts, whatever order they arrive in."""
 
     def handle(session: Session, env: Envelope) -> None:
         d = env.data
-        day = date.fromisoformat(d["date"])
-        stored = "overturned" if status == "rejected" and _overturned(session, d["entry_id"]) else status
-        applied, before = _upsert(session, ActivityDecision, {"entry_id": d["entry_id"]}, d["version"], {
-            "employee_id": d["employee_id"], "day": day,
-            "credited_minutes": int(d["credited_minutes"]), "status": stored,
-            "decided_by": d["decided_by"], "decided_at": datetime.fromisoformat(d["decided_at"]),
-        })
-        if applied:
-            days = {day} | ({before["day"]} if before else set())
-            _noted(session, env, d["employee_id"], days)
+        _decided(session, env, d["entry_id"], d["employee_id"], date.fromisoformat(d["date"]),
+                 int(d["credited_minutes"]), status, int(d["version"]), d["decided_by"], d["decided_at"])
 
     return handle
 
 
+def _decided(session: Session, env: Envelope, entry_id: str, employee_id: str, day: date, minutes: int,
+             status: str, version: int, decided_by: str, decided_at: str, cause_ref: str | None = None) -> None:
+    applied, before = _upsert(session, ActivityDecision, {"entry_id": entry_id}, version, {
+        "employee_id": employee_id, "day": day, "credited_minutes": minutes, "status": status,
+        "decided_by": decided_by, "decided_at": datetime.fromisoformat(decided_at),
+    })
+    if applied:
+        days = {day} | ({before["day"]} if before else set())
+        _noted(session, env, employee_id, days, cause_ref)
+
+
 def on_appeal_decided(session: Session, env: Envelope) -> None:
-    """An appeal's outcome for each of its entries; a rejected entry it overturns counts again,
-    one it upholds (e.g. the board reversing a first-level overturn) stops counting."""
+    """An overturn is a decision on the entry (numbered above the rejection, so a late rejection
+    cannot undo it): its minutes count, and a locked month's correction names the appeal. An
+    upheld appeal changes nothing: the rejection stands."""
     d = env.data
-    touched: set[date] = set()
-    for entry_id in d["entry_ids"]:
-        applied, _ = _upsert(session, AppealOutcome, {"appeal_id": d["appeal_id"], "entry_id": entry_id}, d["version"], {
-            "employee_id": d["employee_id"], "outcome": d["outcome"],
-            "decided_at": datetime.fromisoformat(d["decided_at"]),
-        })
-        if not applied:
-            continue
-        session.flush()
-        entry = session.get(ActivityDecision, entry_id, with_for_update=True)
-        if entry is None or entry.status not in ("rejected", "overturned"):
-            continue  # the rejection has not arrived yet (it will look here), or it is not rejected
-        new_status = "overturned" if _overturned(session, entry_id) else "rejected"
-        if new_status != entry.status:
-            entry.status = new_status
-            touched.add(entry.day)
-    _noted(session, env, d["employee_id"], touched)
+    if d["outcome"] != "overturned":
+        return
+    for item in d["entries"]:
+        _decided(session, env, item["entry_id"], d["employee_id"], date.fromisoformat(item["date"]),
+                 int(item["credited_minutes"]), "overturned", int(item["version"]), d["decided_by"],
+                 d["decided_at"], cause_ref=d["appeal_id"])
 
 
 def on_attendance(session: Session, env: Envelope) -> None:

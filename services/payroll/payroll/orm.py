@@ -121,19 +121,6 @@ class AttendanceCode(Base):
     __table_args__ = (Index("ix_attendance_codes_day", "day"),)
 
 
-class AppealOutcome(Base):
-    """The latest outcome of an appeal for one of its entries. An entry whose rejection an appeal
-    overturned counts as approved, whichever of the two events arrives first."""
-
-    __tablename__ = "appeal_outcomes"
-    appeal_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    entry_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
-    employee_id: Mapped[str] = mapped_column(String(36))
-    outcome: Mapped[str] = mapped_column(String(12))
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    version: Mapped[int] = mapped_column(Integer)
-
-
 class WorkCalendarRow(Base):
     """BKD's work calendar of a year, as activity last announced it (``calendar.updated``): it
     decides the working days of the TPP target (README "The month's target"). One row per year,
@@ -223,6 +210,8 @@ class DataChange(Base):
     # The event (id and type) that made the change, or the sanction for sanctions.
     cause_id: Mapped[str] = mapped_column(String(36))
     cause_type: Mapped[str] = mapped_column(String(50))
+    # What the cause is about, where its words need it: the appeal of an appeal.decided.
+    cause_ref: Mapped[str | None] = mapped_column(String(36))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     claimed_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -63,23 +63,25 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
                             else row[c.name] for c in columns])
 
 
-def note_changes(session: Session, year: int, month: int, changes: list[tuple[str, date | None, str, str]]) -> int:
-    """Record that employees' data of a month changed — ``(employee_id, day, cause_id, cause_type)``
-    each — if that month has been computed already (a month not computed yet will simply see the
-    data). Call it in the transaction that makes the change; returns how many rows were written."""
+def note_changes(session: Session, year: int, month: int,
+                 changes: list[tuple[str, date | None, str, str] | tuple[str, date | None, str, str, str | None]]) -> int:
+    """Record that employees' data of a month changed — ``(employee_id, day, cause_id, cause_type[,
+    cause_ref])`` each — if that month has been computed already (a month not computed yet will
+    simply see the data). Call it in the transaction that makes the change; returns how many rows
+    were written."""
     if not changes:
         return 0
     lock_period(session, year, month, exclusive=False)
     if session.scalar(select(TppRun.id).where(TppRun.year == year, TppRun.month == month)) is None:
         return 0
-    session.add_all(DataChange(year=year, month=month, employee_id=employee_id, day=day, cause_id=cause_id,
-                               cause_type=cause_type) for employee_id, day, cause_id, cause_type in changes)
+    session.add_all(DataChange(year=year, month=month, employee_id=c[0], day=c[1], cause_id=c[2], cause_type=c[3],
+                               cause_ref=c[4] if len(c) > 4 else None) for c in changes)
     return len(changes)
 
 
 def note_change(session: Session, employee_id: str, year: int, month: int, day: date | None, cause_id: str,
-                cause_type: str) -> bool:
-    return note_changes(session, year, month, [(employee_id, day, cause_id, cause_type)]) > 0
+                cause_type: str, cause_ref: str | None = None) -> bool:
+    return note_changes(session, year, month, [(employee_id, day, cause_id, cause_type, cause_ref)]) > 0
 
 
 def placed_employees(session: Session, first: date, last: date) -> dict[str, tuple[Row | None, list[Row]]]:

@@ -498,7 +498,7 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                or_(*(and_(changes.c.year == y, changes.c.month == m) for y, m in months)))
         .values(claimed_run_id=run.id)
         .returning(changes.c.year, changes.c.month, changes.c.employee_id, changes.c.cause_id,
-                   changes.c.cause_type, changes.c.day, changes.c.recorded_at)
+                   changes.c.cause_type, changes.c.cause_ref, changes.c.day, changes.c.recorded_at)
     ).all()
     causes: dict[tuple[int, int], dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for c in claimed:
@@ -546,7 +546,8 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                 gross=delta.gross, pph=delta.pph, bpjs=delta.bpjs, net=delta.net,
                 cause={"event_id": latest.cause_id, "event_type": latest.cause_type,
                        "for_year": year, "for_month": month,
-                       "changes": [{"event_id": c.cause_id, "event_type": c.cause_type,
+                       "text": domain.cause_text((c.cause_type, c.day, c.cause_ref) for c in cited),
+                       "changes": [{"event_id": c.cause_id, "event_type": c.cause_type, "ref": c.cause_ref,
                                     "day": c.day.isoformat() if c.day else None} for c in cited]},
                 basis={"locked": dataclasses.asdict(paid), "earlier_corrections": dataclasses.asdict(before),
                        "recomputed": {**now.explain(), **shown}, "policy_version": pol.version},

@@ -83,16 +83,22 @@ class Events:
     def decision(self, verdict: str, entry_id: str, employee_id: str, day: str, minutes: int, *, version: int = 1,
                  **kw) -> str:
         data = {"entry_id": entry_id, "employee_id": employee_id, "date": day, "credited_minutes": minutes,
-                "decided_by": "supervisor-1", "decided_at": f"{day}T16:00:00+07:00", "version": version}
+                "decided_by": "supervisor-1", "decided_at": f"{day}T16:00:00+07:00", "version": version,
+                "submission_version": version - 1}
         if verdict != "approved":
             data["reason"] = "Uraian tidak sesuai"
         return self.send(f"activity.{verdict}", data, **kw)
 
-    def appeal_decided(self, appeal_id: str, employee_id: str, entry_ids: list[str], outcome: str, *,
-                       version: int = 2, **kw) -> str:
+    def appeal_decided(self, appeal_id: str, employee_id: str, entries: list[tuple[str, str, int]], outcome: str, *,
+                       version: int = 2, entry_version: int = 2, **kw) -> str:
+        """``entries``: (entry_id, day, credited minutes) of the appealed rejections; an overturn is
+        numbered ``entry_version``, above the rejection (decision() numbers it 1 by default)."""
         return self.send("appeal.decided", {
-            "appeal_id": appeal_id, "entry_ids": entry_ids, "employee_id": employee_id, "outcome": outcome,
-            "decided_by": "atasan-atasan", "decided_at": "2026-08-12T10:00:00+07:00", "version": version}, **kw)
+            "appeal_id": appeal_id, "entry_ids": [e[0] for e in entries], "employee_id": employee_id,
+            "outcome": outcome, "decided_by": "atasan-atasan", "decided_at": "2026-08-12T10:00:00+07:00",
+            "version": version,
+            "entries": [{"entry_id": e, "date": day, "credited_minutes": minutes, "submission_version": 0,
+                         "version": entry_version} for e, day, minutes in entries]}, **kw)
 
     def attendance(self, employee_id: str, day: str, deduction_pct: str, codes: list[str], *, version: int = 1,
                    **kw) -> str:

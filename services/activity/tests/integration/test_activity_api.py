@@ -170,24 +170,34 @@ def test_list_entries_of_a_month(client, keys, world):
     assert r.status_code == 422 and "month" in r.get_json()["error"]["fields"]
 
 
-def test_withdraw_publishes_and_frees_the_slot(client, keys, world, outbox):
+def test_withdraw_publishes_and_frees_the_slot_once_approval_confirms(client, keys, world, outbox, feed):
     h = keys.headers(world.employee_id, "pegawai")
     entry = submit(client, keys, world).get_json()
     r = client.post(f"/entries/{entry['id']}/withdraw", headers=h)
-    assert r.status_code == 200 and r.get_json()["status"] == "withdrawn" and r.get_json()["version"] == 2
+    # Version 3: a withdrawal outranks approval's possible decision on v1 (numbered 2).
+    assert r.status_code == 200 and r.get_json()["status"] == "withdrawn" and r.get_json()["version"] == 3
+    assert r.get_json()["awaiting_confirmation"] is True
     withdrawn = outbox()[-1]
     assert withdrawn["type"] == "activity.withdrawn"
     assert withdrawn["data"] == {"entry_id": entry["id"], "employee_id": world.employee_id,
-                                 "date": world.today.isoformat(), "version": 2}
+                                 "date": world.today.isoformat(), "version": 3}
     again = client.post(f"/entries/{entry['id']}/withdraw", headers=h)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "not_withdrawable"
+    # The supervisor may have approved v1 already: until approval says it took the withdrawal,
+    # the slot stays taken, so the same time cannot be claimed (and paid) twice.
+    blocked = submit(client, keys, world)
+    assert blocked.status_code == 422 and "start_time" in blocked.get_json()["error"]["fields"]
+    feed("activity.change_accepted", {"entry_id": entry["id"], "employee_id": world.employee_id, "version": 3,
+                                      "status": "withdrawn"})
+    shown = client.get(f"/entries/{entry['id']}", headers=h).get_json()
+    assert (shown["status"], shown["awaiting_confirmation"]) == ("withdrawn", False)
     assert submit(client, keys, world).status_code == 201  # the same slot is free again
     assert [e["type"] for e in outbox()] == ["activity.submitted", "activity.withdrawn", "activity.submitted"]
 
 
 def test_decided_entries_cannot_be_withdrawn(client, keys, world, feed, outbox):
     entry = submit(client, keys, world).get_json()
-    feed.consumer.apply(feed.decision("activity.approved", entry, version=1))
+    feed.consumer.apply(feed.decision("activity.approved", entry, version=2))
     r = client.post(f"/entries/{entry['id']}/withdraw", headers=keys.headers(world.employee_id, "pegawai"))
     assert r.status_code == 409
     assert [e["type"] for e in outbox()] == ["activity.submitted"]

@@ -22,35 +22,34 @@ def read(runtime, model, key):
 
 def test_decisions_set_status_and_ignore_duplicates_and_stale_versions(client, keys, world, feed, runtime):
     entry = submit(client, keys, world)
-    approved = feed.decision("activity.approved", entry, version=1)
+    approved = feed.decision("activity.approved", entry, version=2)
     assert feed.consumer.apply(approved) == "handled"
     row = read(runtime, Entry, entry["id"])
     assert (row.status, row.reason, row.version, row.decided_by) == ("approved", None, 2, "atasan-1")
     assert feed.consumer.apply(approved) == "duplicate"  # redelivery: nothing changes
     assert read(runtime, Entry, entry["id"]).version == 2
-
-    # An appeal-less re-decision with a newer version wins ...
-    rejected = feed.decision("activity.rejected", entry, version=3, reason="Bukti tidak ada")
-    assert feed.consumer.apply(rejected) == "handled"
-    # ... and an older one arriving late (a different message) changes nothing.
+    # An older decision arriving late (a different message) changes nothing.
     assert feed.consumer.apply(feed.decision("activity.returned", entry, version=2, reason="Perbaiki")) == "handled"
     row = read(runtime, Entry, entry["id"])
-    assert (row.status, row.reason, row.decision_version, row.version) == ("rejected", "Bukti tidak ada", 3, 3)
+    assert (row.status, row.reason, row.decision_version, row.version) == ("approved", None, 2, 2)
 
-    shown = client.get(f"/entries/{entry['id']}", headers=keys.headers(world.employee_id, "pegawai")).get_json()
+    other = submit(client, keys, world, start_time="13:00", end_time="14:00", volume=1)
+    feed.consumer.apply(feed.decision("activity.rejected", other, version=2, reason="Bukti tidak ada"))
+    shown = client.get(f"/entries/{other['id']}", headers=keys.headers(world.employee_id, "pegawai")).get_json()
     assert shown["status"] == "rejected" and shown["reason"] == "Bukti tidak ada"
 
 
 def test_returned_entry_keeps_its_slot_and_rejected_frees_it(client, keys, world, feed):
     entry = submit(client, keys, world)
-    feed.consumer.apply(feed.decision("activity.returned", entry, version=1, reason="Lengkapi uraian"))
+    feed.consumer.apply(feed.decision("activity.returned", entry, version=2, reason="Lengkapi uraian"))
     h = keys.headers(world.employee_id, "pegawai")
     shown = client.get(f"/entries/{entry['id']}", headers=h).get_json()
     assert shown["status"] == "returned" and shown["reason"] == "Lengkapi uraian"
     body = {"date": world.today.isoformat(), "start_time": "09:00", "end_time": "10:00", "duty_id": world.duty_id,
             "volume": 1, "description": "x"}
     assert client.post("/entries", json=body, headers=h).status_code == 422
-    feed.consumer.apply(feed.decision("activity.rejected", entry, version=2, reason="Tidak sesuai"))
+    assert client.post(f"/entries/{entry['id']}/submit", headers=h).status_code == 200  # resubmitted as v3
+    feed.consumer.apply(feed.decision("activity.rejected", entry, version=4, reason="Tidak sesuai"))
     assert client.post("/entries", json=body, headers=h).status_code == 201
 
 
@@ -115,6 +114,7 @@ def test_period_lock_is_recorded_once(feed, runtime):
 
 
 def test_events_nobody_here_handles_are_acknowledged(feed):
-    env = feed.envelope("appeal.filed", {"appeal_id": "a", "entry_ids": [], "employee_id": "e",
-                                         "filed_at": "2026-11-27T00:00:00Z", "version": 1})
+    env = feed.envelope("tpp.correction_issued", {
+        "correction_id": "c", "employee_id": "e", "year": 2026, "month": 12, "for_year": 2026, "for_month": 10,
+        "amount": 1000, "cause": {}})
     assert feed.consumer.apply(env) == "ignored"

@@ -31,7 +31,13 @@ def test_submit_and_withdraw_on_sqlite(tmp_path, keys):
         first = client.post("/entries", json=body, headers=h)
         assert first.status_code == 201 and first.get_json()["credited_minutes"] == 30
         assert client.post("/entries", json=body, headers=h).status_code == 422  # overlap; lock row reused
-        assert client.post(f"/entries/{first.get_json()['id']}/withdraw", headers=h).status_code == 200
+        withdrawn = client.post(f"/entries/{first.get_json()['id']}/withdraw", headers=h)
+        assert withdrawn.status_code == 200
+        # The slot is free once approval confirms the withdrawal (the claim table works on SQLite too).
+        assert client.post("/entries", json=body, headers=h).status_code == 422
+        consumer.apply(Envelope("activity.change_accepted", "approval", {
+            "entry_id": first.get_json()["id"], "employee_id": emp, "version": withdrawn.get_json()["version"],
+            "status": "withdrawn"}))
         assert client.post("/entries", json=body, headers=h).status_code == 201
         assert client.get("/readyz").status_code == 200
     finally:

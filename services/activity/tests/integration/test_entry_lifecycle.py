@@ -121,17 +121,66 @@ def test_an_edit_is_checked_against_the_other_entries_but_not_itself(client, key
     assert client.put(f"/entries/{entry['id']}", json=body(world), headers=stranger).status_code == 404
 
 
-def test_a_decision_on_replaced_content_is_ignored(client, keys, world, feed, runtime):
-    """Approval decided v1 (as v2) while the employee's edit (v3) was on its way: approval will
-    re-queue v3, so this service keeps the entry pending instead of approving the new content."""
-    entry = create(client, keys, world)
-    client.put(f"/entries/{entry['id']}", json=body(world, end_time="09:00", volume=1), headers=h(keys, world))
+def accepted(feed, entry, version, status="pending"):
+    feed("activity.change_accepted", {"entry_id": entry["id"], "employee_id": entry["employee_id"],
+                                      "version": version, "status": status})
+
+
+def test_an_approval_that_beat_the_edit_stands_and_the_decided_content_comes_back(client, keys, world, feed, month,
+                                                                                   consistent):
+    """Approval approved v1 (as v2) while the employee's edit (v3) was on its way: approval takes no
+    change after a decision, so this service puts v1's content back and says the edit did not count
+    (issue 9: payroll counted the approval while activity had the edit)."""
+    entry = create(client, keys, world)  # 08:00-10:00, 90 minutes
+    edited = client.put(f"/entries/{entry['id']}", json=body(world, end_time="09:00", volume=1), headers=h(keys, world))
+    assert edited.get_json()["awaiting_confirmation"] is True
+    assert month(world.employee_id)["minutes"]["pending"] == 30
     decide(feed, "activity.approved", entry, version=2)
     shown = client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()
-    assert (shown["status"], shown["version"]) == ("submitted", 3)
+    assert (shown["status"], shown["end_time"], shown["credited_minutes"]) == ("approved", "10:00", 90)
+    assert shown["awaiting_confirmation"] is False
+    assert shown["superseded"]["message"].startswith("Atasan sudah memutus kegiatan ini sebelum perubahan Anda")
+    m = month(world.employee_id)["minutes"]
+    assert (m["approved"], m["pending"]) == (90, 0)
+    consistent()
+
+
+def test_a_return_on_replaced_content_yields_to_the_edit(client, keys, world, feed, runtime):
+    """A return is not final: approval re-queues the newer version, so this service keeps it."""
+    entry = create(client, keys, world)
+    client.put(f"/entries/{entry['id']}", json=body(world, end_time="09:00", volume=1), headers=h(keys, world))
+    decide(feed, "activity.returned", entry, version=2, reason="Perbaiki")
+    shown = client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()
+    assert (shown["status"], shown["version"], shown["end_time"]) == ("submitted", 3, "09:00")
+    # The old 09:00-10:00 half is free once approval has taken the edit (the return released v1).
+    assert shown["awaiting_confirmation"] is False
+    create(client, keys, world, start_time="09:00", end_time="10:00", volume=1)
     decide(feed, "activity.approved", entry, version=4)  # the decision on v3
     shown = client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()
-    assert (shown["status"], shown["version"]) == ("approved", 4)
+    assert (shown["status"], shown["version"], shown["superseded"]) == ("approved", 4, None)
+
+
+def test_the_old_slot_stays_taken_until_approval_takes_the_edit(client, keys, world, feed):
+    entry = create(client, keys, world)  # 08:00-10:00
+    client.put(f"/entries/{entry['id']}", json=body(world, start_time="13:00", end_time="15:00"), headers=h(keys, world))
+    again = client.post("/entries", json=body(world), headers=h(keys, world))
+    assert again.status_code == 422 and "start_time" in again.get_json()["error"]["fields"]
+    accepted(feed, entry, 3)
+    assert client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()["awaiting_confirmation"] is False
+    create(client, keys, world)  # 08:00-10:00 is free now
+
+
+def test_the_ceiling_counts_a_version_that_may_come_back(client, keys, world, feed, app):
+    """An entry edited from 300 to 60 minutes may still be approved at 300: the day's ceiling
+    (450) counts its larger version until approval has spoken."""
+    entry = create(client, keys, world, start_time="07:00", end_time="12:00", volume=10)  # 300 minutes
+    client.put(f"/entries/{entry['id']}", json=body(world, start_time="07:00", end_time="08:00", volume=2),
+               headers=h(keys, world))
+    big = body(world, start_time="13:00", end_time="16:00", volume=6)  # 180 more: 480 if v1 comes back
+    r = client.post("/entries", json=big, headers=h(keys, world))
+    assert r.status_code == 422 and "credited_minutes" in r.get_json()["error"]["fields"]
+    accepted(feed, entry, 3)
+    assert client.post("/entries", json=big, headers=h(keys, world)).status_code == 201
 
 
 def test_edit_can_move_an_entry_to_another_month(client, keys, world, month, consistent, app):
@@ -152,12 +201,23 @@ def test_withdrawn_entries_can_be_resubmitted(client, keys, world, feed, outbox,
     assert client.post(f"/entries/{entry['id']}/withdraw", headers=h(keys, world)).status_code == 200
     assert month(world.employee_id)["minutes"]["pending"] == 0
     r = client.post(f"/entries/{entry['id']}/submit", headers=h(keys, world))
-    assert r.status_code == 200 and (r.get_json()["status"], r.get_json()["version"]) == ("submitted", 3)
-    assert types(outbox) == [("activity.submitted", 1), ("activity.withdrawn", 2), ("activity.submitted", 3)]
-    # Approval's late decision on v1 (numbered 2) speaks of a submission that was withdrawn and replaced.
-    decide(feed, "activity.approved", entry, version=2)
+    assert r.status_code == 200 and (r.get_json()["status"], r.get_json()["version"]) == ("submitted", 4)
+    assert types(outbox) == [("activity.submitted", 1), ("activity.withdrawn", 3), ("activity.submitted", 4)]
+    # Approval's late return of v1 (numbered 2) speaks of a submission that was withdrawn and replaced.
+    decide(feed, "activity.returned", entry, version=2, reason="Perbaiki")
     assert client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()["status"] == "submitted"
     assert month(world.employee_id)["minutes"]["pending"] == 90
+    consistent()
+
+
+def test_an_approval_that_beat_the_withdrawal_stands(client, keys, world, feed, month, consistent):
+    entry = create(client, keys, world)
+    client.post(f"/entries/{entry['id']}/withdraw", headers=h(keys, world))
+    decide(feed, "activity.approved", entry, version=2)
+    shown = client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()
+    assert (shown["status"], shown["credited_minutes"], shown["awaiting_confirmation"]) == ("approved", 90, False)
+    assert shown["superseded"]["message"].startswith("Atasan sudah memutus kegiatan ini sebelum penarikan Anda")
+    assert month(world.employee_id)["minutes"]["approved"] == 90
     consistent()
 
 
@@ -221,15 +281,38 @@ def test_an_overturned_appeal_makes_the_minutes_count(client, keys, world, feed,
     entry = create(client, keys, world)
     decide(feed, "activity.rejected", entry, version=2, reason="Tidak sesuai")
     assert month(world.employee_id)["minutes"]["rejected"] == 90
+    feed("appeal.filed", {"appeal_id": "ap-1", "entry_ids": [entry["id"]], "employee_id": world.employee_id,
+                          "filed_at": "2026-11-30T02:00:00Z", "version": 1})
+    shown = client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()
+    assert (shown["status"], shown["appeal"]) == ("rejected", {"appeal_id": "ap-1", "outcome": None})
+    entries = [{"entry_id": entry["id"], "date": entry["date"], "credited_minutes": 90, "submission_version": 1,
+                "version": 3}]
     decided = {"appeal_id": "ap-1", "entry_ids": [entry["id"]], "employee_id": world.employee_id,
-               "outcome": "overturned", "decided_by": "majelis-1", "decided_at": "2026-12-01T02:00:00Z", "version": 2}
+               "outcome": "overturned", "decided_by": "majelis-1", "decided_at": "2026-12-01T02:00:00Z", "version": 3,
+               "entries": entries}
     assert feed.consumer.apply(feed.envelope("appeal.decided", decided)) == "handled"
-    assert feed.consumer.apply(feed.envelope("appeal.decided", {**decided, "outcome": "upheld", "version": 1})) == "handled"
+    # The first level's upholding arriving late (an older step of the same appeal) changes nothing.
+    upheld = {**decided, "outcome": "upheld", "version": 2, "entries": [{**entries[0], "version": 2}]}
+    assert feed.consumer.apply(feed.envelope("appeal.decided", upheld)) == "handled"
     m = month(world.employee_id)["minutes"]
-    assert (m["approved"], m["rejected"]) == (90, 0)  # the late (older) step changed nothing
-    assert client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()["status"] == "overturned"
+    assert (m["approved"], m["rejected"]) == (90, 0)
+    shown = client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()
+    assert (shown["status"], shown["appeal"]) == ("overturned", {"appeal_id": "ap-1", "outcome": "overturned"})
     r = client.put(f"/entries/{entry['id']}", json=body(world, volume=1), headers=h(keys, world))
     assert r.status_code == 409
+    consistent()
+
+
+def test_an_overturn_arriving_before_the_rejection_stands(client, keys, world, feed, month, consistent):
+    entry = create(client, keys, world)
+    decided = {"appeal_id": "ap-2", "entry_ids": [entry["id"]], "employee_id": world.employee_id,
+               "outcome": "overturned", "decided_by": "majelis-1", "decided_at": "2026-12-01T02:00:00Z", "version": 2,
+               "entries": [{"entry_id": entry["id"], "date": entry["date"], "credited_minutes": 90,
+                            "submission_version": 1, "version": 3}]}
+    feed("appeal.decided", decided)
+    decide(feed, "activity.rejected", entry, version=2, reason="Tidak sesuai")  # late
+    assert client.get(f"/entries/{entry['id']}", headers=h(keys, world)).get_json()["status"] == "overturned"
+    assert month(world.employee_id)["minutes"]["approved"] == 90
     consistent()
 
 

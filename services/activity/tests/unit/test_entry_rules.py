@@ -72,22 +72,47 @@ def test_what_can_be_submitted_and_deleted():
             domain.check_deletable(status)
 
 
-def test_a_pending_resubmission_outranks_a_decision_approval_may_have_made():
-    # Submitted at v3; approval may already have decided it as v4; the edit goes out as v5.
-    assert domain.next_submission_version(3, "submitted") == 5
-    assert domain.next_submission_version(4, "returned") == 5
-    assert domain.next_submission_version(1, "draft") == 2
+def test_a_change_of_a_pending_entry_outranks_a_return_approval_may_have_made():
+    # Submitted at v3; approval may already have decided it as v4; the change goes out as v5.
+    assert domain.next_change_version(3, "submitted") == 5
+    assert domain.next_change_version(4, "returned") == 5
+    assert domain.next_change_version(1, "draft") == 2
+    assert domain.next_change_version(5, "withdrawn") == 6
 
 
-@pytest.mark.parametrize("decision, stored, submitted, applies", [
-    (2, 0, 1, True),    # the normal decision of submission v1
-    (1, 0, 1, True),    # numbered like the submission (still about it)
-    (2, 2, 1, False),   # a redelivered / late duplicate
-    (4, 0, 5, False),   # about v3's content, replaced by the v5 resubmission
-    (6, 4, 5, True),    # the decision on the resubmission
+S = domain.Settlement
+
+
+@pytest.mark.parametrize("decided, version, judged, status, stored, submitted, expected", [
+    # the plain case: the decision on the latest announcement
+    ("approved", 2, 1, "submitted", 0, 1, S(True)),
+    ("returned", 2, 1, "submitted", 0, 1, S(True, release_through=1)),
+    # a redelivered or late, older decision changes nothing
+    ("approved", 2, 1, "approved", 2, 1, S(False, release_through=1)),
+    ("returned", 4, 3, "submitted", 6, 5, S(False, release_through=3)),
+    # approval decided v1 before the employee's edit (v3) reached it: a final decision stands and
+    # v1's content comes back; a return yields to the edit (approval re-queues v3)
+    ("approved", 2, 1, "submitted", 0, 3, S(True, restore=1, superseded="edit")),
+    ("rejected", 2, 1, "submitted", 0, 3, S(True, restore=1, superseded="edit")),
+    ("returned", 2, 1, "submitted", 0, 3, S(False, release_through=1)),
+    # ... or before the withdrawal reached it
+    ("approved", 2, 1, "withdrawn", 0, 1, S(True, restore=1, superseded="withdraw")),
+    ("returned", 2, 1, "withdrawn", 0, 1, S(False, release_through=1)),
+    # the decision on the resubmission, and an overturn of a rejection
+    ("approved", 6, 5, "submitted", 4, 5, S(True)),
+    ("overturned", 3, 1, "rejected", 2, 1, S(True)),
+    ("overturned", 3, 1, "submitted", 0, 1, S(True)),  # the overturn overtook the rejection
 ])
-def test_decision_applies(decision, stored, submitted, applies):
-    assert domain.decision_applies(decision, stored, submitted) is applies
+def test_settle_a_decision_against_the_entry_as_held(decided, version, judged, status, stored, submitted, expected):
+    assert domain.settle(decided, version, judged, status=status, decision_version=stored,
+                         submitted_version=submitted) == expected
+
+
+@pytest.mark.parametrize("status, submitted", [("draft", 0), ("submitted", 1)])
+def test_a_decision_on_something_never_announced_is_damage(status, submitted):
+    with pytest.raises(domain.DecisionDamage):
+        domain.settle("approved", 4, 3, status=status, decision_version=0, submitted_version=submitted)
+
 
 
 def test_revision_deadline_extends_the_window_for_a_returned_entry():

@@ -229,15 +229,16 @@ def test_first_level_overturns_and_the_minutes_count(api, rejected, runtime):
     assert (decided["status"], decided["outcome"], decided["decided_by"], decided["version"]) == (
         "decided", "overturned", rejected.id("kadis"), 2)
     new = api.outbox()[before:]
-    assert [e["type"] for e in new] == ["activity.approved", "activity.approved", "appeal.decided"]
-    assert [e["data"] for e in new[:2]] == [
-        {"entry_id": api.entry(k), "employee_id": rejected.id("ani"), "date": day, "credited_minutes": 60,
-         "decided_by": rejected.id("kadis"), "decided_at": decided["decided_at"], "version": 3}
-        for k, day in (("1", "2026-11-10"), ("2", "2026-11-11"))]
-    assert new[2]["data"] == {"appeal_id": appeal["id"], "entry_ids": [api.entry("1"), api.entry("2")],
+    # One announcement of the overturn (issue 12), carrying each entry as a decision on the
+    # rejected submission (v1), numbered above the rejection (v2).
+    assert [e["type"] for e in new] == ["appeal.decided"]
+    assert new[0]["data"] == {"appeal_id": appeal["id"], "entry_ids": [api.entry("1"), api.entry("2")],
                               "employee_id": rejected.id("ani"), "outcome": "overturned",
                               "decided_by": rejected.id("kadis"), "decided_at": decided["decided_at"], "version": 2,
-                              "level": "first_level"}
+                              "level": "first_level",
+                              "entries": [{"entry_id": api.entry(k), "date": day, "credited_minutes": 60,
+                                           "submission_version": 1, "version": 3}
+                                          for k, day in (("1", "2026-11-10"), ("2", "2026-11-11"))]}
     with runtime.session_factory() as s:
         assert s.get(MonthlyMinutes, (rejected.id("ani"), 2026, 11)).approved_minutes == 60 + 120
         assert {i.status for i in s.scalars(select(ValidationItem).where(
@@ -259,7 +260,7 @@ def test_an_entry_of_a_locked_month_may_still_be_overturned(api, rejected, runti
     rejected.lock(2026, 11)
     r = api.post(f"/appeals/{appeal['id']}/decide", "kadis", json={"outcome": "overturned", "reasoning": "Sah"})
     assert r.status_code == 200
-    assert [e["type"] for e in events(api, "activity.approved", "appeal.decided")][-2:] == ["activity.approved", "appeal.decided"]
+    assert [e["type"] for e in events(api, "activity.approved", "appeal.decided")][-1:] == ["appeal.decided"]
 
 
 def test_upheld_then_the_employee_takes_it_to_the_board(api, board, clock):
@@ -286,10 +287,10 @@ def test_upheld_then_the_employee_takes_it_to_the_board(api, board, clock):
     assert detail["my_roles"] == ["board"] and [d["outcome"] for d in detail["decisions"]] == ["upheld"]
     r = api.post(f"/appeals/{appeal['id']}/decide", "insp", *MAJELIS, json={"outcome": "overturned", "reasoning": "Majelis: sah"})
     assert r.status_code == 200 and r.get_json()["version"] == 4
-    approved = events(api, "activity.approved")[-1]["data"]
-    assert (approved["entry_id"], approved["version"], approved["decided_by"]) == (api.entry("1"), 3, board.id("insp"))
+    assert events(api, "activity.approved")[-1]["data"]["entry_id"] == api.entry("ok")  # no second announcement
     last = events(api, "appeal.decided")[-1]["data"]
-    assert (last["outcome"], last["level"], last["version"]) == ("overturned", "board", 4)
+    assert (last["outcome"], last["level"], last["version"], last["decided_by"]) == ("overturned", "board", 4, board.id("insp"))
+    assert [(e["entry_id"], e["version"]) for e in last["entries"]] == [(api.entry("1"), 3)]
     assert api.post(f"/appeals/{appeal['id']}/decide", "org", *MAJELIS, json={"outcome": "upheld", "reasoning": "x"}).status_code == 409
     assert api.post(f"/appeals/{appeal['id']}/escalate", "ani").get_json()["error"]["code"] == "appeal_final"
     assert trail_steps(api, appeal["id"], "insp", *MAJELIS) == [

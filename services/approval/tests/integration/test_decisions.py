@@ -59,6 +59,7 @@ def test_approve_stores_an_audit_row_and_publishes_the_exact_event(client, keys,
     assert event["data"] == {
         "entry_id": entry, "employee_id": org.id("ani"), "date": "2026-11-10", "credited_minutes": 60,
         "decided_by": org.id("kabid"), "decided_at": body["decision"]["decided_at"], "version": 2,
+        "submission_version": 1,
     }
     assert client.get("/queue", headers=as_(keys, org, "kabid")).get_json()["items"] == []
 

@@ -66,3 +66,46 @@ def test_a_period_lock_is_recorded_once(feed, runtime):
     feed.lock(2026, 11)  # another lock event (new id) for the same month
     with runtime.session_factory() as s:
         assert s.scalars(select(LockedPeriod)).all() == [s.get(LockedPeriod, (2026, 11))]
+
+
+def _confirmations(runtime) -> list[dict]:
+    import json
+
+    from ekinerja_common.outbox import OUTBOX
+
+    table = runtime.metadata.tables[OUTBOX]
+    with runtime.engine.connect() as conn:
+        bodies = [json.loads(b) for b in conn.execute(select(table.c.body).order_by(table.c.seq)).scalars()]
+    return [b["data"] for b in bodies if b["type"] == "activity.change_accepted"]
+
+
+def test_a_change_taken_over_a_pending_version_is_confirmed(feed, runtime):
+    feed.submit("1", "ani", version=1)
+    assert _confirmations(runtime) == []  # a first submission replaces nothing
+    feed.submit("1", "ani", version=3, end="09:00")  # an edit while pending
+    feed.withdraw("1", "ani", version=5)
+    assert [(c["version"], c["status"]) for c in _confirmations(runtime)] == [(3, "pending"), (5, "withdrawn")]
+    assert get(runtime, ValidationItem, feed.id("E:1")).status == "withdrawn"
+
+
+def test_a_withdrawal_that_overtook_its_submission_is_confirmed_too(feed, runtime):
+    feed.withdraw("1", "ani", version=3)
+    assert [(c["version"], c["status"]) for c in _confirmations(runtime)] == [(3, "withdrawn")]
+
+
+def test_a_decision_stands_against_a_change_that_crossed_it(api, org, runtime):
+    """Issue 9: the edit and the withdrawal that crossed an approval must not reopen it (payroll
+    already counts it); a rejection must not be undone without an appeal either."""
+    feed = org
+    for key, verb in (("1", "approve"), ("2", "reject")):
+        feed.submit(key, "ani", version=1, start="08:00" if key == "1" else "10:00", end="09:00" if key == "1" else "11:00")
+        body = {"reason": "Tidak sesuai"} if verb == "reject" else None
+        assert api.post(f"/entries/{api.entry(key)}/{verb}", "kabid", json=body).status_code == 200
+        feed.submit(key, "ani", version=3, end="09:30" if key == "1" else "11:30")  # the crossing edit
+        feed.withdraw(key, "ani", version=5)  # and the crossing withdrawal
+        item = get(runtime, ValidationItem, feed.id(f"E:{key}"))
+        assert (item.status, item.version) == ({"approve": "approved", "reject": "rejected"}[verb], 2)
+    assert _confirmations(runtime) == []  # nothing taken, so nothing confirmed
+    with runtime.session_factory() as s:
+        from approval.orm import MonthlyMinutes
+        assert s.get(MonthlyMinutes, (feed.id("ani"), 2026, 11)).approved_minutes == 60

@@ -74,17 +74,18 @@ def test_events_of_different_aggregates_in_any_order(events, runtime):
 
 
 def test_an_overturning_appeal_may_arrive_before_the_rejection(events, runtime):
+    """One event says an appeal overturned a rejection (issue 12): numbered above the rejection,
+    so a late rejection cannot undo it, whichever arrives first."""
     emp = str(uuid.uuid4())
-    events.appeal_decided("ap-1", emp, ["entry-9"], "overturned")
-    events.decision("approved", "entry-9", emp, "2026-06-03", 120, version=1)
-    assert one(runtime, ActivityDecision, "entry-9").status == "approved"
-    events.decision("rejected", "entry-9", emp, "2026-06-03", 120, version=2)
+    events.appeal_decided("ap-1", emp, [("entry-9", "2026-06-03", 120)], "overturned", entry_version=3)
     assert one(runtime, ActivityDecision, "entry-9").status == "overturned"
-    events.appeal_decided("ap-1", emp, ["entry-9"], "upheld", version=3)
-    assert one(runtime, ActivityDecision, "entry-9").status == "rejected"
-    # An older outcome arriving late changes nothing.
-    events.appeal_decided("ap-1", emp, ["entry-9"], "overturned", version=2)
-    assert one(runtime, ActivityDecision, "entry-9").status == "rejected"
+    events.decision("rejected", "entry-9", emp, "2026-06-03", 120, version=2)  # late
+    row = one(runtime, ActivityDecision, "entry-9")
+    assert (row.status, row.version, row.credited_minutes) == ("overturned", 3, 120)
+    # An upheld appeal changes nothing: the rejection stands.
+    events.decision("rejected", "entry-10", emp, "2026-06-04", 60, version=2)
+    events.appeal_decided("ap-2", emp, [("entry-10", "2026-06-04", 60)], "upheld", entry_version=2)
+    assert one(runtime, ActivityDecision, "entry-10").status == "rejected"
 
 
 def test_attendance_codes_are_kept_per_day_for_counting(events, runtime):

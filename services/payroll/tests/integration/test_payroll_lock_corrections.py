@@ -154,8 +154,10 @@ def test_sanction_after_the_lock_is_recovered_and_its_revocation_repaid(one, cli
     # June x 75 %: 3,525,000; PPh 176,250; BPJS 35,250; net 3,313,500 -> -1,175,000 / -58,750 / -11,750 / -1,104,500.
     assert figures(c) == (-1_175_000, -58_750, -11_750, -1_104_500)
     assert c["cause"] == {"event_id": sanction["id"], "event_type": "sanction.recorded", "for_year": 2026,
-                          "for_month": 6, "changes": [{"event_id": sanction["id"], "event_type": "sanction.recorded",
-                                                       "day": None}]}
+                          "for_month": 6, "text": "hukuman disiplin dicatat",
+                          "changes": [{"event_id": sanction["id"], "event_type": "sanction.recorded", "ref": None,
+                                       "day": None}]}
+    assert c["cause_text"] == "hukuman disiplin dicatat"
     # July itself is cut too (the sanction overlaps it): 5,000,000 x 0.4 x 0.75 = 1,500,000.
     assert july["lines"][0]["gross"] == 1_500_000
     # The disbursement list shows the recovery: July's net 1,410,000 less 1,104,500.
@@ -173,18 +175,15 @@ def test_sanction_after_the_lock_is_recovered_and_its_revocation_repaid(one, cli
     assert {c["cause"]["event_type"] for c in august["corrections"]} == {"sanction.revoked"}
 
 
-def test_an_appeal_overturned_then_upheld_counts_then_stops(one, client, keys, events):
+def test_an_appeal_granted_after_the_lock_is_a_correction_that_names_it(one, client, keys, events):
     events.decision("rejected", "jun-r", EMP, "2026-06-05", 630)
     compute(client, keys, 6)
     lock(client, keys, 6)
-    events.appeal_decided("ap-1", EMP, ["jun-r"], "overturned", version=2)
+    events.appeal_decided("ap-1a2b3c4d-rest", EMP, [("jun-r", "2026-06-05", 630)], "overturned", version=2)
     [up] = compute(client, keys, 7)["corrections"]
     assert figures(up) == (300_000, 15_000, 3_000, 282_000)
-    lock(client, keys, 7)
-    # The board reverses the first level: the rejection stands after all.
-    events.appeal_decided("ap-1", EMP, ["jun-r"], "upheld", version=3)
-    [down] = compute(client, keys, 8)["corrections"]
-    assert figures(down) == (-300_000, -15_000, -3_000, -282_000)
+    assert up["cause"]["event_type"] == "appeal.decided" and up["cause"]["changes"][0]["ref"] == "ap-1a2b3c4d-rest"
+    assert up["cause_text"] == "banding dikabulkan (keberatan ap-1a2b3)"
 
 
 def test_locked_month_keeps_its_policy_version(one, client, keys, events):

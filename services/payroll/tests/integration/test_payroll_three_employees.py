@@ -140,7 +140,7 @@ def test_july_august_september(july, client, keys, events, runtime):
     # and an appeal overturns the rejection of Citra's 1,380 minutes (-> 4,830 = 70 %).
     late_id, appeal_id = str(uuid.uuid4()), str(uuid.uuid4())
     events.decision("approved", "bayu-late", BAYU, "2026-07-30", 690, id=late_id)
-    events.appeal_decided("appeal-1", CITRA, ["citra-rejected"], "overturned", id=appeal_id)
+    events.appeal_decided("appeal-1", CITRA, [("citra-rejected", "2026-07-31", 1_380)], "overturned", id=appeal_id)
     assert client.get("/runs/2026/7", headers=h).get_json()["pending_changes"] == 2
 
     august = client.post("/runs/2026/8/compute", headers=h).get_json()
@@ -155,6 +155,9 @@ def test_july_august_september(july, client, keys, events, runtime):
     assert figures(corrections[CITRA]) == (238_500, 0, 2_385, 236_115)
     assert corrections[BAYU]["cause"]["event_id"] == late_id and corrections[BAYU]["cause"]["event_type"] == "activity.approved"
     assert corrections[CITRA]["cause"]["event_id"] == appeal_id and corrections[CITRA]["cause"]["event_type"] == "appeal.decided"
+    # BPKAD reads the cause in words: an appeal granted (naming it), not a late approval.
+    assert corrections[CITRA]["cause_text"] == "banding dikabulkan (keberatan appeal-1)"
+    assert corrections[BAYU]["cause_text"] == "kegiatan disetujui setelah bulan dikunci"
     assert (corrections[BAYU]["for_year"], corrections[BAYU]["for_month"]) == (2026, 7)
     assert corrections[CITRA]["basis"]["recomputed"]["approved_minutes"] == 4_830
     # August's own lines: no August work yet (0 %), full discipline, no August salary recorded:
@@ -190,5 +193,6 @@ def test_july_august_september(july, client, keys, events, runtime):
     # Bayu's and Citra's July were corrected in August and nothing changed since: nothing more.
     assert (ayu_fix["employee_id"], figures(ayu_fix)) == (AYU, (35_000, 5_250, 0, 29_750))
     assert ayu_fix["cause"] == {"event_id": fix_id, "event_type": "attendance.recorded", "for_year": 2026,
-                                "for_month": 7, "changes": [{"event_id": fix_id, "event_type": "attendance.recorded",
-                                                             "day": "2026-07-07"}]}
+                                "for_month": 7, "text": "presensi dikoreksi 07/07/2026",
+                                "changes": [{"event_id": fix_id, "event_type": "attendance.recorded", "ref": None,
+                                             "day": "2026-07-07"}]}
