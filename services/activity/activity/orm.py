@@ -22,14 +22,9 @@ class Base(DeclarativeBase):
     """This service's own metadata: one database per service, never shared."""
 
 
-class Entry(Base):
-    """A daily activity entry. Duty details are copied in at submission, so a later change or
-    retirement of the duty never rewrites what the employee claimed."""
+class EntryContent:
+    """What an employee claims in an entry (and what a supervisor decides on)."""
 
-    __tablename__ = "entries"
-    __table_args__ = (Index("ix_entries_employee_date", "employee_id", "date"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    employee_id: Mapped[str] = mapped_column(String(36))
     date: Mapped[date] = mapped_column(Date)
     start_time: Mapped[time] = mapped_column(Time)
     end_time: Mapped[time] = mapped_column(Time)
@@ -40,6 +35,20 @@ class Entry(Base):
     volume: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
     credited_minutes: Mapped[int] = mapped_column(Integer)
+
+
+# The columns of EntryContent, copied between an entry and its claims.
+CONTENT_FIELDS = tuple(EntryContent.__annotations__)
+
+
+class Entry(EntryContent, Base):
+    """A daily activity entry. Duty details are copied in at submission, so a later change or
+    retirement of the duty never rewrites what the employee claimed."""
+
+    __tablename__ = "entries"
+    __table_args__ = (Index("ix_entries_employee_date", "employee_id", "date"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    employee_id: Mapped[str] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(12), default="submitted")
     reason: Mapped[str | None] = mapped_column(Text)
     # The approval service's version of its decision: a late, older decision must not undo a newer one.
@@ -48,7 +57,7 @@ class Entry(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The version of the last activity.submitted: a decision older than it judged content the
-    # employee has replaced since (see domain.decision_applies). 0 = never announced (a draft).
+    # employee has replaced since (see domain.settle). 0 = never announced (a draft).
     submitted_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The appeal (approval's) that last changed this entry, and its version, for late events;
     # its outcome once decided (upheld | overturned), None while it is heard.
@@ -65,7 +74,7 @@ class Entry(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class EntryClaim(Base):
+class EntryClaim(EntryContent, Base):
     """A version of an entry that was announced to approval and then replaced (edited) or
     withdrawn while approval might already have decided it. Until approval confirms the change
     (activity.change_accepted) or decides, the version still claims its time slot — so nobody can
@@ -76,16 +85,6 @@ class EntryClaim(Base):
     entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)  # the submission's version
     employee_id: Mapped[str] = mapped_column(String(36))
-    date: Mapped[date] = mapped_column(Date)
-    start_time: Mapped[time] = mapped_column(Time)
-    end_time: Mapped[time] = mapped_column(Time)
-    duty_id: Mapped[str] = mapped_column(String(36))
-    duty_description: Mapped[str] = mapped_column(Text)
-    output_unit: Mapped[str] = mapped_column(String(50))
-    norma_waktu: Mapped[int] = mapped_column(Integer)
-    volume: Mapped[int] = mapped_column(Integer)
-    description: Mapped[str] = mapped_column(Text)
-    credited_minutes: Mapped[int] = mapped_column(Integer)
 
 
 class EmployeeLock(Base):

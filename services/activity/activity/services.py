@@ -19,7 +19,7 @@ from ekinerja_common.uow import UnitOfWork
 from ekinerja_common import evidence
 
 from . import clock, domain, repository
-from .orm import (ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
+from .orm import (CONTENT_FIELDS, ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
                   WorkCalendarRow)
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
 
@@ -193,11 +193,8 @@ def _claim(session: Session, entry: Entry) -> None:
         return
     key = (entry.id, entry.submitted_version)
     if session.get(EntryClaim, key) is None:
-        session.add(EntryClaim(
-            entry_id=entry.id, version=entry.submitted_version, employee_id=entry.employee_id, date=entry.date,
-            start_time=entry.start_time, end_time=entry.end_time, duty_id=entry.duty_id,
-            duty_description=entry.duty_description, output_unit=entry.output_unit, norma_waktu=entry.norma_waktu,
-            volume=entry.volume, description=entry.description, credited_minutes=entry.credited_minutes))
+        session.add(EntryClaim(entry_id=entry.id, version=entry.submitted_version, employee_id=entry.employee_id,
+                               **{name: getattr(entry, name) for name in CONTENT_FIELDS}))
     entry.awaiting_confirmation = True
 
 
@@ -209,8 +206,7 @@ def restore_claim(session: Session, entry: Entry, version: int) -> None:
         if entry.submitted_version == version and entry.status in domain.DECIDABLE:
             return
         raise domain.DecisionDamage(f"no claim of entry {entry.id} at version {version}")
-    for name in ("date", "start_time", "end_time", "duty_id", "duty_description", "output_unit", "norma_waktu",
-                 "volume", "description", "credited_minutes"):
+    for name in CONTENT_FIELDS:
         setattr(entry, name, getattr(claim, name))
 
 
