@@ -4,7 +4,8 @@
 # virtualenv (.venv) gets every pinned dependency plus the project's own packages.
 #
 #   deploy/local/bootstrap.sh run    # what ./run.sh needs: RabbitMQ, nginx
-#   deploy/local/bootstrap.sh test   # what ./test.sh needs: + PostgreSQL, Chromium
+#   deploy/local/bootstrap.sh test   # what ./test.sh needs: + PostgreSQL, Chromium, docker-compose
+#                                    # (its `config` check needs no engine), promtool/prometheus/amtool
 set -euo pipefail
 mode=${1:-run}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +23,7 @@ have rabbitmq-server || need+=(rabbitmq-server)
 if [ "$mode" = test ]; then
   have pg_ctlcluster || need+=(postgresql)
   have chromium || need+=(chromium)
+  have docker-compose || need+=(docker-compose)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
@@ -52,14 +54,36 @@ if [ "$mode" = test ]; then
   :
 fi
 
+# Run time needs requirements.txt (what the image installs); tests add their tools on top.
+reqs=requirements.txt
+[ "$mode" = test ] && reqs=requirements-test.txt
 stamp=.venv/.installed
-want=$(cat requirements.txt constraints.txt libs/pyproject.toml services/*/pyproject.toml | sha256sum | cut -c1-16)
+want=$(cat "$reqs" requirements.txt constraints.txt libs/pyproject.toml services/*/pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing Python dependencies into .venv"
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  .venv/bin/pip install -q --disable-pip-version-check -r "$reqs"
   editable=(-e libs)
   for s in services/*/; do editable+=(-e "$s"); done
   .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt --no-deps "${editable[@]}"
   echo "$want" > "$stamp"
+fi
+
+# Prometheus' promtool (rule checks and rule unit tests), the server (the dashboard test scrapes the
+# end-to-end stack with it) and Alertmanager's amtool (config check), from Debian's packages. Only
+# the binaries are unpacked into .venv/bin: installing the packages would start system daemons.
+if [ "$mode" = test ]; then
+  tools=(promtool prometheus amtool)
+  missing=0
+  for t in "${tools[@]}"; do [ -x ".venv/bin/$t" ] || missing=1; done
+  if [ "$missing" = 1 ]; then
+    say "unpacking promtool, prometheus and amtool from Debian's packages into .venv/bin"
+    tmp=$(mktemp -d)
+    chmod 0755 "$tmp"  # apt's download user must be able to write there
+    ( cd "$tmp" && { apt-get download prometheus prometheus-alertmanager >/dev/null 2>&1 \
+        || { as_root apt-get update -q >/dev/null && apt-get download prometheus prometheus-alertmanager >/dev/null; }; } )
+    for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/x"; done
+    for t in "${tools[@]}"; do install -m 0755 "$tmp/x/usr/bin/$t" ".venv/bin/$t"; done
+    rm -rf "$tmp"
+  fi
 fi

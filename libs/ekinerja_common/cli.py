@@ -1,4 +1,8 @@
-"""``python -m <service> migrate|relay|consume|openapi``: the process kinds of a service."""
+"""``python -m <service> migrate|relay|consume|openapi|prune|sql``: the process kinds of a service.
+
+``prune`` deletes old rows of the messaging tables (ekinerja_common.retention); ``sql [FROM:]TO``
+prints the migration SQL for a DBA to review and run (alembic's offline mode), default base:head.
+"""
 from __future__ import annotations
 
 import argparse
@@ -15,10 +19,13 @@ def main(runtime: Runtime, handlers: dict[str, Handler], extra: dict[str, Callab
          argv: list[str] | None = None) -> None:
     extra = extra or {}
     parser = argparse.ArgumentParser(prog=f"python -m {runtime.service}")
-    parser.add_argument("command", choices=["migrate", "makemigration", "relay", "consume", "openapi", *extra])
+    parser.add_argument("command", choices=["migrate", "makemigration", "relay", "consume", "openapi", "prune", "sql", *extra])
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
     configure_logging(runtime.service, runtime.settings.log_level)
+    from . import metrics
+
+    metrics.process_kind = ns.command
     if ns.command == "migrate":
         runtime.migrate()
     elif ns.command == "makemigration":
@@ -28,6 +35,15 @@ def main(runtime: Runtime, handlers: dict[str, Handler], extra: dict[str, Callab
         serve_relay(runtime.settings, runtime.engine, runtime.metadata)
     elif ns.command == "consume":
         serve_consumer(runtime.settings, runtime.session_factory, runtime.metadata, handlers)
+    elif ns.command == "prune":
+        from .retention import prune, retention_days
+
+        outbox_days, processed_days = retention_days()
+        done = prune(runtime.engine, runtime.metadata, outbox_days=outbox_days, processed_days=processed_days)
+        print(json.dumps({"service": runtime.service, "deleted": done,
+                          "retention_days": {"outbox": outbox_days, "processed_messages": processed_days}}))
+    elif ns.command == "sql":
+        runtime.offline_sql(ns.args[0] if ns.args else "head")
     elif ns.command == "openapi":
         import importlib
 

@@ -13,6 +13,7 @@ import logging
 import signal
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Callable
 
 import pika
@@ -26,7 +27,7 @@ from . import topology
 from .config import Settings
 from .envelope import Envelope, utcnow
 from .logs import request_id_var
-from .metrics import start_metrics_server
+from .metrics import health, start_metrics_server
 from .outbox import OUTBOX, PROCESSED
 from .uow import bind_publisher, insert_event
 
@@ -36,6 +37,8 @@ Handler = Callable[[Session, Envelope], None]
 
 HANDLED = Counter("ekinerja_consumer_messages_total", "Messages by outcome", ["service", "type", "outcome"])
 DURATION = Histogram("ekinerja_consumer_handle_seconds", "Time to handle one message", ["service", "type"])
+LAG = Histogram("ekinerja_consumer_lag_seconds", "From the event's occurred_at to its effect committed here",
+                ["service", "type"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400))
 
 RETRIES_HEADER = "x-retries"
 
@@ -122,7 +125,18 @@ class Consumer:
             DURATION.labels(self.settings.service, env.type).observe(time.perf_counter() - start)
             request_id_var.reset(token)
         HANDLED.labels(self.settings.service, env.type, outcome).inc()
+        if outcome == "handled":
+            self._observe_lag(env)
         return outcome
+
+    def _observe_lag(self, env: Envelope) -> None:
+        try:
+            occurred = datetime.fromisoformat(env.occurred_at.replace("Z", "+00:00"))
+        except ValueError:
+            return
+        if occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=timezone.utc)
+        LAG.labels(self.settings.service, env.type).observe(max(0.0, (utcnow() - occurred).total_seconds()))
 
     def _already_processed(self, message_id: str) -> bool:
         with self.session_factory() as session:
@@ -139,8 +153,10 @@ class Consumer:
                     topology.declare(channel, self.settings)
                     channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
                     log.info("consumer %s listening on %s", self.settings.service, self.names["queue"])
+                    health.set_connected(True)
                     backoff = 0.5
                     for method, props, body in channel.consume(self.names["queue"], inactivity_timeout=0.5):
+                        health.beat()
                         if self.stopping.is_set():
                             break
                         if method is None:
@@ -152,6 +168,7 @@ class Consumer:
                     if connection.is_open:
                         connection.close()
             except (pika.exceptions.AMQPError, OSError) as exc:
+                health.set_connected(False, f"broker unavailable: {exc!r}"[:200])
                 log.warning("consumer %s: broker unavailable (%s); retrying in %.1fs", self.settings.service, exc, backoff)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 15.0)

@@ -13,9 +13,9 @@ import time
 
 import pika
 import pika.exceptions
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
-from .metrics import start_metrics_server
+from .metrics import health, start_metrics_server
 from sqlalchemy import Engine, MetaData, func, select, update
 
 from .config import Settings
@@ -30,6 +30,8 @@ UNROUTED = Counter("ekinerja_relay_unrouted_total", "Events confirmed but bound 
 FAILURES = Counter("ekinerja_relay_failures_total", "Publish attempts that failed", ["service", "reason"])
 PENDING = Gauge("ekinerja_relay_pending", "Outbox rows not yet published", ["service"])
 OLDEST = Gauge("ekinerja_relay_oldest_pending_seconds", "Age of the oldest unpublished outbox row", ["service"])
+CONFIRM = Histogram("ekinerja_relay_confirm_seconds", "From publish to the broker's confirm, per event", ["service"],
+                    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
 
 
 class Relay:
@@ -61,8 +63,11 @@ class Relay:
                     headers={"x-request-id": row.correlation_id or ""},
                     timestamp=int(time.time()),
                 )
+                sent_at = time.perf_counter()
                 try:
+                    # In confirm mode this returns once the broker confirmed (or raises).
                     channel.basic_publish(self.names["exchange"], row.type, row.body, props, mandatory=True)
+                    CONFIRM.labels(self.settings.service).observe(time.perf_counter() - sent_at)
                 except pika.exceptions.UnroutableError:
                     # Confirmed but no queue wants it: every consumer's queue is declared from the
                     # catalogue before publishing, so this only happens for an event nobody consumes.
@@ -89,6 +94,12 @@ class Relay:
             oldest = oldest.replace(tzinfo=utcnow().tzinfo)
         OLDEST.labels(self.settings.service).set((utcnow() - oldest).total_seconds() if oldest else 0)
 
+    def refresh_gauges_quietly(self) -> None:
+        try:
+            self.refresh_gauges()
+        except Exception:  # noqa: BLE001 - the database may be down too; the gauges then keep their last value
+            log.debug("relay %s: gauges not refreshed", self.settings.service, exc_info=True)
+
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
         backoff = 0.5
@@ -100,9 +111,11 @@ class Relay:
                     channel.confirm_delivery()
                     topology.declare(channel, self.settings)
                     log.info("relay %s connected", self.settings.service)
+                    health.set_connected(True)
                     backoff = 0.5
                     last_gauge = 0.0
                     while not self.stopping.is_set():
+                        health.beat()
                         sent = self.publish_batch(channel)
                         if time.monotonic() - last_gauge > 5:
                             self.refresh_gauges()
@@ -115,11 +128,15 @@ class Relay:
                         connection.close()
             except (pika.exceptions.AMQPError, OSError) as exc:
                 FAILURES.labels(self.settings.service, "connection").inc()
+                health.set_connected(False, f"broker unavailable: {exc!r}"[:200])
+                self.refresh_gauges_quietly()  # the backlog must stay visible while the broker is down
                 log.warning("relay %s: broker unavailable (%s); retrying in %.1fs", self.settings.service, exc, backoff)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 15.0)
             except Exception:  # database down or a bug: keep the process alive and retry
                 FAILURES.labels(self.settings.service, "error").inc()
+                health.set_connected(False, "error (see log)")
+                self.refresh_gauges_quietly()
                 log.exception("relay %s failed; retrying in %.1fs", self.settings.service, backoff)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 15.0)

@@ -1,11 +1,25 @@
 """Everything one service process needs, created lazily after fork: settings, engine, sessions,
-units of work, migrations and the readiness check. Each service builds exactly one."""
+units of work, migrations and the readiness check. Each service builds exactly one.
+
+Rolling upgrades (expand/contract). The new version's migration runs before its pods start, while
+the old pods still serve. A migration that only *expands* the schema (a new table, a nullable
+column, a new index) declares how old a code version still works on the result::
+
+    revision = "0005"
+    down_revision = "0004"
+    compatible_with_code_from = "0004"   # pods whose newest migration is 0004 keep working
+
+``migrate`` records the highest such floor of the applied chain in ``<service>_schema_compat``;
+``/readyz`` of older code then accepts a database ahead of it as long as its own head is at or
+above that floor. A migration without the declaration is a *contract* step (it removes or changes
+what older code uses): its floor is itself, so older pods turn unready, as they must.
+"""
 from __future__ import annotations
 
 import os
 from functools import cached_property
 
-from sqlalchemy import Engine, MetaData, text
+from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
@@ -25,7 +39,11 @@ class Runtime:
         url = self.settings.database_url
         if url.startswith("sqlite:///"):
             os.makedirs(os.path.dirname(os.path.abspath(url.removeprefix("sqlite:///"))), exist_ok=True)
-        return make_engine(url)
+        engine = make_engine(url)
+        from .metrics import instrument_engine
+
+        instrument_engine(engine, self.service)
+        return engine
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
@@ -46,10 +64,44 @@ class Runtime:
         cfg.attributes["runtime"] = self
         return cfg
 
+    @property
+    def compat_table(self) -> str:
+        return f"{self.service}_schema_compat"
+
     def migrate(self, revision: str = "head") -> None:
         from alembic import command
 
         command.upgrade(self._alembic_config(), revision)
+        self._record_compat_floor()
+
+    def offline_sql(self, revision: str = "head") -> None:
+        """Print the SQL of ``revision`` (``TO`` or ``FROM:TO``) for a DBA, without a database
+        connection: alembic's offline mode in the dialect of this service's URL."""
+        from alembic import command
+
+        command.upgrade(self._alembic_config(), revision, sql=True)
+
+    def _compat_floor(self, current: str) -> str:
+        """The oldest code head that works on a schema at ``current`` (see the module's doc)."""
+        from alembic.script import ScriptDirectory
+
+        floor = "0000"
+        script = ScriptDirectory.from_config(self._alembic_config())
+        for rev in script.iterate_revisions(current, "base"):
+            declared = getattr(rev.module, "compatible_with_code_from", None) or rev.revision
+            floor = max(floor, declared)
+        return floor
+
+    def _record_compat_floor(self) -> None:
+        with self.engine.begin() as conn:
+            current = conn.execute(text(f"SELECT version_num FROM {self.version_table}")).scalar()
+            if current is None:
+                return
+            conn.execute(text(f"CREATE TABLE IF NOT EXISTS {self.compat_table} "
+                              "(revision VARCHAR(32) PRIMARY KEY, code_from VARCHAR(32) NOT NULL)"))
+            conn.execute(text(f"DELETE FROM {self.compat_table}"))
+            conn.execute(text(f"INSERT INTO {self.compat_table} (revision, code_from) VALUES (:r, :f)"),
+                         {"r": current, "f": self._compat_floor(current)})
 
     def make_migration(self, message: str) -> None:
         """Developer tool: autogenerate a revision from the models against the current DB."""
@@ -65,15 +117,35 @@ class Runtime:
         return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
 
     def check_ready(self) -> None:
+        """Ready when the database is at the code's head, or ahead of it by expand-only
+        migrations that declared this code compatible (rolling upgrade in progress)."""
+        head = self.head_revision
         with self.engine.connect() as conn:
             current = conn.execute(text(f"SELECT version_num FROM {self.version_table}")).scalar()
-        if current != self.head_revision:
-            raise RuntimeError(f"database at {current}, code expects {self.head_revision}")
+            if current == head:
+                return
+            floor = None
+            if current is not None and inspect(conn).has_table(self.compat_table):
+                floor = conn.execute(text(f"SELECT code_from FROM {self.compat_table} WHERE revision = :r"),
+                                     {"r": current}).scalar()
+        # Revisions are a linear chain 0001, 0002, ... (docs/conventions.md), so order is textual.
+        if current is not None and head is not None and current > head and floor is not None and floor <= head:
+            return
+        raise RuntimeError(f"database at {current}, code expects {head}"
+                           + (f" (schema needs code from {floor} on)" if floor else ""))
 
 
 def run_alembic_env(context) -> None:
-    """The body of every service's migrations/env.py (online mode only: we always have a DB)."""
+    """The body of every service's migrations/env.py: online against the service's database, or
+    offline (``python -m <service> sql``) printing the SQL for the URL's dialect."""
     runtime: Runtime = context.config.attributes["runtime"]
+    if context.is_offline_mode():
+        context.configure(url=runtime.settings.database_url, target_metadata=runtime.metadata,
+                          version_table=runtime.version_table, literal_binds=True,
+                          dialect_opts={"paramstyle": "named"})
+        with context.begin_transaction():
+            context.run_migrations()
+        return
     with runtime.engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -123,17 +123,25 @@ def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[
         g.request_id = rid[:100]
         g.request_id_token = request_id_var.set(g.request_id)
         g.started = time.perf_counter()
+        metrics.start_process_sampler(service)
+        if request.path != "/metrics":  # the scrape itself is not load
+            metrics.IN_FLIGHT.labels(service).inc()
+            g.in_flight = True
 
     @app.after_request
     def _finish(resp: Response) -> Response:
         resp.headers["X-Request-ID"] = g.get("request_id", "")
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
         if "started" in g:
-            metrics.observe(service, request.method, route, resp.status_code, g.started)
+            # Streamed bodies (file downloads) have no length up front and count as 0 bytes.
+            metrics.observe(service, request.method, route, resp.status_code, g.started,
+                            request.content_length or 0, resp.content_length or 0)
         return resp
 
     @app.teardown_request
     def _reset(_exc) -> None:
+        if g.pop("in_flight", False):
+            metrics.IN_FLIGHT.labels(service).dec()
         token = g.pop("request_id_token", None)
         if token is not None:
             request_id_var.reset(token)

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from alembic import op
 import sqlalchemy as sa
 
+from ekinerja_common.migrating import offline
+
 
 revision = '0002'
 down_revision = '0001'
@@ -78,6 +80,8 @@ def upgrade() -> None:
 def _backfill_history() -> None:
     """Positions made before this revision get their current version into the history, taking
     effect on the day it was last changed (the best date there is)."""
+    if offline(op, "position history rows from the existing positions"):
+        return
     bind = op.get_bind()
     positions = sa.table('positions', *(sa.column(c) for c in (
         'id', 'code', 'name', 'kind', 'eselon', 'kelas_jabatan', 'factor', 'unit_id', 'parent_id', 'version',

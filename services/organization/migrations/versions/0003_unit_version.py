@@ -9,6 +9,8 @@ Create Date: 2026-11-27 23:38:57.939975
 from datetime import datetime, timezone
 
 from alembic import op
+
+from ekinerja_common.migrating import offline
 import sqlalchemy as sa
 
 from ekinerja_common.envelope import Envelope
@@ -25,6 +27,8 @@ def upgrade() -> None:
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
 
+    if offline(op, "announce every existing unit once as unit.created"):
+        return
     conn = op.get_bind()
     units = conn.execute(sa.text("SELECT id, code, name, kind, parent_id, active, version FROM units ORDER BY code")).all()
     now = datetime.now(timezone.utc)

@@ -6,6 +6,8 @@ Revises: 0001
 Create Date: 2026-11-27 22:12:17.381431
 """
 from alembic import op
+
+from ekinerja_common.migrating import offline
 import sqlalchemy as sa
 
 
@@ -127,6 +129,8 @@ def upgrade() -> None:
                     sa.column("codes", sa.JSON))
     codes = sa.table("attendance_codes", sa.column("employee_id", sa.String), sa.column("day", sa.Date),
                      sa.column("seq", sa.Integer), sa.column("code", sa.String))
+    if offline(op, "attendance_codes rows from attendance_days.codes"):
+        return
     conn = op.get_bind()
     batch = []
     for employee_id, day, day_codes in conn.execute(sa.select(days.c.employee_id, days.c.day, days.c.codes)):
