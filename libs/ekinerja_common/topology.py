@@ -20,7 +20,13 @@ def names(settings: Settings, service: str) -> dict[str, str]:
     }
 
 
-def declare(channel, settings: Settings) -> None:
+def declare(channel, settings: Settings, force: bool = False) -> None:
+    """Declare everything (every service's queues, so that no event is unroutable whoever starts
+    first). With EKINERJA_DECLARE_TOPOLOGY=none the broker already holds it (compose loads
+    definitions, Kubernetes has the topology operator) and the service's user may not configure
+    anything: nothing is declared (``force`` is for ekinerja_common.broker_definitions)."""
+    if not force and os.environ.get("EKINERJA_DECLARE_TOPOLOGY", "all") == "none":
+        return
     n = names(settings, settings.service)
     channel.exchange_declare(n["exchange"], exchange_type="topic", durable=True)
     channel.exchange_declare(n["dead_exchange"], exchange_type="direct", durable=True)
