@@ -11,7 +11,8 @@ gives each process:
   ``/usr/local/bin/ekinerja``, the user in ``/etc/passwd``), remounted **read-only** when the
   compose service says ``read_only``;
 * a fresh tmpfs on every path of the service's ``tmpfs``, the data volume bound on ``/app/var``
-  (shared by the containers of one service, as the named volume is), the compose secrets as files
+  (shared by the containers of one service, as the named volume is; an empty anonymous one where
+  compose mounts none, as Docker does for the image's ``VOLUME``), the compose secrets as files
   under ``/run/secrets``;
 * the image's unprivileged uid (``USER``), no capabilities, ``WORKDIR`` as its directory, and the
   entrypoint of the image as its command.
@@ -86,6 +87,8 @@ class Container:
     tmpfs: tuple[str, ...] = ("/tmp",)
     secrets: Mapping[str, str] = field(default_factory=dict)  # name -> content, under /run/secrets
     log: Path | None = None
+    # A shell command run instead of the entrypoint, in the same container (tests' probes).
+    command_override: str | None = None
     popen: subprocess.Popen | None = None
 
     def _script(self) -> str:
@@ -122,23 +125,28 @@ class Container:
             lines.append(f"mount -o remount,ro {q(str(merged))}")
         for path in self.tmpfs:
             lines.append(f"mount -t tmpfs -o mode=1777 tmpfs .{q(path)}")
-        if self.volume is not None and self.image.volumes:
-            lines.append(f"mount --bind {q(str(self.volume))} .{q(self.image.volumes[0])}")
+        if self.image.volumes:
+            # A named volume if compose mounts one, else the anonymous volume Docker makes for
+            # every VOLUME of the image (empty, owned as the image made the folder).
+            source = self.volume or self.scratch / "anonymous-volume"
+            lines.append(f"mount --bind {q(str(source))} .{q(self.image.volumes[0])}")
         env = " ".join(q(f"{k}={v}") for k, v in self.env.items())
         argv = " ".join(q(a) for a in self.args)
+        command = self.command_override or f"exec /usr/local/bin/ekinerja {argv}"
         lines.append(
             f"exec chroot {q(str(merged))} setpriv --reuid={self.image.uid} --regid={self.image.uid} --clear-groups "
             f"--inh-caps=-all --bounding-set=-all env -i {env} "
-            f"sh -c {q('cd ' + self.image.workdir + ' && exec /usr/local/bin/ekinerja ' + argv)}"
+            f"sh -c {q('cd ' + self.image.workdir + ' && ' + command)}"
         )
         return "\n".join(lines)
 
     def start(self) -> "Container":
         (self.scratch / "root").mkdir(parents=True, exist_ok=True)
         (self.scratch / "layer").mkdir(exist_ok=True)
-        if self.volume is not None:
-            self.volume.mkdir(parents=True, exist_ok=True)
-            os.chown(self.volume, self.image.uid, self.image.uid)
+        for vol in (self.volume, self.scratch / "anonymous-volume"):
+            if vol is not None:
+                vol.mkdir(parents=True, exist_ok=True)
+                os.chown(vol, self.image.uid, self.image.uid)
         self.log = self.log or self.scratch / "output.log"
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", self._script()],
