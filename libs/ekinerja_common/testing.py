@@ -105,8 +105,11 @@ class DedicatedBroker:
     kill and restart *a* broker without disturbing anything else on the machine. Its data survive
     a restart, as a real broker's do: durable queues and persistent messages come back."""
 
-    def __init__(self, port: int, name: str | None = None):
+    def __init__(self, port: int, name: str | None = None, extra_config: str = "", plugins: tuple[str, ...] = ()):
         import tempfile
+
+        self.extra_config = extra_config  # more rabbitmq.conf lines (e.g. load_definitions)
+        self.plugins = plugins            # e.g. ("rabbitmq_prometheus",)
 
         # Directly under /tmp: the node runs as the rabbitmq user, who cannot enter pytest's
         # private (0700) temporary folders.
@@ -150,9 +153,9 @@ class DedicatedBroker:
         with open(f"{self.workdir}/env.conf", "w"):
             pass
         with open(f"{self.workdir}/rabbitmq.conf", "w") as f:
-            f.write(f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n")
+            f.write(f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n{self.extra_config}\n")
         with open(f"{self.workdir}/plugins", "w") as f:
-            f.write("[].\n")
+            f.write(f"[{','.join(self.plugins)}].\n")
         env = self._env()
         kwargs: dict = {}
         if os.geteuid() == 0:
