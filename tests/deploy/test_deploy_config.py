@@ -267,7 +267,7 @@ def test_postgres_init_creates_one_closed_database_per_service():
 # -- Prometheus and Grafana ----------------------------------------------------------------------
 
 def targets(config) -> dict[str, set[str]]:
-    return {job["job_name"]: {t for sc in job["static_configs"] for t in sc["targets"]} for job in config["scrape_configs"]}
+    return {job["job_name"]: {t for sc in job.get("static_configs", []) for t in sc["targets"]} for job in config["scrape_configs"]}
 
 
 def test_prometheus_scrapes_every_process_of_the_compose_stack(compose):
