@@ -24,6 +24,9 @@ if [ "$mode" = test ]; then
   have pg_ctlcluster || need+=(postgresql)
   have chromium || need+=(chromium)
   have docker-compose || need+=(docker-compose)
+  # kustomize (inside kubectl) renders deploy/k8s in the tests; Debian's own archive has no
+  # kubectl, so it comes from whatever apt source the machine has for it.
+  if ! have kubectl && ! have kustomize && apt-cache show kubectl >/dev/null 2>&1; then need+=(kubectl); fi
 fi
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"

@@ -47,9 +47,14 @@ class Settings:
             return env.get(f"{up}_{name}", env.get(name, default))
 
         data_dir = env.get("EKINERJA_DATA_DIR", os.path.join(os.getcwd(), "var"))
+        database_url = get("DATABASE_URL", f"sqlite:///{os.path.join(data_dir, service + '.db')}")
+        # A plain libpq URI (what CloudNativePG's app secret holds) means the psycopg 3 driver here.
+        for plain in ("postgresql://", "postgres://"):
+            if database_url.startswith(plain):
+                database_url = "postgresql+psycopg://" + database_url.removeprefix(plain)
         return cls(
             service=service,
-            database_url=get("DATABASE_URL", f"sqlite:///{os.path.join(data_dir, service + '.db')}"),
+            database_url=database_url,
             amqp_url=get("AMQP_URL", cls.amqp_url),
             exchange=get("EVENT_EXCHANGE", cls.exchange),
             dead_exchange=get("DEAD_EXCHANGE", cls.dead_exchange),

@@ -69,10 +69,22 @@ class Runtime:
         return f"{self.service}_schema_compat"
 
     def migrate(self, revision: str = "head") -> None:
+        """Upgrade the database. On PostgreSQL under an advisory lock of this service: several
+        pods starting at once (Kubernetes init containers) migrate one after the other, and the
+        later ones find the database at head and do nothing."""
         from alembic import command
 
-        command.upgrade(self._alembic_config(), revision)
-        self._record_compat_floor()
+        lock = None
+        if self.engine.dialect.name == "postgresql":
+            lock = self.engine.connect()
+            lock.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": f"ekinerja-migrate-{self.service}"})
+        try:
+            command.upgrade(self._alembic_config(), revision)
+            self._record_compat_floor()
+        finally:
+            if lock is not None:
+                lock.execute(text("SELECT pg_advisory_unlock_all()"))
+                lock.close()
 
     def offline_sql(self, revision: str = "head") -> None:
         """Print the SQL of ``revision`` (``TO`` or ``FROM:TO``) for a DBA, without a database
