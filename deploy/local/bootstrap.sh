@@ -44,6 +44,13 @@ if ! port_open 5672; then
   port_open 5672 || { say "RabbitMQ did not start"; exit 1; }
 fi
 
+# RabbitMQ's own /metrics (port 15692) for the local stack's Prometheus (deploy/prometheus/
+# prometheus.local.yml). Only for ./run.sh: the tests' brokers enable it themselves.
+if [ "$mode" = run ] && ! port_open 15692; then
+  as_root rabbitmq-plugins enable --quiet rabbitmq_prometheus >/dev/null 2>&1 \
+    || say "could not enable rabbitmq_prometheus; the broker's metrics stay off"
+fi
+
 if [ "$mode" = test ] && ! port_open 5432; then
   say "starting PostgreSQL"
   version=$(ls /etc/postgresql | sort -V | tail -n 1)
@@ -72,19 +79,21 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
-# Prometheus' promtool (rule checks and rule unit tests), the server (the dashboard test scrapes the
-# end-to-end stack with it) and Alertmanager's amtool (config check), from Debian's packages. Only
-# the binaries are unpacked into .venv/bin: installing the packages would start system daemons.
+# Prometheus' promtool (rule checks and rule unit tests), the server and the nginx exporter (the
+# end-to-end test scrapes the stack with them) and Alertmanager's amtool (config check), from
+# Debian's packages. Only the binaries are unpacked into .venv/bin: installing the packages would
+# start system daemons.
 if [ "$mode" = test ]; then
-  tools=(promtool prometheus amtool)
+  tools=(promtool prometheus amtool prometheus-nginx-exporter)
   missing=0
   for t in "${tools[@]}"; do [ -x ".venv/bin/$t" ] || missing=1; done
   if [ "$missing" = 1 ]; then
-    say "unpacking promtool, prometheus and amtool from Debian's packages into .venv/bin"
+    say "unpacking promtool, prometheus, amtool and the nginx exporter from Debian's packages into .venv/bin"
     tmp=$(mktemp -d)
     chmod 0755 "$tmp"  # apt's download user must be able to write there
-    ( cd "$tmp" && { apt-get download prometheus prometheus-alertmanager >/dev/null 2>&1 \
-        || { as_root apt-get update -q >/dev/null && apt-get download prometheus prometheus-alertmanager >/dev/null; }; } )
+    debs="prometheus prometheus-alertmanager prometheus-nginx-exporter"
+    ( cd "$tmp" && { apt-get download $debs >/dev/null 2>&1 \
+        || { as_root apt-get update -q >/dev/null && apt-get download $debs >/dev/null; }; } )
     for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/x"; done
     for t in "${tools[@]}"; do install -m 0755 "$tmp/x/usr/bin/$t" ".venv/bin/$t"; done
     rm -rf "$tmp"

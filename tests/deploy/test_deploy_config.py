@@ -291,30 +291,57 @@ def test_local_prometheus_config_matches_the_runner_ports():
 
 
 def exposed_metric_names() -> set[str]:
+    """Every sample name the code can expose: the collectors of the metrics, relay, consumer and
+    scheduler modules."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from ekinerja_common import schedule
+
     names = set()
-    for collector in (metrics.REQUESTS, metrics.LATENCY, relay.PUBLISHED, relay.UNROUTED, relay.FAILURES, relay.PENDING,
-                      relay.OLDEST, consumer.HANDLED, consumer.DURATION):
-        for family in collector.describe():
-            suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "gauge": [""]}[family.type]
-            names.update(family.name + s for s in suffixes)
+    for module in (metrics, relay, consumer, schedule):
+        for collector in vars(module).values():
+            if not isinstance(collector, MetricWrapperBase):
+                continue
+            for family in collector.describe():
+                suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "gauge": [""]}[family.type]
+                names.update(family.name + s for s in suffixes)
     return names
 
 
-def test_grafana_dashboard_queries_metrics_that_exist():
+OUR_DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("ekinerja-*.json"))
+
+
+def test_dashboards_are_generated_and_current():
+    from deploy.grafana import generate
+
+    files = generate.files()
+    assert set(files) == set(OUR_DASHBOARDS)
+    for path, text in files.items():
+        assert path.read_text() == text, f"{path.name} is stale: python -m deploy.grafana.generate"
+
+
+def test_grafana_dashboards_query_metrics_that_exist():
     provisioning = load_yaml(ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml")
     uids = {d["uid"] for d in provisioning["datasources"]}
     providers = load_yaml(ROOT / "deploy" / "grafana" / "provisioning" / "dashboards" / "ekinerja.yml")
     assert providers["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
-    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "ekinerja.json").read_text())
-    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
-    exprs = []
-    for panel in panels:
-        assert panel["datasource"]["uid"] in uids, panel["title"]
-        exprs += [t["expr"] for t in panel["targets"]]
-    used = {m for e in exprs for m in re.findall(r"\bekinerja_[a-z_]+", e)}
-    assert used <= exposed_metric_names(), used - exposed_metric_names()
-    everything = "\n".join(exprs)
+    compose = load_yaml(COMPOSE)
+    home = compose["services"]["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (ROOT / "deploy" / "grafana" / "dashboards" / Path(home).name).exists()
+    everything = []
+    for path in OUR_DASHBOARDS:
+        dashboard = json.loads(path.read_text())
+        for panel in (p for p in dashboard["panels"] if p["type"] != "row"):
+            assert panel["datasource"]["uid"] in uids, panel["title"]
+            exprs = [t["expr"] for t in panel["targets"]]
+            used = {m for e in exprs for m in re.findall(r"\bekinerja_[a-z_]+", e)}
+            assert used <= exposed_metric_names(), (path.name, panel["title"], used - exposed_metric_names())
+            everything += exprs
+    everything = "\n".join(everything)
     for needed in ("ekinerja_http_requests_total", "ekinerja_http_request_seconds_bucket", 'status=~"5..',
                    "ekinerja_relay_pending", "ekinerja_relay_oldest_pending_seconds", "ekinerja_consumer_messages_total",
-                   'outcome=~"dead', "rabbitmq_detailed_queue_messages", "nginx_"):
+                   "ekinerja_consumer_lag_seconds_bucket", 'outcome=~"dead', "rabbitmq_detailed_queue_messages", "nginx_",
+                   "ekinerja_process_resident_memory_bytes", "ekinerja_db_pool_checked_out", "ekinerja_http_response_bytes_total"):
         assert needed in everything, needed
+    rabbit = sorted((ROOT / "deploy" / "grafana" / "dashboards" / "rabbitmq").glob("*.json"))
+    assert {p.name for p in rabbit} >= {"RabbitMQ-Overview.json"}
