@@ -58,12 +58,15 @@ def overview() -> dict:
               "Every service's rate, errors and duration; events from outbox to effect; the broker; capacity.")
     b.row("Requests: rate, errors, duration (RED) per service")
     b.panel("Requests per second", [(f"sum by (service) (rate(ekinerja_http_requests_total[{R}]))", "{{service}}")], "reqps")
-    b.panel("5xx error ratio", [(f'sum by (service) (rate(ekinerja_http_requests_total{{status=~"5.."}}[{R}])) '
+    # "or ... * 0": a service without a single 5xx shows 0, not "no data".
+    b.panel("5xx error ratio", [(f'(sum by (service) (rate(ekinerja_http_requests_total{{status=~"5.."}}[{R}])) '
+                                 f"or sum by (service) (rate(ekinerja_http_requests_total[{R}])) * 0) "
                                  f"/ sum by (service) (rate(ekinerja_http_requests_total[{R}]))", "{{service}}")], "percentunit")
     b.panel("p95 response time", [(f"histogram_quantile(0.95, sum by (service, le) "
                                    f"(rate(ekinerja_http_request_seconds_bucket[{R}])))", "{{service}}")], "s")
     b.panel("Error budget left this month (SLO 99.5 % not 5xx)",
-            [('1 - (sum by (service) (increase(ekinerja_http_requests_total{status=~"5.."}[30d])) '
+            [('1 - ((sum by (service) (increase(ekinerja_http_requests_total{status=~"5.."}[30d])) '
+              "or sum by (service) (increase(ekinerja_http_requests_total[30d])) * 0) "
               "/ sum by (service) (increase(ekinerja_http_requests_total[30d]))) / 0.005", "{{service}}")],
             "percentunit", description="1 = the whole budget left; 0 = used up; below 0 = SLO missed.")
     b.panel("Gateway (nginx) requests per second", [(f"sum(rate(nginx_http_requests_total[{R}]))", "requests"),
@@ -80,7 +83,8 @@ def overview() -> dict:
                                                 "{{service}} {{outcome}}")], "short")
     b.panel("Published per second", [(f"sum by (service) (rate(ekinerja_relay_published_total[{R}]))", "{{service}}")])
     b.panel("Dead-lettered in the last 24 h", [('sum by (service) (increase(ekinerja_consumer_messages_total'
-                                                '{outcome=~"dead|malformed"}[24h]))', "{{service}}")], kind="stat")
+                                                '{outcome=~"dead|malformed"}[24h])) or sum by (service) '
+                                                '(ekinerja_broker_connections_total{kind="consume"}) * 0', "{{service}}")])
     b.row("Broker")
     b.panel("Queue depth (ready + unacknowledged)", [('sum by (queue) (rabbitmq_detailed_queue_messages{queue=~".*\\\\.events"})',
                                                       "{{queue}}")], width=12)

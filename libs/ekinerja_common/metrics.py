@@ -73,10 +73,9 @@ def observe(service: str, method: str, route: str, status: int, started: float,
             request_bytes: int = 0, response_bytes: int = 0) -> None:
     REQUESTS.labels(service, method, route, str(status)).inc()
     LATENCY.labels(service, method, route).observe(time.perf_counter() - started)
-    if request_bytes:
-        REQUEST_BYTES.labels(service, method, route).inc(request_bytes)
-    if response_bytes:
-        RESPONSE_BYTES.labels(service, method, route).inc(response_bytes)
+    # Also when 0: every route a request reached has its series, as in ekinerja_http_requests_total.
+    REQUEST_BYTES.labels(service, method, route).inc(request_bytes)
+    RESPONSE_BYTES.labels(service, method, route).inc(response_bytes)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -41,6 +41,8 @@ class Relay:
         self.outbox = metadata.tables[OUTBOX]
         self.stopping = threading.Event()
         self.names = topology.names(settings, settings.service)
+        for reason in ("nack", "connection", "error"):  # exposed at 0 from the start, for dashboards
+            FAILURES.labels(settings.service, reason)
 
     # -- one pass ---------------------------------------------------------------------------
     def publish_batch(self, channel) -> int:

@@ -19,7 +19,11 @@ WIB = timezone(timedelta(hours=7))
 
 @pytest.fixture(scope="session")
 def broker():
-    b = DedicatedBroker(Ports.free().gateway)
+    # With RabbitMQ's Prometheus plugin on a port of its own: test_observability scrapes it.
+    metrics_port = Ports.free().gateway
+    b = DedicatedBroker(Ports.free().gateway, plugins=("rabbitmq_prometheus",),
+                        extra_config=f"prometheus.tcp.port = {metrics_port}\nprometheus.tcp.ip = 127.0.0.1\n")
+    b.metrics_port = metrics_port
     b.start()
     try:
         yield b
