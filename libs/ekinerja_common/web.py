@@ -13,7 +13,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from . import metrics
+from . import conditional, metrics
 from .auth import Principal, TokenVerifier
 from .errors import DomainError, Text, Unauthorized, ValidationFailed
 from .logs import request_id_var
@@ -132,6 +132,7 @@ def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[
     def _finish(resp: Response) -> Response:
         resp.headers["X-Request-ID"] = g.get("request_id", "")
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
+        resp = conditional.apply(request, resp)  # ETag / 304 for the reads
         if "started" in g:
             # Streamed bodies (file downloads) have no length up front and count as 0 bytes.
             metrics.observe(service, request.method, route, resp.status_code, g.started,
