@@ -288,9 +288,8 @@ class Stack:
                 port = self.ports.port_of(name)
                 self.procs[name] = Process(
                     name, [self.python, "-m", svc, command], self.env_for(svc, kind), self.log_path(name),
-                    # The metrics server is the first thing these processes start; until then
-                    # they are still importing.
-                    ready=lambda p=port: http_ok(f"http://127.0.0.1:{p}/metrics"),
+                    # Ready = connected to the broker and the loop turning (ekinerja_common.metrics.Health).
+                    ready=lambda p=port: http_ok(f"http://127.0.0.1:{p}/readyz"),
                 )
         nginx_dir = self.run_dir / "nginx"
         self.procs[GATEWAY] = Process(
