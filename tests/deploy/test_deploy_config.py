@@ -196,6 +196,15 @@ def test_dockerfile_builds_one_image_for_every_service():
     assert "pip install -c constraints.txt -r requirements.txt" in dockerfile
     assert 'ENTRYPOINT ["ekinerja"]' in dockerfile and "\nUSER ekinerja\n" in dockerfile
     assert "COPY deploy/docker-entrypoint.sh /usr/local/bin/ekinerja" in dockerfile
+    # Run-time packages only in the image: no test tools (Playwright alone was 165 of 363 MB).
+    runtime = {l.strip().split("[")[0].lower() for l in (ROOT / "requirements.txt").read_text().splitlines()
+               if l.strip() and not l.startswith(("#", "-"))}
+    assert not runtime & {"pytest", "hypothesis", "playwright", "pyyaml", "kubernetes-validate", "matplotlib"}
+    assert "requirements-test.txt" not in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"**/tests", "tests", "bench", "web", ".venv", ".env", "secrets"} <= set(ignored)
+    assert 'VOLUME ["/app/var"]' in dockerfile and "EKINERJA_DATA_DIR=/app/var" in dockerfile
+    assert "chown 10001:10001 /app/var" in dockerfile
 
 
 def test_entrypoint_runs_a_service_process(tmp_path):
