@@ -267,10 +267,10 @@ def seed(base_url: str, create_admin: Callable[[str, str], None], logins_file: P
         raise SeedError(f"cannot log in as organisasi with the password in {logins_file}")
     positions = _seed_structure(api, org_token)
 
-    _, listed = api.call("GET", "/api/identity/employees", admin_token)
-    by_nip = {e["nip"]: e for e in listed["employees"]}
     for nip, name, status, golongan, bank_account, position_code in EMPLOYEES:
-        employee = by_nip.get(nip)
+        # The list is paged: ask for the one NIP rather than read every page.
+        _, listed = api.call("GET", f"/api/identity/employees?nip={nip}&limit=1", admin_token)
+        employee = next((e for e in listed["items"] if e["nip"] == nip), None)
         if employee is None:
             _, employee = api.call("POST", "/api/identity/employees", admin_token, {
                 "nip": nip, "name": name, "employee_kind": "PNS", "status": status, "golongan": golongan,

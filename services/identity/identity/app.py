@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from ekinerja_common.auth import CallableKeySource, Principal, TokenVerifier
 from ekinerja_common.config import Settings
 from ekinerja_common.envelope import utcnow
-from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, Unauthorized, ValidationFailed
+from ekinerja_common import paging
+from ekinerja_common.errors import DomainError, FieldErrors, Forbidden, NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, public
 
-from . import domain, imports, people, services, sessions
+from . import directory, domain, imports, people, services, sessions
 from .keys import KeyStore
 from .orm import Account, Employee, Placement, PositionRef
 from .runtime import build_runtime
@@ -248,18 +249,25 @@ def _may_read(s: Session, p: Principal, employee_id: str) -> bool:
 
 @bp.get("/employees")
 def list_employees():
-    """admin_bkd: every employee; anyone else: their own record and those of the people they
-    supervise today."""
+    """Employees, paged (``limit``, ``cursor`` or ``page``; answer ``{items, total, next_cursor}``),
+    sorted by name, each with ``current_position`` today. Filters: ``q`` (part of the name or
+    NIP), ``nip`` (its start), ``unit_id`` (repeatable: placed today in a post of one of them),
+    ``status`` (CPNS/PNS/PPPK), ``active`` (true/false). admin_bkd sees every employee; anyone
+    else only their own record and those of the people they supervise today."""
     p = principal()
-    q = select(Employee).order_by(Employee.name, Employee.nip)
+    problems = FieldErrors()
+    req = paging.page_request(request.args, errors=problems)
+    filters = directory.filters_from(request.args, request.args.getlist("unit_id"), problems)
+    problems.raise_if_any()
+    today = services.local_today()
     with runtime().session_factory() as s:
+        visible = None
         if not p.has("admin_bkd"):
-            visible = ({p.employee_id} | people.subordinate_ids(s, p.employee_id, services.local_today())
-                       if p.employee_id else set())
-            if not visible:
-                return {"employees": []}
-            q = q.where(Employee.id.in_(visible))
-        return {"employees": [employee_json(e) for e in s.scalars(q)]}
+            visible = ({p.employee_id} | people.subordinate_ids(s, p.employee_id, today)) if p.employee_id else set()
+        page = paging.paginate(s, directory.employee_query(filters, today, visible),
+                               [paging.SortKey(Employee.name), paging.SortKey(Employee.id)], req)
+        posts = directory.posts_today(s, [e.id for e in page.items], today)
+        return page.as_json(lambda e: {**employee_json(e), "current_position": posts.get(e.id)})
 
 
 @bp.get("/employees/<employee_id>")

@@ -23,6 +23,7 @@ def on_position(session: Session, env: Envelope) -> None:
     row.name = d["name"]
     row.parent_id = d["parent_id"]
     row.kind = d["kind"]
+    row.unit_id = d.get("unit_id")
     # ``active`` is an extra field organization adds when it abolishes a post; events from
     # before it existed describe posts that were all active.
     row.active = bool(d.get("active", True))

@@ -23,6 +23,8 @@ class Base(DeclarativeBase):
 
 class Employee(Base):
     __tablename__ = "employees"
+    # The list is paged by (name, id): the index serves each page from where the last ended.
+    __table_args__ = (Index("ix_employees_name_id", "name", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     nip: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -66,6 +68,9 @@ class PositionRef(Base):
     # Null for rows stored before identity kept the parent (the next position event fills it).
     parent_id: Mapped[str | None] = mapped_column(String(36))
     kind: Mapped[str | None] = mapped_column(String(20))
+    # The post's unit, for BKD's "employees of this unit" list; null for rows stored before
+    # identity kept it (the next position event fills it).
+    unit_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # False once organization abolished the post: nobody may be placed there any more.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     version: Mapped[int] = mapped_column(Integer)

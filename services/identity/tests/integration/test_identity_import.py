@@ -163,7 +163,7 @@ def test_placement_import_applies_rows_in_order_with_the_single_placement_rules(
                     json={"position_id": codes["A"], "start_date": "2024-01-01", "kind": "definitive"}, headers=admin_h)
     first = r.get_json()
     api.register(admin_h, nip=nip(3), name="Pensiun")
-    retired = api.client.get("/employees", headers=admin_h).get_json()["employees"]
+    retired = api.client.get("/employees", headers=admin_h).get_json()["items"]
     retired_id = next(e["id"] for e in retired if e["name"] == "Pensiun")
     client.patch(f"/employees/{retired_id}", json={"active": False}, headers=admin_h)
     before = len(api.outbox())

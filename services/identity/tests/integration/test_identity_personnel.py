@@ -107,8 +107,8 @@ def test_employees_see_only_themselves(api, client, admin_h):
     me, user = api.make_user(admin_h, "budi.santoso")
     other = api.register(admin_h, nip="199001012015032002", name="Siti Rahma")
     h = api.bearer(user)
-    assert [x["id"] for x in client.get("/employees", headers=h).get_json()["employees"]] == [me["id"]]
-    assert len(client.get("/employees", headers=admin_h).get_json()["employees"]) == 2
+    assert [x["id"] for x in client.get("/employees", headers=h).get_json()["items"]] == [me["id"]]
+    assert len(client.get("/employees", headers=admin_h).get_json()["items"]) == 2
     own = client.get(f"/employees/{me['id']}", headers=h)
     assert own.status_code == 200 and own.get_json()["placements"] == []
     # Someone else's record and a record that does not exist look the same: forbidden.

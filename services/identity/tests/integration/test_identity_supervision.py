@@ -97,7 +97,7 @@ def test_supervisors_read_the_records_of_the_people_they_supervise_today(api, cl
     place(client, admin_h, other["id"], OTHER, start)
 
     def visible(login):
-        return {e["name"] for e in client.get("/employees", headers=api.bearer(login)).get_json()["employees"]}
+        return {e["name"] for e in client.get("/employees", headers=api.bearer(login)).get_json()["items"]}
 
     assert visible(kabid_login) == {"Rina", "Dewi"}
     assert visible(kadis_login) == {"Bambang", "Rina", "Yusuf"}  # direct reports only
