@@ -45,9 +45,9 @@ CATALOGUE: dict[str, EventType] = {
                   ("placement_id", "employee_id", "position_id", "start_date", "end_date", "kind", "version"),
                   "A placement in a position (kind definitive or plt), effective from start_date to end_date "
                   "(inclusive, null = open); re-sent with a higher version when it changes or ends."),
-        EventType("unit.created", "organization", ("payroll",), _UNIT,
+        EventType("unit.created", "organization", ("activity", "payroll"), _UNIT,
                   "A unit (opd, bidang or subbidang) with its code, name and parent unit; also carries active."),
-        EventType("unit.updated", "organization", ("payroll",), _UNIT,
+        EventType("unit.updated", "organization", ("activity", "payroll"), _UNIT,
                   "Full new state of a unit (renamed, or dissolved: active false)."),
         EventType("position.created", "organization", ("identity", "activity", "approval", "payroll"), _POSITION,
                   "A position (jabatan) with its parent position, kelas jabatan and unit."),

@@ -386,6 +386,7 @@ def evidence_dir(settings: Settings) -> str:
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None,
                policy: domain.Policy | None = None):
     from .attendance_app import bp as attendance_bp
+    from .bkd_app import bp as bkd_bp
 
     rt = build_runtime(settings)
     verifier = verifier or TokenVerifier(JwksKeySource(rt.settings.jwks_url), rt.settings.jwt_issuer, rt.settings.jwt_audience)
@@ -397,4 +398,5 @@ def create_app(settings: Settings | None = None, verifier: TokenVerifier | None 
     app.extensions["evidence_store"] = EvidenceStore(evidence_dir(rt.settings))
     app.register_blueprint(bp)
     app.register_blueprint(attendance_bp)
+    app.register_blueprint(bkd_bp)
     return app

@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field
 from ekinerja_common.auth import Principal
 from sqlalchemy import select
 
+from ekinerja_common import preview
 from ekinerja_common.errors import NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.web import accepts, principal
 
@@ -53,6 +54,7 @@ class CalendarIn(Strict):
     deductions: dict[str, Decimal] = Field(default_factory=lambda: {k: Decimal(v) for k, v in attendance.DEFAULT_DEDUCTIONS.items()})
     excused_codes: dict[str, str] = Field(default_factory=lambda: dict(attendance.DEFAULT_EXCUSED))
     # read-only (GET), ignored
+    is_default: Any = None
     working_weekdays: Any = None
     working_days: Any = None
     updated_at: Any = None
@@ -111,7 +113,9 @@ def _partial() -> bool:
 def calendar_json(session, year: int) -> dict:
     cal = repository.load_calendar(session, year)
     row = session.get(WorkCalendarRow, year)
-    return {**cal.document(), "version": cal.version, "working_weekdays": cal.working_weekdays,
+    # is_default: BKD has never stored this year; every figure above is the default calendar (no
+    # holidays), which activity and payroll both use until it is stored. The dashboard warns on it.
+    return {**cal.document(), "version": cal.version, "is_default": row is None, "working_weekdays": cal.working_weekdays,
             "working_days": {f"{m:02d}": cal.working_days(m) for m in range(1, 13)},
             "updated_at": row.updated_at.isoformat() if row else None, "updated_by": row.updated_by if row else None}
 
@@ -209,9 +213,11 @@ def calendar_history(year: int):
 def import_file():
     """Import a device file (CSV, format in the service README) as multipart field ``file`` or as
     a ``text/csv`` body (admin_bkd). All-or-nothing unless ``?partial=true``; every bad line is
-    listed (``lines.<n>.<column>``). Re-importing the same file changes nothing."""
+    listed (``lines.<n>.<column>``). Re-importing the same file changes nothing. ``?dry_run=true``:
+    the same checks and counts, nothing stored (the preview)."""
     who = bkd()
     partial = _partial()
+    dry_run = preview.dry_run_requested(request.args)
     upload = request.files.get("file")
     if upload is not None:
         filename, data = upload.filename or None, upload.stream.read()
@@ -226,8 +232,8 @@ def import_file():
     with runtime().uow(g.request_id) as uow:
         report = att.import_rows(uow, raw_rows, parse_errors, source="file", filename=filename, digest=att.sha256(data),
                                  actor=who.account_id, partial=partial, today=clock.today())
-        uow.commit()
-    return report_json(report)
+        preview.finish(uow, dry_run)
+    return {**report_json(report), "dry_run": dry_run}
 
 
 def _device_or_bkd() -> str:

@@ -32,7 +32,12 @@ MONTH_BUCKETS = {"draft": "draft", "submitted": "pending", "approved": "approved
 @dataclass(frozen=True)
 class Policy:
     """The numbers of the regent regulation this service applies. They are policy data (DOMAIN.md:
-    versioned by year, set by the agency); these defaults are the only place they are written."""
+    versioned by year, set by the agency); these defaults are the only place they are written.
+
+    The submission window is BKD's yearly policy data (``PUT /entry-policies/{year}``, audited):
+    the stored year's value reaches the rules as ``Facts.submission_window_days``; the default
+    here holds for a year BKD has not set. It is deliberately not an environment variable any
+    more: changing it must be a recorded decision, not a restart."""
 
     submission_window_days: int = 5  # an entry for day D is accepted until D + 5 inclusive
     daily_ceiling_minutes: int = 450
@@ -44,16 +49,18 @@ class Policy:
 
     @classmethod
     def from_settings(cls, extra: Mapping[str, str]) -> "Policy":
-        """Overrides from ``ACTIVITY_SUBMISSION_WINDOW_DAYS`` / ``ACTIVITY_DAILY_CEILING_MINUTES``
-        until the yearly policy reaches this service as data."""
+        """Overrides from ``ACTIVITY_DAILY_CEILING_MINUTES`` and friends until the yearly policy
+        carries them as data too (the submission window already does)."""
         base = cls()
         return cls(
-            submission_window_days=int(extra.get("ACTIVITY_SUBMISSION_WINDOW_DAYS", base.submission_window_days)),
             daily_ceiling_minutes=int(extra.get("ACTIVITY_DAILY_CEILING_MINUTES", base.daily_ceiling_minutes)),
             revision_window_days=int(extra.get("ACTIVITY_REVISION_WINDOW_DAYS", base.revision_window_days)),
             evidence_max_bytes=int(extra.get("ACTIVITY_EVIDENCE_MAX_BYTES", base.evidence_max_bytes)),
             evidence_max_files=int(extra.get("ACTIVITY_EVIDENCE_MAX_FILES", base.evidence_max_files)),
         )
+
+
+MAX_SUBMISSION_WINDOW_DAYS = 60  # beyond two months an entry is no longer a daily record
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,19 @@ class Facts:
     # Set for the revision of a returned entry that keeps its date: the last day it may be
     # resubmitted although the activity date's window has passed.
     revision_deadline: date | None = None
+    # The activity date's year's window as BKD stored it; None: the Policy default.
+    submission_window_days: int | None = None
+    # BKD's late-entry permission covering this person and activity date: the last day it may be
+    # used to enter the date although its window has passed (None: no permission).
+    late_entry_until: date | None = None
+
+    def window_days(self, policy: "Policy") -> int:
+        return policy.submission_window_days if self.submission_window_days is None else self.submission_window_days
+
+    def waived_until(self) -> date | None:
+        """The last day the window does not apply: a revision's own deadline or a permission."""
+        days = [d for d in (self.revision_deadline, self.late_entry_until) if d is not None]
+        return max(days) if days else None
 
 
 @dataclass(frozen=True)
@@ -142,18 +162,20 @@ def _hhmm(t: time) -> str:
     return t.strftime("%H:%M")
 
 
-def _check_date(errors: FieldErrors, day: date, today: date, locked: bool, policy: Policy,
-                revision_deadline: date | None = None) -> None:
+def _check_date(errors: FieldErrors, day: date, today: date, facts: Facts, policy: Policy) -> None:
+    waived_until = facts.waived_until()
+    n = facts.window_days(policy)
     if day > today:
         errors.add("date", "Tanggal kegiatan tidak boleh di masa depan", "The activity date cannot be in the future")
-    elif locked:
+    elif facts.period_locked:
         errors.add("date", "Periode bulan ini sudah dikunci oleh BPKAD", "This month's period has been locked by BPKAD")
-    elif revision_deadline is not None and today <= revision_deadline:
+    elif waived_until is not None and today <= waived_until:
         pass
-    elif today > day + timedelta(days=policy.submission_window_days):
-        n = policy.submission_window_days
-        errors.add("date", f"Batas waktu pengisian ({n} hari setelah tanggal kegiatan) sudah lewat",
-                   f"The submission window ({n} days after the activity date) has passed")
+    elif today > day + timedelta(days=n):
+        errors.add("date", f"Batas waktu pengisian ({n} hari setelah tanggal kegiatan) sudah lewat; "
+                           "minta izin pengisian susulan kepada BKD bila ada alasan yang sah",
+                   f"The submission window ({n} days after the activity date) has passed; "
+                   "ask BKD for a late-entry permission if there is a valid reason")
 
 
 def _check_duty(errors: FieldErrors, duty: Duty | None, day: date, placements: Iterable[Placement]) -> None:
@@ -201,7 +223,7 @@ def assess(draft: Draft, facts: Facts, today: date, policy: Policy = Policy()) -
         errors.add("volume", "Volume harus bilangan bulat lebih dari 0", "Volume must be a whole number above 0")
     if not draft.description.strip():
         errors.add("description", "Uraian kegiatan wajib diisi", "Description is required")
-    _check_date(errors, draft.date, today, facts.period_locked, policy, facts.revision_deadline)
+    _check_date(errors, draft.date, today, facts, policy)
     _check_duty(errors, facts.duty, draft.date, facts.placements)
     credited = None
     if times_ok and facts.duty is not None:

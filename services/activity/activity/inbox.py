@@ -12,7 +12,7 @@ from ekinerja_common.envelope import Envelope, utcnow
 
 from . import domain, services
 from .domain import DECISIONS
-from .orm import ClosedPeriod, Duty, Employee, Entry, Placement, Position
+from .orm import ClosedPeriod, Duty, Employee, Entry, Placement, Position, Unit
 from .summary import Deltas
 
 log = logging.getLogger("activity.inbox")
@@ -93,6 +93,21 @@ def on_position(session: Session, env: Envelope) -> None:
         session.add(row)
     row.parent_id = d["parent_id"]
     row.name = d["name"]
+    row.unit_id = d.get("unit_id")
+    row.version = d["version"]
+
+
+def on_unit(session: Session, env: Envelope) -> None:
+    """unit.created/updated carry the full state: one upsert, older versions ignored."""
+    d = env.data
+    row = session.get(Unit, d["unit_id"], with_for_update=True)
+    if row is not None and row.version >= d["version"]:
+        return
+    if row is None:
+        row = Unit(unit_id=d["unit_id"])
+        session.add(row)
+    row.parent_id, row.code, row.name = d["parent_id"], d["code"], d["name"]
+    row.active = bool(d.get("active", True))
     row.version = d["version"]
 
 
@@ -201,6 +216,8 @@ HANDLERS = {
     "employee.placed": on_employee_placed,
     "position.created": on_position,
     "position.updated": on_position,
+    "unit.created": on_unit,
+    "unit.updated": on_unit,
     "duty.published": on_duty_published,
     "duty.retired": on_duty_retired,
     **{name: on_decision for name in DECISIONS},

@@ -146,13 +146,79 @@ class Employee(Base):
 
 
 class Position(Base):
-    """Read model of organization's positions: only what the supervisor walk needs."""
+    """Read model of organization's positions: what the supervisor walk needs, and the unit
+    (BKD's per-unit lists, a late-entry permission granted to a unit)."""
 
     __tablename__ = "positions"
     position_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     parent_id: Mapped[str | None] = mapped_column(String(36))
     name: Mapped[str] = mapped_column(String(200))
+    # Null for rows stored before activity kept it; the post's next event fills it.
+    unit_id: Mapped[str | None] = mapped_column(String(36), index=True)
     version: Mapped[int] = mapped_column(Integer)
+
+
+class Unit(Base):
+    """Read model of organization's unit tree (unit.created/updated): a permission granted to an
+    OPD covers its bidang and subbidang too."""
+
+    __tablename__ = "units"
+    unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    code: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class SubmissionPolicyRow(Base):
+    """BKD's entry rules of one year (policy data, not settings): how many days after the
+    activity date an entry is still accepted. Years without a row use domain.Policy's default."""
+
+    __tablename__ = "submission_policies"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_window_days: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class SubmissionPolicyAudit(Base):
+    """Every stored version of every year's entry rules, by whom and why. Only inserted."""
+
+    __tablename__ = "submission_policy_audit"
+    __table_args__ = (Index("ix_submission_policy_audit_year", "year", "version", unique=True),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    submission_window_days: Mapped[int] = mapped_column(Integer)
+    previous_window_days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    request_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class LateEntryPermission(Base):
+    """BKD lets one person, or everyone placed in a unit (and its sub-units), enter activity
+    dates ``start_date``..``end_date`` although their submission window has passed, until
+    ``valid_until``. The row is its own audit record: granted fields never change, a revocation
+    only adds who/when/why."""
+
+    __tablename__ = "late_entry_permissions"
+    __table_args__ = (Index("ix_late_entry_dates", "start_date", "end_date"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    employee_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    unit_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(100))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Evidence(Base):

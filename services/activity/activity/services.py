@@ -18,7 +18,7 @@ from ekinerja_common.errors import Conflict, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
 from ekinerja_common import evidence
 
-from . import clock, domain, repository
+from . import clock, domain, entry_policy, repository
 from .orm import (CONTENT_FIELDS, ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
                   WorkCalendarRow)
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
@@ -69,13 +69,17 @@ def _day_slots(session: Session, employee_id: str, day: date, exclude_id: str | 
 
 def _facts(session: Session, employee_id: str, draft: domain.Draft, exclude_id: str | None = None,
            revision_deadline: date | None = None) -> domain.Facts:
+    placements = _placements(session, employee_id, draft.date)
     return domain.Facts(
         duty=_as_duty(session.get(Duty, draft.duty_id)),
-        placements=tuple(domain.Placement(p.position_id, p.start_date, p.end_date, p.kind)
-                         for p in _placements(session, employee_id, draft.date)),
+        placements=tuple(domain.Placement(p.position_id, p.start_date, p.end_date, p.kind) for p in placements),
         others=_day_slots(session, employee_id, draft.date, exclude_id),
         period_locked=repository.is_locked(session, draft.date),
         revision_deadline=revision_deadline,
+        # BKD's yearly window of the activity date's year, and a late-entry permission for it.
+        submission_window_days=entry_policy.stored_window_days(session, draft.date.year),
+        late_entry_until=entry_policy.late_entry_until(session, employee_id, draft.date,
+                                                       {p.position_id for p in placements}),
     )
 
 

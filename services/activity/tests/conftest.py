@@ -129,11 +129,17 @@ class Feed:
             "employee_id": employee_id, "nip": nip or nip_for(employee_id), "name": name, "employee_kind": "PNS",
             "status": "PNS", "golongan": "III/a", "active": active, "version": version})
 
-    def position(self, position_id=None, parent_id=None, name="Jabatan", version=1, created=True):
+    def position(self, position_id=None, parent_id=None, name="Jabatan", version=1, created=True, unit_id="u-1"):
         position_id = position_id or str(uuid.uuid4())
         return self("position.created" if created else "position.updated", {
             "position_id": position_id, "code": position_id[:8], "name": name, "kind": "pelaksana",
-            "kelas_jabatan": 7, "parent_id": parent_id, "unit_id": "u-1", "factor": "1", "version": version})
+            "kelas_jabatan": 7, "parent_id": parent_id, "unit_id": unit_id, "factor": "1", "version": version})
+
+    def unit(self, unit_id=None, parent_id=None, name="Unit", kind="opd", version=1, active=True):
+        unit_id = unit_id or str(uuid.uuid4())
+        return self("unit.created" if version == 1 else "unit.updated", {
+            "unit_id": unit_id, "code": unit_id[:8], "name": name, "kind": kind, "parent_id": parent_id,
+            "version": version, "active": active})
 
     def lock(self, year, month):
         return self("tpp.period_locked", {"year": year, "month": month, "locked_at": "2026-12-05T03:00:00Z",

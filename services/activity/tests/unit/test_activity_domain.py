@@ -89,6 +89,31 @@ def test_submission_window_is_policy():
     assert assess(d, policy=Policy(submission_window_days=3)).valid
 
 
+def test_the_years_stored_window_wins_over_the_default():
+    d = draft(date=TODAY - timedelta(days=8))
+    assert not assess(d).valid
+    assert assess(d, facts(submission_window_days=10)).valid
+    refused = assess(draft(date=TODAY - timedelta(days=3)), facts(submission_window_days=2))
+    assert set(refused.errors) == {"date"} and "(2 hari" in refused.errors["date"].id
+
+
+@pytest.mark.parametrize("until, ok", [(TODAY, True), (TODAY + timedelta(days=3), True), (TODAY - timedelta(days=1), False)])
+def test_a_late_entry_permission_opens_a_closed_date_until_it_expires(until, ok):
+    d = draft(date=TODAY - timedelta(days=30))
+    result = assess(d, facts(late_entry_until=until))
+    assert result.valid is ok
+    if not ok:
+        assert "izin pengisian susulan" in result.errors["date"].id and "late-entry permission" in result.errors["date"].en
+
+
+def test_a_permission_waives_the_window_only():
+    # Not a locked month, not a future day, not another rule.
+    old = TODAY - timedelta(days=30)
+    assert set(assess(draft(date=old), facts(late_entry_until=TODAY, period_locked=True)).errors) == {"date"}
+    assert set(assess(draft(date=TODAY + timedelta(days=1)), facts(late_entry_until=TODAY)).errors) == {"date"}
+    assert set(assess(draft(date=old, volume=0), facts(late_entry_until=TODAY)).errors) == {"volume"}
+
+
 # -- the duty ---------------------------------------------------------------------------------
 
 def test_unknown_duty_is_refused_and_no_credit_is_computed():
@@ -172,9 +197,14 @@ def test_every_failing_field_is_listed_at_once():
 
 def test_policy_defaults_and_overrides():
     assert Policy() == Policy(submission_window_days=5, daily_ceiling_minutes=450)
-    p = Policy.from_settings({"ACTIVITY_SUBMISSION_WINDOW_DAYS": "3", "ACTIVITY_DAILY_CEILING_MINUTES": "420"})
-    assert p == Policy(3, 420)
+    p = Policy.from_settings({"ACTIVITY_DAILY_CEILING_MINUTES": "420"})
+    assert p == Policy(5, 420)
     assert Policy.from_settings({}) == Policy()
+
+
+def test_the_submission_window_is_no_setting_any_more():
+    # BKD's yearly data (Facts.submission_window_days) decides; a restart with a variable does not.
+    assert Policy.from_settings({"ACTIVITY_SUBMISSION_WINDOW_DAYS": "40"}).submission_window_days == 5
 
 
 def test_only_submitted_entries_can_be_withdrawn():
