@@ -291,6 +291,30 @@ def late_validations():
         return {"month": q.month, "supervisors": services.late_validations(s, y, m)}
 
 
+@bp.get("/reports/rejection-rates")
+def rejection_rates():
+    """How each supervisor decided the entries of ``?month=YYYY-MM``: approved, rejected, returned,
+    the rejection rate, and ``board_trigger`` when it is above the policy's threshold (the rate
+    that sends an appeal straight to the appeals board). Roles admin_bkd and majelis."""
+    principal().require("admin_bkd", "majelis")
+    q = query(MonthQuery)
+    y, m = parse_month(q.month)
+    with runtime().session_factory() as s:
+        return {"month": q.month, **services.rejection_rates(s, y, m)}
+
+
+@bp.get("/reports/pending")
+def pending_validations():
+    """Entries of ``?month=YYYY-MM`` still awaiting their supervisor's decision, per employee,
+    with the month's validation deadline and whether it has passed. Roles admin_bkd and bpkad
+    (who must not pay a month whose minutes are still being validated without knowing it)."""
+    principal().require("admin_bkd", "bpkad")
+    q = query(MonthQuery)
+    y, m = parse_month(q.month)
+    with runtime().session_factory() as s:
+        return services.pending_validations(s, y, m, today())
+
+
 def _year(year: int) -> int:
     if not 2000 <= year <= 2100:
         raise ValidationFailed({"year": Text("Tahun tidak valid", "Invalid year")})

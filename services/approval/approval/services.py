@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Iterable, Sequence
 
 from sqlalchemy import exists, func, insert, select, tuple_, update
@@ -16,7 +17,7 @@ from ekinerja_common.uow import UnitOfWork
 
 from . import domain, repository
 from .domain import ENTRY_NOT_FOUND
-from .orm import (Decision, Employee, Escalation, LockedPeriod, PolicyChange, ValidationItem, ValidationPolicy,
+from .orm import (DeciderMonth, Decision, Employee, Escalation, LockedPeriod, PolicyChange, ValidationItem, ValidationPolicy,
                   new_id)
 
 EVENTS = {"approve": "activity.approved", "reject": "activity.rejected", "return": "activity.returned"}
@@ -290,3 +291,46 @@ def late_validations(session: Session, year: int, month: int) -> list[dict]:
     ).all()
     return [{"supervisor_id": sid, "name": name, "nip": nip, "late_entries": late, "still_pending": still,
              "employees": people} for sid, late, still, people, name, nip in rows]
+
+
+def rejection_rates(session: Session, year: int, month: int) -> dict:
+    """Per decider, how they decided the entries of the month (by entry date) and whether their
+    rejection rate is what sends an appeal straight to the board (the policy's threshold, the same
+    rule ``appeals.file_appeals`` applies)."""
+    policy = policy_for(session, year)
+    rows = session.execute(
+        select(DeciderMonth, Employee.name, Employee.nip)
+        .outerjoin(Employee, Employee.employee_id == DeciderMonth.decided_by)
+        .where(DeciderMonth.year == year, DeciderMonth.month == month)).all()
+    out = []
+    for r, name, nip in rows:
+        total = r.approved + r.rejected + r.returned
+        if total == 0:
+            continue
+        out.append({"supervisor_id": r.decided_by, "name": name, "nip": nip, "approved": r.approved,
+                    "rejected": r.rejected, "returned": r.returned, "decisions": total,
+                    "rejection_rate_pct": str((Decimal(r.rejected * 100) / total).quantize(Decimal("0.1"))),
+                    "board_trigger": domain.rejection_rate_abnormal(r.rejected, total, policy)})
+    out.sort(key=lambda x: (-Decimal(x["rejection_rate_pct"]), -x["decisions"], x["name"] or ""))
+    return {"board_rejection_rate_pct": policy.board_rejection_rate_pct,
+            "board_min_decisions": policy.board_min_decisions, "supervisors": out}
+
+
+def pending_validations(session: Session, year: int, month: int, today: date) -> dict:
+    """Entries of the month still awaiting a decision, per employee, against the month's deadline:
+    what BPKAD must know before paying (their minutes are not in the run yet)."""
+    policy = policy_for(session, year)
+    first = date(year, month, 1)
+    after = domain.first_of_next_month(first)
+    deadline = domain.validation_deadline(first, policy.validation_deadline_day)
+    rows = session.execute(
+        select(ValidationItem.employee_id, Employee.name, Employee.nip, func.count(),
+               func.coalesce(func.sum(ValidationItem.credited_minutes), 0))
+        .outerjoin(Employee, Employee.employee_id == ValidationItem.employee_id)
+        .where(ValidationItem.status == domain.PENDING, ValidationItem.date >= first, ValidationItem.date < after)
+        .group_by(ValidationItem.employee_id, Employee.name, Employee.nip)
+        .order_by(func.count().desc(), Employee.name)).all()
+    employees = [{"employee_id": e, "name": n, "nip": nip, "pending_entries": c, "pending_minutes": int(m)}
+                 for e, n, nip, c, m in rows]
+    return {"month": f"{year:04d}-{month:02d}", "deadline": deadline.isoformat(), "past_deadline": today > deadline,
+            "pending_entries": sum(e["pending_entries"] for e in employees), "employees": employees}

@@ -58,6 +58,8 @@ MATRIX = {
     ("POST", "/entries/<entry_id>/return"): row("kabid", **DECIDE_ENTRY),
     ("POST", "/decisions"): row("kabid", **DECIDE_ENTRY),
     ("GET", "/reports/late-validations"): row("kabid", **ADMIN_ONLY_READ),
+    ("GET", "/reports/rejection-rates"): row("kabid", **{**ADMIN_ONLY_READ, "majelis": OK, "board_member": OK}),
+    ("GET", "/reports/pending"): row("kabid", **{**ADMIN_ONLY_READ, "bpkad": OK}),
     ("GET", "/policies/<int:year>"): row("kabid", **{name: OK for name in CALLERS}),
     ("PUT", "/policies/<int:year>"): row("kabid", **ADMIN_ONLY_WRITE),
     ("POST", "/appeals"): row("ani", **{**ALL_DENIED, "pegawai": H, "other_supervisor": H, "board_member": H}),
@@ -109,7 +111,7 @@ def request_for(method, rule, w):
         kw["json"] = {"reason": "Alasan"}
     elif rule == "/decisions":
         kw["json"] = {"decision": "approve", "entry_ids": [w["entry_id"]]}
-    elif rule == "/reports/late-validations":
+    elif rule.startswith("/reports/"):
         kw["query_string"] = {"month": "2026-11"}
     elif rule == "/policies/<int:year>" and method == "PUT":
         kw["json"] = {"validation_deadline_day": 6, "appeal_window_days": 14, "first_level_days": 10,
