@@ -132,7 +132,9 @@ def load(rt, employees: int, records: int, late_changes: int, rng: random.Random
         services.compute_run(uow, YEAR, PREVIOUS, "bench")
         uow.commit()
     with rt.uow() as uow:
-        services.lock_run(uow, YEAR, PREVIOUS, "bench")
+        # The bench reviews nothing: it acknowledges whatever the run warns of, as an operator would.
+        run = services.get_run(uow.session, YEAR, PREVIOUS)
+        services.lock_run(uow, YEAR, PREVIOUS, "bench", acknowledged=[w["code"] for w in services.warnings_now(run, services.local_today())])
         uow.commit()
     raw = rt.engine.raw_connection()
     try:

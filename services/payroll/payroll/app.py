@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ekinerja_common.auth import JwksKeySource, TokenVerifier
 from ekinerja_common.config import Settings
+from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
@@ -97,9 +98,12 @@ class SalariesIn(Strict):
 
 
 class LockIn(Strict):
-    """Optional: the run version the operator reviewed; locking a newer one is refused (409)."""
+    """Optional: the run version the operator reviewed; locking a newer one is refused (409).
+    ``acknowledged_warnings``: the codes of the warnings the operator reviewed and chose to pay
+    despite; every blocking warning of the run must be among them (409 unacknowledged_warnings)."""
 
     version: int | None = None
+    acknowledged_warnings: list[str] = Field(default_factory=list, max_length=50)
 
 
 class SanctionIn(Strict):
@@ -154,7 +158,7 @@ def run_json(session: Session, run: TppRun) -> dict:
                         "net": line_totals["net"] + correction_totals["net"]},
             "pending_changes": services.pending_changes(session, run.year, run.month),
             "calendar": services.calendar_status(session, run),
-            "skipped": run.skipped, "warnings": run.warnings,
+            "skipped": run.skipped, "warnings": services.warnings_now(run, services.local_today()),
             "lines": [line_json(line) for line in lines],
             "corrections": [correction_json(c) for c in corrections]}
 
@@ -199,16 +203,30 @@ def get_policy(year: int):
 @bp.put("/policies/<int:year>")
 @accepts(PolicyIn)
 def put_policy(year: int, body: PolicyIn):
-    """Store a new version of the year's TPP policy (role bpkad); every field is validated."""
+    """Store a new version of the year's TPP policy (role bpkad); every field is validated, every
+    problem listed at once. ``?dry_run=true`` checks it all and stores nothing (the editor's
+    "Periksa" before saving)."""
     who = principal()
     who.require("bpkad")
     if body.year is not None and body.year != year:
         raise ValidationFailed({"year": Text("Tahun berbeda dengan tahun di alamat", "Year differs from the one in the URL")})
+    dry_run = preview.dry_run_requested(request.args)
     document = body.model_dump(mode="json", exclude={"year", "version"})
     with runtime().uow(g.request_id) as uow:
         p = services.replace_policy(uow, year, document, who.account_id, body.version)
-        uow.commit()
-    return policy_json(p)
+        preview.finish(uow, dry_run)
+    return {**policy_json(p), **({"dry_run": True} if dry_run else {})}
+
+
+@bp.get("/policies/<int:year>/versions")
+def policy_versions(year: int):
+    """Every stored version of the year's TPP policy, newest first, with who stored it and when
+    and the whole document (role bpkad): the editor shows what each change changed."""
+    principal().require("bpkad")
+    with runtime().session_factory() as s:
+        rows = services.policy_versions(s, year)
+        return {"year": year, "versions": [{"version": r.version, "created_at": r.created_at.isoformat(),
+                                            "created_by": r.created_by, "document": r.document} for r in rows]}
 
 
 # --- salaries ----------------------------------------------------------------------------------
@@ -230,7 +248,8 @@ def import_salaries(year: int, month: int):
     """Import the month's salaries from a CSV (role bpkad): body text/csv, or multipart with field
     ``file``. Columns nip, gaji_pokok, bpjs_dipotong (optional). Every bad row is listed as
     ``rows.<line>.<field>``; nothing is stored unless the whole file is valid, or ``?partial=true``
-    (the good rows are stored and the bad ones returned)."""
+    (the good rows are stored and the bad ones returned). ``?dry_run=true``: the preview, nothing
+    stored."""
     who = principal()
     who.require("bpkad")
     flag = request.args.get("partial", "false").strip().lower()
@@ -246,10 +265,11 @@ def import_salaries(year: int, month: int):
     else:
         raise DomainError("unsupported_media_type", Text("Kirim berkas CSV (text/csv atau multipart/form-data)",
                                                          "Send a CSV file (text/csv or multipart/form-data)"), status=415)
+    dry_run = preview.dry_run_requested(request.args)
     with runtime().uow(g.request_id) as uow:
         result = services.import_salaries(uow, year, month, content, who.account_id, flag in ("true", "1", "yes"))
-        uow.commit()
-    return result
+        preview.finish(uow, dry_run)
+    return {**result, **({"dry_run": True} if dry_run else {})}
 
 
 # --- sanctions ---------------------------------------------------------------------------------
@@ -319,7 +339,7 @@ def lock_run(year: int, month: int):
     who.require("bpkad")
     body = optional_body(LockIn)
     with runtime().uow(g.request_id) as uow:
-        run = services.lock_run(uow, year, month, who.account_id, body.version)
+        run = services.lock_run(uow, year, month, who.account_id, body.version, body.acknowledged_warnings)
         uow.commit()
         return run_json(uow.session, run)
 
@@ -364,11 +384,13 @@ def slip(year: int, month: int, employee_id: str):
     with runtime().session_factory() as s:
         run = services.get_run(s, year, month)
         lines, corrections, _ = services.payments(s, run, employee_id)
+        units = services.unit_names(s, {x.unit_id for x in [*lines, *corrections]})
     if not lines and not corrections:
         raise NotFound(Text("Tidak ada TPP pegawai ini untuk bulan ini", "No TPP of this employee for this month"))
     main = lines[0] if lines else corrections[0]
     data = exports.slip_pdf(
-        year=year, month=month, status=run.status, nip=main.nip, name=main.name, unit_id=main.unit_id,
+        year=year, month=month, status=run.status, nip=main.nip, name=main.name,
+        unit_id=" - ".join(units[main.unit_id]) if main.unit_id in units else main.unit_id,
         position_id=lines[0].position_id if lines else None, inputs=lines[0].inputs if lines else None,
         line=Figures(lines[0].gross, lines[0].pph, lines[0].bpjs, lines[0].net) if lines else None,
         corrections=[exports.SlipCorrection(c.for_year, c.for_month, Figures(c.gross, c.pph, c.bpjs, c.net),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -29,9 +29,12 @@ from ekinerja_common.errors import Conflict, FieldErrors, NotFound, Text, Valida
 from ekinerja_common.uow import UnitOfWork
 
 from . import defaults, domain, policy, repository, reports, salary_csv
-from .orm import (AuditEntry, DataChange, Employee, PolicyVersion, Salary, Sanction, TppCorrection, TppLineRow, TppRun,
+from .orm import (AttendanceDay, AuditEntry, DataChange, Employee, PolicyVersion, Salary, Sanction, TppCorrection, TppLineRow, TppRun,
                   Unit, new_id)
+from .exports import MONTHS_ID
 from .policy import Policy
+
+WIB = timezone(timedelta(hours=7), "WIB")  # no daylight saving since 1964
 
 STALE_POLICY = Text("Kebijakan tahun ini sudah diubah orang lain; muat ulang lalu ulangi",
                     "Someone else changed this year's policy meanwhile; reload and try again")
@@ -80,6 +83,11 @@ def current_policy(uow: UnitOfWork, year: int, actor: str) -> Policy:
 def policy_version(session: Session, year: int, version: int) -> Policy:
     """A stored version, e.g. the one a locked month was computed with."""
     return _parse_stored(session.get(PolicyVersion, (year, version)))
+
+
+def policy_versions(session: Session, year: int) -> list[PolicyVersion]:
+    return list(session.scalars(select(PolicyVersion).where(PolicyVersion.year == year)
+                                .order_by(PolicyVersion.version.desc())))
 
 
 def replace_policy(uow: UnitOfWork, year: int, document: dict, actor: str, expected_version: int | None) -> Policy:
@@ -451,8 +459,13 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     run.version += 1
     run.policy_version, run.skipped = pol.version, skipped + not_correctable
     run.calendar_version = target.calendar_version
-    run.warnings = [{"code": "unpriced_attendance_code", "attendance_code": code, "employees": e, "days": d}
+    unpriced_warnings = [{"code": "unpriced_attendance_code", "attendance_code": code, "employees": e, "days": d,
+                     "blocking": True, "count": e, "who": [],
+                     "message": f"Kode presensi {code} tidak ada dalam tabel potongan kebijakan ({e} pegawai, {d} hari)",
+                     "message_en": f"Attendance code {code} is not priced by the policy ({e} employees, {d} days)"}
                     for code, (e, d) in sorted(unpriced.items())]
+    # One new list: JSON columns track assignment, not changes made inside the list.
+    run.warnings = unpriced_warnings + careless_payment_warnings(s, rows, first, last, target.calendar_version)
     run.computed_at, run.computed_by = utcnow(), actor
     audit(uow, actor, "run.computed", f"run/{year}-{month:02d}", {
         "run_version": run.version, "policy_version": pol.version, "working_days": target.working_days,
@@ -460,6 +473,72 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
         "skipped": len(skipped), "totals": totals(lines), "corrections": len(corrections),
         "correction_totals": totals(corrections)})
     return run
+
+
+# --- what must stop a careless payment ----------------------------------------------------------
+
+WARNING_SAMPLE = 50  # people named per warning; the count is always whole
+
+
+def _who(rows: list[dict]) -> list[dict]:
+    return [{"employee_id": r["employee_id"], "nip": r["nip"], "name": r["name"]} for r in rows[:WARNING_SAMPLE]]
+
+
+def _warning(code: str, rows: list[dict], id_text: str, en_text: str) -> dict:
+    return {"code": code, "blocking": True, "count": len(rows), "who": _who(rows),
+            "message": id_text.format(n=len(rows)), "message_en": en_text.format(n=len(rows))}
+
+
+def careless_payment_warnings(session: Session, rows: list[dict], first: date, last: date,
+                              calendar_version: int | None) -> list[dict]:
+    """What BPKAD must look at before it pays the month as computed: people without a salary
+    (their BPJS is computed on TPP alone), people without a single approved minute (paid the
+    discipline share only: often entries still unvalidated, or never entered), a month with no
+    attendance data at all (everyone gets full discipline), and a year whose calendar BKD has
+    not stored (the target counts every weekday). Each names how many and who. Whether the month
+    is still running is judged when the run is read or locked (``month_in_progress``)."""
+    out = []
+    no_salary = [r for r in rows if r["inputs"].get("salary") is None]
+    if no_salary:
+        out.append(_warning("no_salary", no_salary, "{n} pegawai belum tercatat gaji pokoknya bulan ini",
+                            "{n} employees have no salary recorded for the month"))
+    no_minutes = [r for r in rows if not r["inputs"].get("approved_minutes")]
+    if no_minutes:
+        out.append(_warning("no_approved_minutes", no_minutes, "{n} pegawai tanpa satu menit kerja pun yang disetujui",
+                            "{n} employees without a single approved minute"))
+    if rows and session.scalar(select(func.count()).select_from(AttendanceDay).where(
+            AttendanceDay.day.between(first, last))) == 0:
+        out.append({"code": "no_attendance_data", "blocking": True, "count": len(rows), "who": [],
+                    "message": "Belum ada data presensi bulan ini sama sekali: semua pegawai dihitung disiplin 100 %",
+                    "message_en": "No attendance data at all for the month: everyone is counted 100 % discipline"})
+    if calendar_version is None:
+        out.append({"code": "calendar_not_stored", "blocking": True, "count": 0, "who": [],
+                    "message": f"Kalender kerja {first.year} belum ditetapkan BKD: hari kerja dihitung Senin-Jumat "
+                               "tanpa hari libur",
+                    "message_en": f"BKD has not stored the {first.year} work calendar: every weekday counts as a working day"})
+    return out
+
+
+def month_in_progress(year: int, month: int, today: date) -> dict | None:
+    """The month has not ended yet: minutes and attendance will still come."""
+    _, last = domain.month_bounds(year, month)
+    if today > last:
+        return None
+    return {"code": "month_in_progress", "blocking": True, "count": 0, "who": [],
+            "message": f"Bulan ini belum selesai (sampai {last.day} {MONTHS_ID[month - 1]} {year}): "
+                       "kegiatan dan presensi masih akan bertambah",
+            "message_en": f"The month is not over (until {last.isoformat()}): entries and attendance will still come"}
+
+
+def local_today() -> date:
+    """Today in WIB, the date every rule of the regency uses."""
+    return datetime.now(WIB).date()
+
+
+def warnings_now(run: TppRun, today: date) -> list[dict]:
+    """The run's warnings as they stand today: those of its compute, and the month still running."""
+    running = month_in_progress(run.year, run.month, today) if run.status != "locked" else None
+    return [*(run.warnings or []), *([running] if running else [])]
 
 
 def _months_awaiting_corrections(session: Session, year: int, month: int) -> list[tuple[int, int]]:
@@ -559,7 +638,8 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
 
 # --- locking -----------------------------------------------------------------------------------
 
-def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_version: int | None = None) -> TppRun:
+def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_version: int | None = None,
+             acknowledged: list[str] | None = None, today: date | None = None) -> TppRun:
     """Lock the month as last computed: its lines and corrections never change again. Publishes
     ``tpp.period_locked`` and ``tpp.correction_issued`` for each correction (issued now, not when
     computed, because a recompute before the lock may still replace it). Months are locked in
@@ -575,6 +655,16 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
     if expected_version is not None and expected_version != run.version:
         raise Conflict("stale_run", Text("Perhitungan bulan ini sudah diulang orang lain; periksa lalu kunci lagi",
                                          "This month was recomputed meanwhile; review it and lock again"))
+    # Warnings stop a careless payment: every blocking warning of the run as it stands must be
+    # named in ``acknowledged`` (the operator saw it and decided to pay anyway), else 409. Codes
+    # the client adds from other services (e.g. validations still pending) are recorded with them.
+    standing = warnings_now(run, today or local_today())
+    missing = sorted({w["code"] for w in standing if w.get("blocking")} - set(acknowledged or []))
+    if missing:
+        raise Conflict("unacknowledged_warnings", Text(
+            f"Periksa dan centang setiap peringatan sebelum mengunci ({', '.join(missing)})",
+            f"Review and acknowledge every warning before locking ({', '.join(missing)})"),
+            {f"acknowledged_warnings.{code}": Text("Belum dicentang", "Not acknowledged") for code in missing})
     earlier = s.execute(select(TppRun.year, TppRun.month).where(
         TppRun.status == "open", TppRun.year * 100 + TppRun.month < period_key(year, month))
         .order_by(TppRun.year, TppRun.month).limit(1)).first()
@@ -603,6 +693,8 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
     lines = s.scalars(select(TppLineRow).where(TppLineRow.run_id == run.id)).all()
     audit(uow, actor, "run.locked", f"run/{year}-{month:02d}", {
         "run_version": run.version, "totals": totals(lines), "corrections": len(corrections),
+        "acknowledged_warnings": sorted(set(acknowledged or [])),
+        "warnings": [{"code": w["code"], "count": w.get("count")} for w in standing],
         "correction_totals": totals(corrections)})
     return run
 

@@ -51,7 +51,12 @@ def compute(client, keys, month, year=2026):
     return r.get_json()
 
 
-def lock(client, keys, month, year=2026, **body):
+def lock(client, keys, month, year=2026, acknowledge=True, **body):
+    """Lock as BPKAD does from the page: having reviewed (acknowledged) the run's warnings."""
+    if acknowledge:
+        run = client.get(f"/runs/{year}/{month}", headers=bpkad(keys))
+        if run.status_code == 200:
+            body.setdefault("acknowledged_warnings", [w["code"] for w in run.get_json()["warnings"]])
     return client.post(f"/runs/{year}/{month}/lock", headers=bpkad(keys), **({"json": body} if body else {}))
 
 
@@ -239,7 +244,9 @@ def test_events_payloads_on_lock(one, client, keys, events, runtime):
 def test_unpriced_attendance_codes_are_warned_about(one, client, keys, events):
     events.attendance(EMP, "2026-06-10", "1", ["WFH"])
     june = compute(client, keys, 6)
-    assert june["warnings"] == [{"code": "unpriced_attendance_code", "attendance_code": "WFH", "employees": 1, "days": 1}]
+    unpriced = [w for w in june["warnings"] if w["code"] == "unpriced_attendance_code"]
+    assert [{k: w[k] for k in ("attendance_code", "employees", "days", "blocking")} for w in unpriced] == [
+        {"attendance_code": "WFH", "employees": 1, "days": 1, "blocking": True}]
     assert june["lines"][0]["inputs"]["unpriced_codes"] == {"WFH": 1} and june["lines"][0]["inputs"]["deductions_pct"] == "0.000"
 
 

@@ -34,7 +34,8 @@ def test_lock_and_corrections_on_sqlite(tmp_path, keys):
         # DOMAIN.md's example: 90 % and 97 % -> 4,640,000 / 232,000 / 46,400 / 4,361,600.
         line = june["lines"][0]
         assert (line["gross"], line["pph"], line["bpjs"], line["net"]) == (4_640_000, 232_000, 46_400, 4_361_600)
-        assert client.post("/runs/2026/6/lock", headers=h).status_code == 200
+        assert client.post("/runs/2026/6/lock", headers=h, json={"acknowledged_warnings": [
+            w["code"] for w in client.get("/runs/2026/6", headers=h).get_json()["warnings"]]}).status_code == 200
         events.decision("approved", "b", "e1", "2026-06-04", 630)
         july = client.post("/runs/2026/7/compute", headers=h).get_json()
         [c] = july["corrections"]
@@ -43,7 +44,8 @@ def test_lock_and_corrections_on_sqlite(tmp_path, keys):
         assert len(client.post("/runs/2026/7/compute", headers=h).get_json()["corrections"]) == 1
         rows = list(csv.reader(io.StringIO(client.get("/runs/2026/7/disbursement.csv", headers=h).get_data().decode("utf-8-sig"))))
         assert int(rows[-1][3]) == july["payable"]["net"] == july["totals"]["net"] + 282_000
-        assert client.post("/runs/2026/7/lock", headers=h).status_code == 200
+        assert client.post("/runs/2026/7/lock", headers=h, json={"acknowledged_warnings": [
+            w["code"] for w in client.get("/runs/2026/7", headers=h).get_json()["warnings"]]}).status_code == 200
         assert client.post("/runs/2026/8/compute", headers=h).get_json()["corrections"] == []
     finally:
         rt.engine.dispose()

@@ -131,7 +131,8 @@ def test_july_august_september(july, client, keys, events, runtime):
     ]
     assert transfers[-1][3] == "11014510"
 
-    r = client.post("/runs/2026/7/lock", json={"version": run["version"]}, headers=h)
+    r = client.post("/runs/2026/7/lock", json={"version": run["version"],
+                                             "acknowledged_warnings": [w["code"] for w in run["warnings"]]}, headers=h)
     assert r.status_code == 200 and r.get_json()["status"] == "locked"
     [locked] = outbox(runtime, "tpp.period_locked")
     assert (locked["data"]["year"], locked["data"]["month"], locked["data"]["locked_by"]) == (2026, 7, "bpkad-operator")
@@ -177,7 +178,8 @@ def test_july_august_september(july, client, keys, events, runtime):
     assert int(recap[-1][-1]) == int(transfers[-1][3]) == 5_173_885
     assert {row[0]: int(row[3]) for row in transfers[1:-1]}[NIP[BAYU]] == 1_052_800 + 157_920
 
-    assert client.post("/runs/2026/8/lock", headers=h).status_code == 200
+    assert client.post("/runs/2026/8/lock", headers=h, json={"acknowledged_warnings": [
+        w["code"] for w in client.get("/runs/2026/8", headers=h).get_json()["warnings"]]}).status_code == 200
     issued = {e["data"]["employee_id"]: e["data"] for e in outbox(runtime, "tpp.correction_issued")}
     assert {k: v["amount"] for k, v in issued.items()} == {BAYU: 157_920, CITRA: 236_115}
     assert issued[BAYU]["cause"]["event_id"] == late_id and (issued[BAYU]["for_month"], issued[BAYU]["month"]) == (7, 8)

@@ -143,7 +143,8 @@ def test_a_calendar_changed_after_a_compute_shows_on_the_open_run_until_recomput
 def test_a_calendar_change_after_the_lock_is_not_a_correction(one, events, client, keys, runtime):
     events.calendar(2026, **JUNE_OFF, version=1)
     june = compute(client, keys, 6)
-    assert client.post("/runs/2026/6/lock", headers=bpkad(keys)).status_code == 200
+    warned = [w["code"] for w in client.get("/runs/2026/6", headers=bpkad(keys)).get_json()["warnings"]]
+    assert client.post("/runs/2026/6/lock", headers=bpkad(keys), json={"acknowledged_warnings": warned}).status_code == 200
     # BKD adds collective leave on Wed 17 June: 18 working days from now on, but June is locked.
     assert events.calendar(2026, holidays=JUNE_OFF["holidays"], collective_leave=["2026-06-15", "2026-06-17"],
                            version=2) == "handled"
