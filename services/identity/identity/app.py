@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ekinerja_common.auth import CallableKeySource, Principal, TokenVerifier
 from ekinerja_common.config import Settings
 from ekinerja_common.envelope import utcnow
-from ekinerja_common import paging
+from ekinerja_common import paging, preview
 from ekinerja_common.errors import DomainError, FieldErrors, Forbidden, NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, public
@@ -386,13 +386,16 @@ def import_employees():
     """Register many employees, each optionally with a first placement, from CSV or XLSX (role
     admin_bkd; format in the service README). All or nothing: any bad row and nothing is stored,
     422 import_invalid lists every problem with its line. ``?partial=true`` stores the good rows
-    and lists the bad ones. Publishes employee.registered and employee.placed for each."""
+    and lists the bad ones. ``?dry_run=true`` is the preview: everything checked and counted,
+    nothing stored. Publishes employee.registered and employee.placed for each."""
     p = admin()
     data = uploaded_file()
+    dry_run = preview.dry_run_requested(request.args)
     with runtime().uow(g.request_id) as uow:
         result = imports.import_employees(uow, p.account_id, data, partial=partial_mode(), today=services.local_today())
-        uow.commit()
-    return result.as_json(), 201
+        preview.finish(uow, dry_run)
+    # A preview stored nothing: 200 with the counts the import would give, not 201.
+    return ({**result.as_json(), "dry_run": True}, 200) if dry_run else (result.as_json(), 201)
 
 
 @bp.post("/placements/import")
@@ -402,10 +405,12 @@ def import_placements():
     reporting and ``?partial=true`` as the employee import. Publishes employee.placed."""
     p = admin()
     data = uploaded_file()
+    dry_run = preview.dry_run_requested(request.args)
     with runtime().uow(g.request_id) as uow:
         result = imports.import_placements(uow, p.account_id, data, partial=partial_mode())
-        uow.commit()
-    return result.as_json(), 201
+        preview.finish(uow, dry_run)
+    # A preview stored nothing: 200 with the counts the import would give, not 201.
+    return ({**result.as_json(), "dry_run": True}, 200) if dry_run else (result.as_json(), 201)
 
 
 # -- accounts -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 
 from ekinerja_common.auth import JwksKeySource, Principal, TokenVerifier
 from ekinerja_common.config import Settings
+from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal
@@ -357,15 +358,17 @@ def uploaded_file() -> bytes:
 def import_duties():
     """Publish many duties from CSV or XLSX (role organisasi; columns position_code, description,
     output_unit, norma_waktu, yearly_volume). All or nothing: 422 import_invalid lists every
-    problem with its line; ``?partial=true`` stores the good rows and lists the bad ones.
-    Publishes duty.published for each."""
+    problem with its line; ``?partial=true`` stores the good rows and lists the bad ones;
+    ``?dry_run=true`` is the preview (checked and counted, nothing stored). Publishes
+    duty.published for each."""
     p = manage()
     data = uploaded_file()
     partial = request.args.get("partial", "").lower() in ("1", "true", "yes")
+    dry_run = preview.dry_run_requested(request.args)
     with runtime().uow(g.request_id) as uow:
         result = imports.import_duties(uow, p.account_id, data, partial=partial)
-        uow.commit()
-    return result.as_json(), 201
+        preview.finish(uow, dry_run)
+    return ({**result.as_json(), "dry_run": True}, 200) if dry_run else (result.as_json(), 201)
 
 
 # -- workload analysis (ABK) ----------------------------------------------------------------------

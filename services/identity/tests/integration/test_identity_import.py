@@ -215,3 +215,22 @@ def test_only_admin_bkd_imports_and_only_files_are_accepted(api, client, admin_h
     assert len(api.outbox()) == 1  # only the user's own registration
     with api.runtime.session_factory() as s:
         assert s.scalar(select(AuditRecord.id).where(AuditRecord.action == "employees.imported")) is None
+
+
+def test_the_preview_checks_and_counts_everything_and_stores_nothing(api, client, admin_h, runtime):
+    pid = str(uuid.uuid4())
+    api.deliver_position(pid, code="KOMINFO-PK")
+    events = len(api.outbox())
+    r = client.post("/employees/import?dry_run=true", data=csv_rows(20, "KOMINFO-PK"),
+                    headers={**admin_h, "Content-Type": "text/csv"})
+    assert r.status_code == 200, r.get_json()
+    assert {k: r.get_json()[k] for k in ("rows", "employees", "placements", "dry_run")} == \
+        {"rows": 20, "employees": 20, "placements": 20, "dry_run": True}
+    bad = csv_rows(3, "KOMINFO-PK").replace(nip(1), "123")
+    r = client.post("/employees/import?dry_run=true", data=bad, headers={**admin_h, "Content-Type": "text/csv"})
+    assert r.status_code == 422 and [e["line"] for e in r.get_json()["error"]["rows"]] == [3]
+    assert api.count(Employee) == 0 and api.count(Placement) == 0 and len(api.outbox()) == events
+    assert [a for a in api.audits() if a.action.endswith("imported")] == []
+    r = client.post("/placements/import?dry_run=maybe", data="nip,position_code,start_date\n",
+                    headers={**admin_h, "Content-Type": "text/csv"})
+    assert r.status_code == 422 and "dry_run" in r.get_json()["error"]["fields"]

@@ -85,3 +85,13 @@ def test_only_organisasi_imports(org, client, keys, tree):
         assert r.status_code == 403
     assert client.post("/duties/import", json=[], headers=org.h).status_code == 415
     assert org.count(Duty) == 0
+
+
+def test_the_preview_stores_nothing(org, client, tree):
+    body = HEADER + "".join(f"PRANATA,Tugas nomor {i},laporan,30,{i}\n" for i in range(5))
+    r = client.post("/duties/import?dry_run=true", data=body, headers={**org.h, "Content-Type": "text/csv"})
+    assert r.status_code == 200 and (r.get_json()["duties"], r.get_json()["dry_run"]) == (5, True)
+    assert org.count(Duty) == 0 and [t for t, _ in org.outbox() if t == "duty.published"] == []
+    r = client.post("/duties/import?dry_run=true", data=body + "TIDAK-ADA,X,laporan,30,1\n",
+                    headers={**org.h, "Content-Type": "text/csv"})
+    assert r.status_code == 422 and [e["line"] for e in r.get_json()["error"]["rows"]] == [7]
