@@ -145,7 +145,15 @@ export async function request(method, path, body) {
   }
 }
 
+/** The access token for a request this module does not send itself (a file upload with progress,
+ *  views/transfer.js); it stays in memory like every other use of it. */
+export function bearerToken() {
+  return accessToken;
+}
+
 export const get = (path) => request("GET", path);
+export const patch = (path, body = {}) => request("PATCH", path, body);
+export const del = (path) => request("DELETE", path);
 export const post = (path, body = {}) => request("POST", path, body);
 export const put = (path, body = {}) => request("PUT", path, body);
 

@@ -6,6 +6,15 @@ import { renderKegiatan } from "./views/kegiatan.js";
 import { renderValidasi } from "./views/validasi.js";
 import { renderTpp } from "./views/tpp.js";
 import { renderAkun } from "./views/akun.js";
+import { renderBeranda } from "./views/beranda.js";
+import { renderPegawai } from "./views/pegawai.js";
+import { renderImpor, renderKalender, renderPresensi } from "./views/bkd_kerja.js";
+import { renderIzin } from "./views/izin.js";
+import { renderLaporan } from "./views/laporan.js";
+import { renderStruktur, renderAbk } from "./views/organisasi.js";
+import { renderBulanan, renderKebijakan, renderGaji } from "./views/bpkad.js";
+
+const has = (role) => (a) => a.roles.includes(role);
 
 // Which views exist and who may see them (the services check again on every call).
 const VIEWS = [
@@ -23,6 +32,19 @@ const VIEWS = [
     route: "tpp", label: "TPP", render: renderTpp,
     allowed: (a) => a.roles.includes("bpkad") || (Boolean(a.employee_id) && a.roles.includes("pegawai")),
   },
+  // The back office (views/*.js of BKD, Bagian Organisasi and BPKAD).
+  { route: "beranda", label: "Beranda", render: renderBeranda, allowed: has("admin_bkd") },
+  { route: "pegawai", label: "Pegawai", render: renderPegawai, allowed: has("admin_bkd") },
+  { route: "impor", label: "Impor", render: renderImpor, allowed: has("admin_bkd") },
+  { route: "kalender", label: "Kalender", render: renderKalender, allowed: has("admin_bkd") },
+  { route: "presensi", label: "Presensi", render: renderPresensi, allowed: has("admin_bkd") },
+  { route: "izin", label: "Izin Susulan", render: renderIzin, allowed: has("admin_bkd") },
+  { route: "laporan", label: "Laporan", render: renderLaporan, allowed: has("admin_bkd") },
+  { route: "struktur", label: "Struktur", render: renderStruktur, allowed: has("organisasi") },
+  { route: "abk", label: "ABK", render: renderAbk, allowed: has("organisasi") },
+  { route: "bulanan", label: "Bulan TPP", render: renderBulanan, allowed: has("bpkad") },
+  { route: "kebijakan", label: "Kebijakan", render: renderKebijakan, allowed: has("bpkad") },
+  { route: "gaji", label: "Gaji & Sanksi", render: renderGaji, allowed: has("bpkad") },
   { route: "akun", label: "Akun", render: renderAkun, allowed: () => true },
 ];
 
