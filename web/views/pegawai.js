@@ -5,7 +5,7 @@
 import * as api from "../api.js";
 import { h, replace, field, alertBox, showError, clearErrors, busy, toast } from "../dom.js";
 import { nip as fmtNip, longDate, todayWib, ROLE_NAMES } from "../format.js";
-import { ensureStyles, loadUnits, pagedTable, badge } from "./bo.js";
+import { ensureStyles, loadUnits, pagedTable, badge, employeePicker } from "./bo.js";
 
 const STATUSES = ["CPNS", "PNS", "PPPK"];
 
@@ -221,14 +221,13 @@ function accountsCard() {
     } catch (err) { showError(form, alert, err); }
   });
 
-  async function load() {
-    try {
-      const body = await api.get("/api/identity/accounts");
-      replace(out, h("div", { class: "table-wrap" }, h("table", { class: "table", id: "account-list" },
-        h("thead", null, h("tr", null, ["Nama pengguna", "Nama", "Peran", "Keadaan", ""].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", null, (body.accounts || []).slice(0, 200).map(accountRow)))));
-    } catch (err) { showError(out, alert, err); }
-  }
+  const search = h("input", { type: "search", placeholder: "Nama pengguna atau nama", autocomplete: "off" });
+  const table = pagedTable({ id: "account-list", caption: "Akun pengguna", columns: ["Nama pengguna", "Nama", "Peran", "Keadaan", ""].map((label) => ({ label })),
+    row: (a) => accountRow(a), empty: "Tidak ada akun yang cocok." });
+  const load = () => table.show((c) => `/api/identity/accounts?limit=50${search.value.trim() ? `&q=${encodeURIComponent(search.value.trim())}` : ""}${c ? `&cursor=${c}` : ""}`);
+  let timer = null;
+  search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 250); });
+  out.append(field("Cari akun", search, { name: "account_q" }), table.el);
 
   function accountRow(a) {
     const reset = h("button", { type: "button", class: "btn btn-small btn-ghost" }, "Atur ulang sandi");
@@ -253,5 +252,44 @@ function accountsCard() {
   }
 
   load();
-  return h("section", { class: "card", id: "accounts" }, h("h2", null, "Akun pengguna"), form, out);
+  return [h("section", { class: "card", id: "accounts" }, h("h2", null, "Akun pengguna"), form, out), boardCard()];
+}
+
+// ---- the appeals board (majelis banding) ----------------------------------------------------
+
+function boardCard() {
+  const alert = alertBox();
+  const who = employeePicker("Anggota");
+  const from = h("input", { type: "date", value: todayWib() });
+  const go = h("button", { type: "submit", class: "btn btn-primary" }, "Angkat anggota");
+  const list = h("div");
+  const form = h("form", { novalidate: true }, alert, who.el, h("div", { class: "inline-form" }, field("Mulai", from, { name: "from_date" }), go));
+  const load = async () => {
+    try {
+      const body = await api.get("/api/approval/board/members");
+      const rows = (body.members || []).map((m) => {
+        const end = h("button", { type: "button", class: "btn btn-small btn-reject", hidden: !m.active }, "Akhiri");
+        end.addEventListener("click", async () => {
+          try { await busy(end, "…", () => api.del(`/api/approval/board/members/${m.id}`)); load(); } catch (err) { showError(form, alert, err); }
+        });
+        return h("tr", null, h("td", null, m.name || m.employee_id), h("td", { class: "nowrap" }, fmtNip(m.nip)),
+          h("td", null, `${longDate(m.from_date)}${m.to_date ? ` – ${longDate(m.to_date)}` : ""}`), h("td", null, m.active ? badge("aktif", "st-approved") : badge("berakhir")), h("td", null, end));
+      });
+      replace(list, rows.length ? h("div", { class: "table-wrap" }, h("table", { class: "table" },
+        h("thead", null, h("tr", null, ["Anggota", "NIP", "Masa", "Keadaan", ""].map((t) => h("th", { scope: "col" }, t)))), h("tbody", null, rows)))
+        : h("p", { class: "empty" }, "Belum ada anggota majelis."));
+    } catch (err) { showError(form, alert, err); }
+  };
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(form, alert);
+    try {
+      await busy(go, "…", () => api.post("/api/approval/board/members", { employee_id: who.value() || "", from_date: from.value }));
+      toast("Anggota majelis diangkat. Beri akunnya peran Majelis Banding.");
+      load();
+    } catch (err) { showError(form, alert, err); }
+  });
+  load();
+  return h("section", { class: "card", id: "board" }, h("h2", null, "Majelis banding"),
+    h("p", { class: "muted small" }, "Anggota tidak pernah mengadili banding atas keputusannya sendiri."), form, list);
 }

@@ -5,11 +5,13 @@ import * as api from "../api.js";
 
 /** POST a file (multipart field "file"); onProgress(fraction 0..1) while it is sent. Resolves with
  *  the JSON answer, rejects with an api.ApiError (fields and rows of the import included). */
-export async function upload(path, file, { onProgress, retried = false } = {}) {
+export async function upload(path, file, { onProgress, retried = false, key = newKey() } = {}) {
   const result = await new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", path);
     xhr.setRequestHeader("Accept", "application/json");
+    // The same key on a retry (TEAM.md: idempotency): an import sent twice is stored once.
+    xhr.setRequestHeader("Idempotency-Key", key);
     const token = api.bearerToken();
     if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
     xhr.upload.addEventListener("progress", (ev) => {
@@ -18,7 +20,7 @@ export async function upload(path, file, { onProgress, retried = false } = {}) {
     xhr.addEventListener("load", () => {
       let body = null;
       try { body = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { body = null; }
-      resolve({ status: xhr.status, body });
+      resolve({ status: xhr.status, body, retryAfter: xhr.getResponseHeader("Retry-After") });
     });
     xhr.addEventListener("error", () => resolve({ status: 0, body: null }));
     const form = new FormData();
@@ -27,9 +29,9 @@ export async function upload(path, file, { onProgress, retried = false } = {}) {
   });
   if (result.status >= 200 && result.status < 300) return result.body;
   if (result.status === 401 && !retried && (await api.refresh().catch(() => false))) {
-    return upload(path, file, { onProgress, retried: true });
+    return upload(path, file, { onProgress, retried: true, key });
   }
-  const err = new api.ApiError(result.status, result.body);
+  const err = busyError(result.status, result.body, result.retryAfter) || new api.ApiError(result.status, result.body);
   err.rows = (result.body && result.body.error && Array.isArray(result.body.error.rows)) ? result.body.error.rows : null;
   err.raw = result.body && result.body.error;
   throw err;
@@ -50,7 +52,7 @@ export async function download(path, fallbackName) {
     if (!resp.ok) {
       let body = null;
       try { body = await resp.json(); } catch { body = null; }
-      throw new api.ApiError(resp.status, body);
+      throw busyError(resp.status, body, resp.headers.get("Retry-After")) || new api.ApiError(resp.status, body);
     }
     const blob = await resp.blob();
     const m = /filename="([^"]+)"/.exec(resp.headers.get("Content-Disposition") || "");
@@ -58,6 +60,19 @@ export async function download(path, fallbackName) {
     return blob;
   }
   throw new api.ApiError(401, null);
+}
+
+function newKey() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+/** A 503 with Retry-After (TEAM.md): the service is busy or disturbed, say when to try again. */
+function busyError(status, body, retryAfter) {
+  if (status !== 503) return null;
+  const err = new api.ApiError(status, body);
+  const n = Number(retryAfter);
+  err.message = `Layanan sedang sibuk/terganggu, coba lagi dalam ${Number.isFinite(n) && n > 0 ? n : 30} detik.`;
+  return err;
 }
 
 /** Offer a Blob as a file to save. */

@@ -9,10 +9,10 @@ from typing import Literal
 import jwt
 from flask import Blueprint, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ekinerja_common.auth import CallableKeySource, Principal, TokenVerifier
+from ekinerja_common.auth import ROLES, CallableKeySource, Principal, TokenVerifier
 from ekinerja_common.config import Settings
 from ekinerja_common.envelope import utcnow
 from ekinerja_common import paging, preview
@@ -22,7 +22,7 @@ from ekinerja_common.web import accepts, create_base_app, principal, public
 
 from . import directory, domain, imports, people, services, sessions
 from .keys import KeyStore
-from .orm import Account, Employee, Placement, PositionRef
+from .orm import Account, AccountRole, Employee, Placement, PositionRef
 from .runtime import build_runtime
 from .tokens import PASSWORD_CHANGE_CLAIM, Issuer
 
@@ -417,15 +417,28 @@ def import_placements():
 
 @bp.get("/accounts")
 def list_accounts():
-    """Every login account with its roles and state (role admin_bkd); never a password."""
+    """Login accounts with their roles and state (role admin_bkd), paged by username (``limit``,
+    ``cursor`` or ``page``; ``{items, total, next_cursor}``); ``q`` finds part of the username or
+    the employee's name, ``role`` those holding a role. Never a password."""
     admin()
+    problems = FieldErrors()
+    req = paging.page_request(request.args, errors=problems)
+    q = (request.args.get("q") or "").strip().lower()
+    role = request.args.get("role") or None
+    if role is not None and role not in ROLES:
+        problems.add("role", "Peran tidak dikenal", "Unknown role")
+    problems.raise_if_any()
     now = utcnow()
+    stmt = select(Account, Employee).outerjoin(Employee, Employee.id == Account.employee_id)
+    if q:
+        stmt = stmt.where(or_(func.lower(Account.username).like(f"%{q}%"), func.lower(Employee.name).like(f"%{q}%")))
+    if role:
+        stmt = stmt.where(Account.id.in_(select(AccountRole.account_id).where(AccountRole.role == role)))
     with runtime().session_factory() as s:
-        rows = s.execute(select(Account, Employee).outerjoin(Employee, Employee.id == Account.employee_id)
-                         .order_by(Account.username)).all()
-        return {"accounts": [{**account_json(a, e), "active": a.active,
-                              "locked": domain.is_locked(sessions.as_utc(a.locked_until) if a.locked_until else None, now)}
-                             for a, e in rows]}
+        page = paging.paginate(s, stmt, [paging.SortKey(Account.username), paging.SortKey(Account.id)], req)
+        return page.as_json(lambda row: {
+            **account_json(row[0], row[1]), "active": row[0].active,
+            "locked": domain.is_locked(sessions.as_utc(row[0].locked_until) if row[0].locked_until else None, now)})
 
 
 @bp.post("/accounts")

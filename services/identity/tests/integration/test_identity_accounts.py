@@ -66,7 +66,7 @@ def test_admin_reset_gives_a_new_one_time_password_ends_sessions_and_lifts_a_loc
     for _ in range(5):
         api.login("siti.aminah", "tebakan-salah-123")
     assert api.login("siti.aminah", "Sandi-Pegawai-01").status_code == 423
-    listed = {a["username"]: a for a in client.get("/accounts", headers=admin_h).get_json()["accounts"]}
+    listed = {a["username"]: a for a in client.get("/accounts", headers=admin_h).get_json()["items"]}
     assert listed["siti.aminah"]["locked"] is True and "password_hash" not in listed["siti.aminah"]
 
     r = client.post(f"/accounts/{account_id}/reset-password", headers=admin_h)

@@ -118,3 +118,20 @@ def test_who_sees_which_rows(api, client, admin_h):
     assert r.status_code == 200 and [e["name"] for e in r.get_json()["items"]] in ([], ["Budi Santoso"])
     assert client.get("/employees").status_code == 401
     assert client.get("/employees", headers={"Authorization": "Bearer x.y.z"}).status_code == 401
+
+
+def test_accounts_are_paged_and_searchable(api, client, admin_h):
+    for i in range(1, 8):
+        api.make_user(admin_h, f"pegawai.{i}", nip=nip(i), name=f"Pegawai Nomor {i}", roles=["majelis"] if i % 2 else [])
+    first = client.get("/accounts?limit=3", headers=admin_h).get_json()
+    assert set(first) == {"items", "total", "next_cursor"} and first["total"] == 8 and len(first["items"]) == 3
+    rest = client.get(f"/accounts?limit=10&cursor={first['next_cursor']}", headers=admin_h).get_json()
+    names = [a["username"] for a in first["items"] + rest["items"]]
+    assert names == sorted(names) and len(set(names)) == 8
+    assert [a["username"] for a in client.get("/accounts?q=nomor 3", headers=admin_h).get_json()["items"]] == ["pegawai.3"]
+    assert client.get("/accounts?role=majelis", headers=admin_h).get_json()["total"] == 4
+    r = client.get("/accounts?role=raja&limit=0", headers=admin_h)
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"role", "limit"}
+    _, user = api.make_user(admin_h, "bukan.admin", nip=nip(20), roles=["organisasi", "bpkad", "majelis"])
+    assert client.get("/accounts", headers=api.bearer(user)).status_code == 403
+    assert client.get("/accounts").status_code == 401
