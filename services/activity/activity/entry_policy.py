@@ -91,19 +91,23 @@ def _unit_and_ancestors(session: Session, unit_ids: set[str]) -> set[str]:
 
 def late_entry_until(session: Session, employee_id: str, day: date, position_ids: set[str]) -> date | None:
     """The last day a live permission lets ``employee_id`` enter ``day`` (None: none does). A unit
-    permission covers whoever holds a post of that unit, or of a unit below it, on ``day``."""
-    units = set()
-    if position_ids:
+    permission covers whoever holds a post of that unit, or of a unit below it, on ``day``.
+    One indexed query in the usual case (no permission covers the day); the unit tree is read
+    only when a unit permission does."""
+    live = session.execute(select(LateEntryPermission.employee_id, LateEntryPermission.unit_id,
+                                  LateEntryPermission.valid_until).where(
+        LateEntryPermission.revoked_at.is_(None), LateEntryPermission.start_date <= day,
+        LateEntryPermission.end_date >= day, or_(LateEntryPermission.employee_id == employee_id,
+                                                 LateEntryPermission.unit_id.is_not(None)))).all()
+    if not live:
+        return None
+    covering: set[str] = set()
+    if position_ids and any(p.unit_id for p in live):
         units = {u for (u,) in session.execute(select(Position.unit_id).where(
             Position.position_id.in_(position_ids), Position.unit_id.is_not(None)))}
-    covering = _unit_and_ancestors(session, units)
-    who = LateEntryPermission.employee_id == employee_id
-    if covering:
-        who = or_(who, LateEntryPermission.unit_id.in_(covering))
-    return session.scalar(select(LateEntryPermission.valid_until).where(
-        who, LateEntryPermission.revoked_at.is_(None),
-        LateEntryPermission.start_date <= day, LateEntryPermission.end_date >= day)
-        .order_by(LateEntryPermission.valid_until.desc()).limit(1))
+        covering = _unit_and_ancestors(session, units)
+    until = [p.valid_until for p in live if p.employee_id == employee_id or (p.unit_id and p.unit_id in covering)]
+    return max(until) if until else None
 
 
 @dataclass(frozen=True)
