@@ -40,6 +40,7 @@ EVENT_WAIT = 45.0
 NEW_CODE = "KOMINFO-APTIKA-ANALIS"
 NEW_POSITION = "Analis Sistem Informasi"
 NEW_DUTY = "Menganalisis kebutuhan sistem informasi perangkat daerah"
+SECOND_DUTY = "Menyusun spesifikasi teknis aplikasi"
 NEW_NIP = "199603152022031001"
 NEW_NAME = "Bagus Wicaksono, S.Kom."
 NEW_BANK = "0012099001"
@@ -214,6 +215,18 @@ def test_a_month_of_the_back_office(stack, logins, browser, shots, tmp_path):
         duty.get_by_label("Volume setahun").fill("480")
         duty.get_by_role("button", name="Tambah uraian tugas").click()
         page.locator(f"#duties-{NEW_CODE} tbody tr", has_text=NEW_DUTY).wait_for()
+        duty = item.locator("form.new-duty")
+        duty.get_by_label("Uraian tugas").fill(SECOND_DUTY)
+        duty.get_by_label("Satuan hasil").fill("Dokumen")
+        duty.get_by_label("Norma waktu (menit per satuan)").fill("500")  # above the 450 of a whole day
+        duty.get_by_role("button", name="Tambah uraian tugas").click()
+        norma_error = duty.locator("[data-field='norma_waktu'] .field-error")
+        norma_error.wait_for()
+        assert norma_error.inner_text().strip()
+        duty.get_by_label("Norma waktu (menit per satuan)").fill("60")
+        duty.get_by_role("button", name="Tambah uraian tugas").click()
+        page.locator(f"#duties-{NEW_CODE} tbody tr", has_text=SECOND_DUTY).wait_for()
+        assert page.locator(f"#duties-{NEW_CODE} tbody tr").count() == 2
         assert "90 menit" in page.locator(f"#duties-{NEW_CODE}").inner_text()
         org.shot("bo-01-organisasi-struktur")
         org.open("ABK", "Analisis beban kerja (ABK)")
@@ -342,7 +355,9 @@ def test_a_month_of_the_back_office(stack, logins, browser, shots, tmp_path):
         policy.get_by_label("Bobot kinerja (%)").fill("70")  # 70 + 40 ≠ 100
         policy.get_by_role("button", name="Periksa").click()
         kpage.locator("#policy-problems").wait_for()
+        # Both problems at once: the word where a number belongs and the weights not adding up.
         assert policy.get_by_label("Kelas 8", exact=True).get_attribute("aria-invalid") == "true"
+        assert "2 masalah" in kpage.locator("#policy-problems").inner_text()
         fin.shot("bo-11-bpkad-kebijakan-masalah")
         policy.get_by_label("Kelas 8", exact=True).fill("4500000")
         policy.get_by_label("Bobot kinerja (%)").fill("60")

@@ -77,6 +77,8 @@ export async function renderKebijakan(container) {
         input("weights_pct.discipline", doc.weights_pct.discipline, { label: "Bobot disiplin (%)" }),
         input("minutes_per_day", doc.minutes_per_day, { label: "Menit kerja per hari" }),
         input("cpns_factor_pct", doc.cpns_factor_pct, { label: "Faktor CPNS (%)" })),
+      // Where a rule about several inputs (the weights adding up to 100 %) is reported.
+      h("div", { class: "field", dataset: { field: "weights_pct" } }, h("p", { class: "field-error", hidden: true })),
       h("h3", null, LABEL.productivity), field("Aturan", rule, { name: "productivity.rule" }), brackets,
       h("h3", null, "PPh 21 (tarif final per golongan, %)"),
       h("div", { class: "policy-grid" }, Object.entries(doc.pph21_pct.pns).map(([g, v]) => input(`pph21_pct.pns.${g}`, v, { label: `PNS golongan ${g}` }))),
@@ -90,8 +92,13 @@ export async function renderKebijakan(container) {
         input("sanctions.max_cut_pct", doc.sanctions.max_cut_pct, { label: "Potongan maksimum (%)" })),
       result, h("div", { class: "actions" }, check, save));
 
+    // Every number is checked here first: a word where a number belongs would stop the service's
+    // schema before its rules run (weights adding up, brackets in order, …). Those fields are sent
+    // with their stored value so the service still judges everything else, and both lists are
+    // shown together: every problem at once, before anything is saved.
     const build = () => {
       const out = JSON.parse(JSON.stringify(doc));
+      const local = {};
       for (const el of form.querySelectorAll("[data-path]")) {
         const parts = el.dataset.path.split(".");
         let o = out;
@@ -99,21 +106,30 @@ export async function renderKebijakan(container) {
         const last = parts[parts.length - 1];
         const old = o[last];
         const raw = el.value.trim().replace(",", ".");
-        o[last] = typeof old === "number" ? (raw === "" || Number.isNaN(Number(raw)) ? raw : Number(raw)) : raw;
+        if (el.tagName === "SELECT") { o[last] = raw; continue; }
+        if (raw === "" || !/^-?\d+(\.\d+)?$/.test(raw)) {
+          local[el.dataset.path] = raw === "" ? "Wajib diisi" : "Harus berupa angka";
+          continue; // keep the stored value for the service's own check
+        }
+        o[last] = typeof old === "number" ? Number(raw) : raw;
       }
-      return out;
+      return { out, local };
     };
     const send = async (dryRun, button) => {
       clearErrors(form, a);
       replace(result);
+      const { out, local } = build();
+      const bad = Object.keys(local).length > 0;
       try {
-        const saved = await busy(button, dryRun ? "Memeriksa…" : "Menyimpan…", () =>
-          api.put(`/api/payroll/policies/${doc.year}${dryRun ? "?dry_run=true" : ""}`, build()));
+        const saved = await busy(button, dryRun || bad ? "Memeriksa…" : "Menyimpan…", () =>
+          api.put(`/api/payroll/policies/${doc.year}${dryRun || bad ? "?dry_run=true" : ""}`, out));
+        if (bad) throw Object.assign(new Error("Data tidak valid"), { fields: {} });
         if (dryRun) replace(result, h("p", { class: "ok-line", id: "policy-ok" }, "Tidak ada masalah; kebijakan ini dapat disimpan."));
         else { toast(`Kebijakan ${doc.year} versi ${saved.version} disimpan.`); load(); }
       } catch (err) {
-        showError(form, a, err);
-        const n = Object.keys(err.fields || {}).length;
+        const fields = { ...(err.fields || {}), ...local };
+        showError(form, a, { message: err.message, fields });
+        const n = Object.keys(fields).length;
         if (n) replace(result, h("p", { class: "field-error", id: "policy-problems" }, `${n} masalah harus diperbaiki sebelum disimpan (ditandai di setiap isian).`));
       }
     };
@@ -131,7 +147,9 @@ export async function renderKebijakan(container) {
         const a = flatten(v.document);
         const b = before ? flatten(before.document) : null;
         const changed = b ? Object.keys({ ...a, ...b }).filter((k) => a[k] !== b[k]) : [];
-        return h("li", null, h("strong", null, `Versi ${v.version}`), ` — ${String(v.created_at).slice(0, 16).replace("T", " ")} oleh ${v.created_by}`,
+        const me = api.currentAccount();
+        const by = me && me.id === v.created_by ? "Anda" : `akun ${v.created_by}`;
+        return h("li", null, h("strong", null, `Versi ${v.version}`), ` — ${String(v.created_at).slice(0, 16).replace("T", " ")} oleh ${by}`,
           b ? (changed.length ? h("ul", { class: "diff" }, changed.slice(0, 30).map((k) => h("li", null, `${describe(k)}: `,
             h("del", null, b[k] ?? "—"), " → ", h("ins", null, a[k] ?? "—")))) : h("p", { class: "muted small" }, "tidak ada perubahan isi"))
             : h("p", { class: "muted small" }, "versi pertama"));
