@@ -1,75 +1,32 @@
-// E-Kinerja web client: session, navigation by role, and the hash router (#/kegiatan, …).
+// E-Kinerja web client: session, the menu (web/nav.js), the hash router (#/kegiatan,
+// #/keberatan/<id>, …) and the network status line.
 import * as api from "./api.js";
 import { h, replace, field, alertBox, showError, clearErrors, busy, toast } from "./dom.js";
 import { ROLE_NAMES } from "./format.js";
-import { renderKegiatan } from "./views/kegiatan.js";
-import { renderValidasi } from "./views/validasi.js";
-import { renderTpp } from "./views/tpp.js";
-import { renderAkun } from "./views/akun.js";
-import { renderBeranda } from "./views/beranda.js";
-import { renderPegawai } from "./views/pegawai.js";
-import { renderImpor, renderKalender, renderPresensi } from "./views/bkd_kerja.js";
-import { renderIzin } from "./views/izin.js";
-import { renderLaporan } from "./views/laporan.js";
-import { renderStruktur, renderAbk } from "./views/organisasi.js";
-import { renderBulanan, renderKebijakan, renderGaji } from "./views/bpkad.js";
-
-const has = (role) => (a) => a.roles.includes(role);
-
-// Which views exist and who may see them (the services check again on every call).
-const VIEWS = [
-  {
-    route: "kegiatan", label: "Kegiatan Harian", render: renderKegiatan,
-    allowed: (a) => Boolean(a.employee_id) && a.roles.includes("pegawai"),
-  },
-  {
-    // Supervisors are not a role: whoever holds a parent position is one. Every employee may
-    // open the queue; it is empty for someone who supervises nobody.
-    route: "validasi", label: "Validasi", render: renderValidasi,
-    allowed: (a) => Boolean(a.employee_id) && a.roles.includes("pegawai"),
-  },
-  {
-    route: "tpp", label: "TPP", render: renderTpp,
-    allowed: (a) => a.roles.includes("bpkad") || (Boolean(a.employee_id) && a.roles.includes("pegawai")),
-  },
-  // The back office (views/*.js of BKD, Bagian Organisasi and BPKAD).
-  { route: "beranda", label: "Beranda", render: renderBeranda, allowed: has("admin_bkd") },
-  { route: "pegawai", label: "Pegawai", render: renderPegawai, allowed: has("admin_bkd") },
-  { route: "impor", label: "Impor", render: renderImpor, allowed: has("admin_bkd") },
-  { route: "kalender", label: "Kalender", render: renderKalender, allowed: has("admin_bkd") },
-  { route: "presensi", label: "Presensi", render: renderPresensi, allowed: has("admin_bkd") },
-  { route: "izin", label: "Izin Susulan", render: renderIzin, allowed: has("admin_bkd") },
-  { route: "laporan", label: "Laporan", render: renderLaporan, allowed: has("admin_bkd") },
-  { route: "struktur", label: "Struktur", render: renderStruktur, allowed: has("organisasi") },
-  { route: "abk", label: "ABK", render: renderAbk, allowed: has("organisasi") },
-  { route: "bulanan", label: "Bulan TPP", render: renderBulanan, allowed: has("bpkad") },
-  { route: "kebijakan", label: "Kebijakan", render: renderKebijakan, allowed: has("bpkad") },
-  { route: "gaji", label: "Gaji & Sanksi", render: renderGaji, allowed: has("bpkad") },
-  { route: "akun", label: "Akun", render: renderAkun, allowed: () => true },
-];
+import { viewsFor } from "./nav.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
+const menuButton = document.getElementById("menu-button");
 const who = document.getElementById("who");
 const whoName = document.getElementById("who-name");
 const logoutButton = document.getElementById("logout");
+const netbar = document.getElementById("netbar");
 
 let loginNotice = "";
 let currentCleanup = null;
 let renderSeq = 0;
 
-function allowedViews() {
-  const a = api.currentAccount();
-  if (!a) return [];
-  // A one-time password must be replaced first: identity issues such an account a token that
-  // every other service refuses, so the only view is the password change.
-  if (a.must_change_password) return VIEWS.filter((v) => v.route === "akun");
-  return VIEWS.filter((v) => v.allowed(a));
+/** "#/keberatan/abc" → {route: "keberatan", params: ["abc"]} */
+function routeOf() {
+  const m = /^#\/([a-z-]+)((?:\/[^/?#]+)*)/.exec(location.hash);
+  if (!m) return { route: "", params: [] };
+  return { route: m[1], params: m[2].split("/").filter(Boolean).map(decodeURIComponent) };
 }
 
-function routeOf() {
-  const m = /^#\/([a-z-]+)/.exec(location.hash);
-  return m ? m[1] : "";
+function setMenu(open) {
+  nav.classList.toggle("open", open);
+  menuButton.setAttribute("aria-expanded", String(open));
 }
 
 function renderNav() {
@@ -77,15 +34,20 @@ function renderNav() {
   if (!a) {
     nav.hidden = true;
     who.hidden = true;
+    menuButton.hidden = true;
     replace(nav);
     return;
   }
-  const current = routeOf();
-  const links = allowedViews().map((v) =>
-    h("a", { href: `#/${v.route}`, class: "nav-link", "aria-current": v.route === current ? "page" : false }, v.label),
-  );
+  const { route } = routeOf();
+  const views = viewsFor(a);
+  const links = views.map((v) =>
+    h("a", { href: `#/${v.route}`, class: "nav-link", "aria-current": v.route === route ? "page" : false }, v.label));
   replace(nav, h("ul", null, links.map((l) => h("li", null, l))));
   nav.hidden = links.length === 0;
+  menuButton.hidden = links.length <= 1;
+  const current = views.find((v) => v.route === route);
+  menuButton.textContent = current ? `Menu · ${current.label}` : "Menu";
+  setMenu(false);
   const roles = a.roles.map((r) => ROLE_NAMES[r] || r).join(", ");
   replace(whoName, h("span", { class: "who-person" }, a.name || a.username), h("span", { class: "who-roles" }, roles));
   who.hidden = false;
@@ -103,29 +65,35 @@ async function render() {
     renderLogin();
     return;
   }
-  const views = allowedViews();
-  const view = views.find((v) => v.route === routeOf());
+  const views = viewsFor(a);
+  const { route, params } = routeOf();
+  const view = views.find((v) => v.route === route);
   if (!view) {
     location.replace(`#/${views[0].route}`); // "Akun" is always there; triggers hashchange → render
     return;
   }
   renderNav();
   const container = h("div", { class: "view", id: `view-${view.route}` });
-  replace(main, container);
+  replace(main, container, h("p", { class: "loading" }, "Memuat…"));
   document.title = `${view.label} — E-Kinerja ASN`;
   try {
-    const cleanup = await view.render(container, { account: a });
+    const mod = await view.load();
+    if (seq !== renderSeq) return;
+    const cleanup = await mod[view.render || "render"](container, { account: a, params });
     if (seq === renderSeq && typeof cleanup === "function") currentCleanup = cleanup;
+    else if (typeof cleanup === "function") cleanup();
   } catch (err) {
     if (seq !== renderSeq) return;
     const box = alertBox();
     replace(container, h("h1", { tabindex: "-1" }, view.label), box);
     showError(container, box, err);
   }
+  if (seq !== renderSeq) return;
+  main.querySelector(":scope > .loading")?.remove();
   const heading = container.querySelector("h1");
   // After a navigation, start reading (and tabbing) at the new view's heading.
   const active = document.activeElement;
-  if (heading && seq === renderSeq && (active === document.body || nav.contains(active))) heading.focus({ preventScroll: true });
+  if (heading && (active === document.body || nav.contains(active) || active === menuButton)) heading.focus({ preventScroll: true });
 }
 
 function renderLogin() {
@@ -167,9 +135,54 @@ function renderLogin() {
   (username.value ? password : username).focus();
 }
 
+// ---- network status -------------------------------------------------------------------------
+// One line under the header: offline, or a service asking to wait (503 + Retry-After). Views
+// retry their own reads; this only tells the person what is going on.
+let netTimer = null;
+function showNet() {
+  clearInterval(netTimer);
+  const s = api.networkState();
+  if (!s.online) {
+    netbar.className = "netbar netbar-offline";
+    netbar.textContent = "Tidak ada koneksi internet. Isian Anda disimpan di perangkat ini dan dikirim saat koneksi kembali.";
+    netbar.hidden = false;
+    return;
+  }
+  if (s.busyUntil > Date.now()) {
+    const tick = () => {
+      const left = Math.ceil((s.busyUntil - Date.now()) / 1000);
+      if (left <= 0) {
+        clearInterval(netTimer);
+        netbar.hidden = true;
+        return;
+      }
+      netbar.className = "netbar netbar-busy";
+      netbar.textContent = `Layanan sedang sibuk/terganggu, coba lagi dalam ${left} detik.`;
+      netbar.hidden = false;
+    };
+    tick();
+    netTimer = setInterval(tick, 1000);
+    return;
+  }
+  netbar.hidden = true;
+}
+api.onNetwork(showNet);
+
+// ---- wiring -----------------------------------------------------------------------------------
 logoutButton.addEventListener("click", async () => {
   await busy(logoutButton, "Keluar…", () => api.logout().catch(() => {}));
   toast("Anda telah keluar.");
+});
+
+menuButton.addEventListener("click", () => setMenu(!nav.classList.contains("open")));
+nav.addEventListener("click", (ev) => {
+  if (ev.target.closest("a")) setMenu(false);
+});
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape" && nav.classList.contains("open")) {
+    setMenu(false);
+    menuButton.focus();
+  }
 });
 
 document.getElementById("skip-link").addEventListener("click", (ev) => {
@@ -202,12 +215,12 @@ api.onSession((account, reason) => {
 });
 
 async function start() {
-  if (api.hasStoredRefreshToken()) {
-    try {
-      if (await api.refresh()) return; // onSession("resume") renders
-    } catch (err) {
-      loginNotice = err.message;
-    }
+  // The refresh token is an HttpOnly cookie this page cannot read: try it. A new tab (a link
+  // opened from a chat app) resumes the login this way; without the cookie the login shows.
+  try {
+    if (await api.resume()) return; // onSession("resume") renders
+  } catch (err) {
+    loginNotice = err.message;
   }
   render();
 }

@@ -5,7 +5,7 @@ import * as api from "../api.js";
 import { h, replace, field, alertBox, showError, clearErrors, busy, toast } from "../dom.js";
 import { ROLE_NAMES } from "../format.js";
 
-export async function renderAkun(container, { account }) {
+export async function render(container, { account }) {
   const current = h("input", { type: "password", autocomplete: "current-password", required: true });
   const next = h("input", { type: "password", autocomplete: "new-password", required: true });
   const again = h("input", { type: "password", autocomplete: "new-password", required: true });

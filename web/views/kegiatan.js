@@ -18,7 +18,7 @@ export function creditedMinutes(volume, normaWaktu, start, end) {
   return { byOutput, span, credited: Math.max(0, Math.min(byOutput, span)) };
 }
 
-export async function renderKegiatan(container) {
+export async function render(container) {
   const today = todayWib();
   let duties = [];
   let previewSeq = 0;

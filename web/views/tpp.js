@@ -27,7 +27,7 @@ function disciplinePct(line) {
   return p !== null ? percent(p) : percent(pick(line, "discipline"), { fraction: true });
 }
 
-export async function renderTpp(container, { account }) {
+export async function render(container, { account }) {
   const isBpkad = account.roles.includes("bpkad");
   const isEmployee = Boolean(account.employee_id) && account.roles.includes("pegawai");
   const today = todayWib();

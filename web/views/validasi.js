@@ -12,7 +12,7 @@ const ACTIONS = {
     title: "Tolak kegiatan", prompt: "Tuliskan alasan penolakan. Pegawai dapat mengajukan keberatan atas penolakan." },
 };
 
-export async function renderValidasi(container) {
+export async function render(container) {
   const alert = alertBox();
   const body = h("div", { class: "queue", "aria-live": "polite" });
   const countEl = h("p", { class: "muted", id: "queue-count" });

@@ -20,7 +20,7 @@ from ekinerja_common.errors import DomainError, FieldErrors, Forbidden, NotFound
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, public
 
-from . import directory, domain, imports, people, services, sessions
+from . import cookies, directory, domain, imports, people, services, sessions
 from .keys import KeyStore
 from .orm import Account, AccountRole, Employee, Placement, PositionRef
 from .runtime import build_runtime
@@ -42,10 +42,17 @@ class Secret(BaseModel):
 class LoginIn(Secret):
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1000)
+    # The browser client: keep the refresh token in an HttpOnly cookie, not in the answer (cookies.py).
+    refresh_cookie: bool = Field(default=False, strict=True)
 
 
 class RefreshIn(Secret):
     refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class CookieRefreshIn(Secret):
+    # Absent: the refresh cookie (the browser client) is used.
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class PasswordIn(Secret):
@@ -152,10 +159,14 @@ def employee_with_placements(s: Session, e: Employee) -> dict:
     return {**employee_json(e), "placements": [placement_json(p, pos) for p, pos in rows]}
 
 
-def tokens_json(t: sessions.Tokens):
+def tokens_json(t: sessions.Tokens, cookie: bool = False):
     body = {"access_token": t.access_token, "refresh_token": t.refresh_token, "token_type": "Bearer",
             "expires_in": t.expires_in, "account": account_json(t.account, t.employee)}
-    return body, 200, {"Cache-Control": "no-store"}
+    if not cookie:
+        return body, 200, {"Cache-Control": "no-store"}
+    del body["refresh_token"]  # it lives in the HttpOnly cookie only
+    resp = current_app.make_response((body, 200, {"Cache-Control": "no-store"}))
+    return cookies.set_on(resp, t.refresh_token, int(issuer().refresh_ttl.total_seconds()))
 
 
 # -- sessions -------------------------------------------------------------------------------------
@@ -169,19 +180,38 @@ def login(body: LoginIn):
     with runtime().uow(g.request_id) as uow:
         tokens = sessions.login(uow, issuer(), body.username, body.password, utcnow())
         uow.commit()
-    return tokens_json(tokens)
+    return tokens_json(tokens, cookie=body.refresh_cookie)
 
 
 @bp.post("/auth/refresh")
 @public
-@accepts(RefreshIn)
-def refresh(body: RefreshIn):
-    """Trade a refresh token for new tokens; the presented one is spent. Presenting a spent token
-    again ends the whole session (reuse detection)."""
+@accepts(CookieRefreshIn)
+def refresh(body: CookieRefreshIn):
+    """Trade a refresh token (in the body, or the browser's refresh cookie) for new tokens; the
+    presented one is spent. Presenting a spent token again ends the whole session (reuse
+    detection). A cookie is answered with a new cookie, a body token with a body token."""
+    token, cookie = body.refresh_token, False
+    if token is None:
+        token, cookie = cookies.presented(), True
+        cookies.clear_when_refused()
+    if token is None:
+        raise sessions.invalid_refresh()
     with runtime().uow(g.request_id) as uow:
-        tokens = sessions.refresh(uow, issuer(), body.refresh_token, utcnow())
+        tokens = sessions.refresh(uow, issuer(), token, utcnow())
         uow.commit()
-    return tokens_json(tokens)
+    return tokens_json(tokens, cookie=cookie)
+
+
+@bp.delete("/auth/refresh")
+@public
+def end_cookie_session():
+    """Log out the browser: end the session of the refresh cookie and remove the cookie."""
+    token = cookies.presented()
+    if token is not None:
+        with runtime().uow(g.request_id) as uow:
+            sessions.logout(uow, token, utcnow())
+            uow.commit()
+    return cookies.clear_on(current_app.make_response(("", 204)))
 
 
 @bp.post("/auth/logout")

@@ -50,7 +50,7 @@ def _locked(until: datetime, now: datetime) -> DomainError:
         f"Account temporarily locked after too many failed attempts; try again in {minutes} minutes"), status=423)
 
 
-def _invalid_refresh() -> Unauthorized:
+def invalid_refresh() -> Unauthorized:
     return Unauthorized(Text("Sesi tidak valid atau telah berakhir, silakan masuk lagi",
                              "Session invalid or expired, please log in again"), "invalid_refresh_token")
 
@@ -109,7 +109,7 @@ def refresh(uow: UnitOfWork, issuer: Issuer, token: str, now: datetime) -> Token
     # Row lock: of two requests presenting the same token, the second sees it spent.
     row = uow.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_token(token)).with_for_update())
     if row is None or row.revoked_at is not None:
-        raise _invalid_refresh()
+        raise invalid_refresh()
     if row.used_at is not None:
         # A spent token came back: it was copied, and we cannot tell the thief from the user.
         # End the whole session so that whichever of them holds the newest token loses it too.
@@ -120,7 +120,7 @@ def refresh(uow: UnitOfWork, issuer: Issuer, token: str, now: datetime) -> Token
                                 "This session was ended because a token was reused, please log in again"),
                            "refresh_token_reused")
     if as_utc(row.expires_at) <= now:
-        raise _invalid_refresh()
+        raise invalid_refresh()
     account = uow.session.get(Account, row.account_id)
     assert account is not None  # foreign key
     try:
