@@ -21,7 +21,7 @@ from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, Valid
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
-from . import clock, domain, services
+from . import clock, domain, services, team
 from ekinerja_common.evidence import EvidenceStore
 from .orm import Duty, Entry, Evidence
 from .runtime import build_runtime
@@ -342,6 +342,19 @@ def my_month():
     first, _ = _query_month()
     with read_session() as s:
         return services.month_view(s, emp, first.year, first.month)
+
+
+@bp.get("/team/month")
+def my_team_month():
+    """My team's month (``?month=YYYY-MM``, default this month): for everyone the caller
+    supervises on a day of the month, days filled, minutes approved / pending / returned /
+    rejected against the month's target, pending entries and the oldest one's age, rejections,
+    entries this week (0: "entered nothing this week"). Someone who supervises nobody gets an
+    empty list."""
+    emp = employee()
+    first, _ = _query_month()
+    with runtime().session_factory() as s:
+        return team.team_month(s, emp, first.year, first.month, clock.today())
 
 
 @bp.get("/entries")

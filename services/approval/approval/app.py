@@ -5,10 +5,14 @@ whom they supervise on each entry's date, which the service layer checks per obj
 Appeals and the board live in :mod:`approval.appeals_app`."""
 from __future__ import annotations
 
+import base64
+import bisect
+import dataclasses
+import json
 import os
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, time
 from typing import Annotated, Callable, Literal, TypeVar
 
 from flask import Blueprint, current_app, g, request
@@ -24,7 +28,7 @@ from ekinerja_common.web import accepts, create_base_app, principal, validation_
 
 from . import clock, domain, repository, services
 from .orm import Decision, Employee, Escalation, ValidationItem
-from .repository import EscalationFlag, QueueFilter, QueueRow
+from .repository import EscalationFlag, QueueFilter, QueueKey, QueueRow
 from .runtime import build_runtime
 
 bp = Blueprint("approval", __name__)
@@ -51,6 +55,17 @@ class DecisionsIn(Strict):
 
 
 class QueueQuery(Strict):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    employee_id: str | None = Field(default=None, max_length=36)
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    month: str | None = Field(default=None, pattern=MONTH_PATTERN)
+    # Paging (docs/api.md, "Paging"): a page of `limit` items starting after `cursor`.
+    limit: int | None = Field(default=None, ge=1, le=500)
+    cursor: str | None = Field(default=None, max_length=500)
+
+
+class IdsQuery(Strict):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
     employee_id: str | None = Field(default=None, max_length=36)
     from_: date | None = Field(default=None, alias="from")
@@ -180,8 +195,7 @@ def groups_json(rows: list[QueueRow], minutes: dict[tuple[str, int, int], int]) 
     return groups
 
 
-def queue_filter() -> QueueFilter:
-    q = query(QueueQuery)
+def queue_filter(q: QueueQuery | IdsQuery) -> QueueFilter:
     first, last = q.from_, q.to
     if q.month:
         m_first, m_last = month_range(q.month)
@@ -200,23 +214,118 @@ def month_range(raw: str) -> tuple[date, date]:
     return first, date.fromordinal(domain.first_of_next_month(first).toordinal() - 1)
 
 
+def encode_cursor(key: QueueKey) -> str:
+    missing, name, employee_id, day, start, entry_id = key
+    raw = json.dumps([missing, name, employee_id, day.isoformat(), start.isoformat(), entry_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str) -> QueueKey:
+    """The queue position a cursor names; anything this service did not hand out is a 422."""
+    try:
+        missing, name, employee_id, day, start, entry_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        key = (missing, name, employee_id, date.fromisoformat(day), time.fromisoformat(start), entry_id)
+        if not (isinstance(missing, bool) and all(isinstance(v, str) for v in (name, employee_id, entry_id))):
+            raise ValueError
+        return key
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ValidationFailed({"cursor": Text("Penanda halaman tidak valid; muat ulang dari halaman pertama",
+                                               "Invalid page cursor; start again from the first page")})
+
+
+def people_json(rows: list[QueueRow], minutes: dict[tuple[str, int, int], int]) -> list[dict]:
+    """Per person of the (date-filtered) queue: what waits, since when, and per month the pending
+    and the month-to-date approved minutes — what a supervisor needs to pick whom to validate,
+    or to approve a person's whole month, without loading their entries."""
+    people: dict[str, dict] = {}
+    months: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        item = r.item
+        p = people.get(item.employee_id)
+        if p is None:
+            p = people[item.employee_id] = {
+                "employee_id": item.employee_id, "employee_name": r.employee_name, "nip": r.nip, "pending_entries": 0,
+                "pending_minutes": 0, "escalated_entries": 0, "oldest_date": item.date.isoformat(), "months": []}
+        p["pending_entries"] += 1
+        p["pending_minutes"] += item.credited_minutes or 0
+        p["escalated_entries"] += r.escalation is not None
+        p["oldest_date"] = min(p["oldest_date"], item.date.isoformat())
+        month = item.date.isoformat()[:7]
+        m = months.get((item.employee_id, month))
+        if m is None:
+            y, mo = item.date.year, item.date.month
+            m = months[(item.employee_id, month)] = {"month": month, "pending_entries": 0, "pending_minutes": 0,
+                                                     "approved_minutes": minutes.get((item.employee_id, y, mo), 0)}
+            p["months"].append(m)
+        m["pending_entries"] += 1
+        m["pending_minutes"] += item.credited_minutes or 0
+    for p in people.values():
+        p["months"].sort(key=lambda m: m["month"])
+    return list(people.values())
+
+
+def queue_page(s, me: str, q: QueueQuery, flt: QueueFilter) -> dict:
+    """One page of the queue (``limit`` items after ``cursor``), the totals of the whole filtered
+    queue and its people. ``people`` leaves the person filter out (the list to pick from)."""
+    after = decode_cursor(q.cursor) if q.cursor else None
+    everyone = repository.queue_view(s, me, dataclasses.replace(flt, employee_id=None))
+    rows = [r for r in everyone if flt.employee_id is None or r.item.employee_id == flt.employee_id]
+    start = bisect.bisect_right([repository.queue_key(r) for r in rows], after) if after is not None else 0
+    limit = q.limit or 50
+    page = rows[start:start + limit]
+    more = start + limit < len(rows)
+    minutes = repository.approved_minutes(s, {(r.item.employee_id, r.item.date.year, r.item.date.month) for r in everyone})
+    return {
+        "items": [item_json(r.item, r.employee_name, r.nip, r.escalation) for r in page],
+        "total": len(rows),
+        "next_cursor": encode_cursor(repository.queue_key(page[-1])) if more and page else None,
+        "totals": {"entries": len(rows), "minutes": sum(r.item.credited_minutes or 0 for r in rows),
+                   "people": len({r.item.employee_id for r in rows}),
+                   "escalated": sum(r.escalation is not None for r in rows)},
+        "people": people_json(everyone, minutes),
+    }
+
+
 @bp.get("/queue")
 def queue():
     """The caller's validation queue: pending entries of everyone they supervise on each entry's
     date, plus entries the deadline escalated to them (``escalated``).
 
     Filters: ``employee_id``, ``from``/``to`` (YYYY-MM-DD, inclusive), ``month`` (YYYY-MM).
-    ``items`` in order of employee, date and start time; ``groups`` the same entries by person and
-    day, with each person's month-to-date approved minutes (from a counter kept with decisions)."""
+    ``items`` in order of employee, date and start time.
+
+    Paged (``limit`` 1–500 and/or ``cursor``): ``{items, total, next_cursor, totals, people}`` —
+    one page, the next page's cursor (null on the last), the totals of the filtered queue and per
+    person their pending entries and months (``people`` ignores the person filter). Without
+    either, the whole queue and ``groups`` (by person and day, with month-to-date minutes)."""
     me = caller_id()
-    flt = queue_filter()
+    q = query(QueueQuery)
+    flt = queue_filter(q)
+    paged = q.limit is not None or q.cursor is not None
     if me is None:
-        return {"items": [], "groups": []}
+        return ({"items": [], "total": 0, "next_cursor": None, "people": [],
+                 "totals": {"entries": 0, "minutes": 0, "people": 0, "escalated": 0}} if paged
+                else {"items": [], "groups": []})
     with runtime().session_factory() as s:
+        if paged:
+            return queue_page(s, me, q, flt)
         rows = repository.queue_view(s, me, flt)
         minutes = repository.approved_minutes(s, {(r.item.employee_id, r.item.date.year, r.item.date.month) for r in rows})
         return {"items": [item_json(r.item, r.employee_name, r.nip, r.escalation) for r in rows],
                 "groups": groups_json(rows, minutes)}
+
+
+@bp.get("/queue/entry-ids")
+def queue_entry_ids():
+    """Every entry id of the filtered queue, in queue order (same filters as GET /queue): what a
+    supervisor's "approve the whole filtered list" sends to POST /decisions, 1,000 at a time."""
+    me = caller_id()
+    flt = queue_filter(query(IdsQuery))
+    if me is None:
+        return {"entry_ids": [], "total": 0}
+    with runtime().session_factory() as s:
+        ids = [r.item.entry_id for r in repository.queue_view(s, me, flt)]
+    return {"entry_ids": ids, "total": len(ids)}
 
 
 @bp.get("/entries/<entry_id>")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import and_, exists, false, or_, select, true, tuple_
+from sqlalchemy import and_, exists, false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth import Principal
@@ -367,6 +367,54 @@ def move_overdue_to_board(uow: UnitOfWork, today: date, request_id: str | None =
 
 
 # -- reading ----------------------------------------------------------------------------------------------
+
+# What the caller can do next on an appeal (GET /appeals: my_actions; ?needs_action=true).
+DECIDE, COMMENT, ESCALATE, ADD_EVIDENCE = "decide", "comment", "escalate", "add_evidence"
+
+
+def actions(appeal: Appeal, rel: set[str], today: date, policy: domain.Policy, commented: bool) -> list[str]:
+    """The steps open to the caller now, by the same rules the steps themselves check: decide at
+    the appeal's level, comment as the rejecting supervisor (until a comment is in), escalate to
+    the board and add evidence as the employee."""
+    out: list[str] = []
+    if appeal.status == OPEN and (FIRST if appeal.level == FIRST_LEVEL else SEATED) in rel:
+        out.append(DECIDE)
+    if appeal.status == OPEN and ORIGINAL in rel and not commented:
+        out.append(COMMENT)
+    if APPELLANT in rel:
+        try:
+            domain.check_may_escalate(appeal, today, policy)
+            out.append(ESCALATE)
+        except DomainError:
+            pass
+        if appeal.status == OPEN:
+            out.append(ADD_EVIDENCE)
+    return out
+
+
+def commented(session: Session, appeal_ids: Sequence[str]) -> set[str]:
+    """The appeals that have the rejecting supervisor's comment."""
+    if not appeal_ids:
+        return set()
+    return set(session.scalars(select(AppealComment.appeal_id).distinct()
+                               .where(repository.in_ids(session, AppealComment.appeal_id, appeal_ids))))
+
+
+def names(session: Session, employee_ids: set[str | None]) -> dict[str, tuple[str, str]]:
+    """Employee id → (name, NIP), from the read model (for the people an appeal names)."""
+    ids = [i for i in employee_ids if i]
+    if not ids:
+        return {}
+    return {e.employee_id: (e.name, e.nip) for e in session.scalars(
+        select(Employee).where(repository.in_ids(session, Employee.employee_id, ids)))}
+
+
+def entry_counts(session: Session, appeal_ids: Sequence[str]) -> dict[str, int]:
+    if not appeal_ids:
+        return {}
+    return dict(session.execute(select(AppealEntry.appeal_id, func.count()).where(
+        repository.in_ids(session, AppealEntry.appeal_id, appeal_ids)).group_by(AppealEntry.appeal_id)).all())
+
 
 def listing(session: Session, who: Principal, today: date, status: str | None = None) -> list[tuple[Appeal, set[str]]]:
     """The appeals the caller may read, newest first, each with the caller's standing."""

@@ -44,6 +44,8 @@ class MemberIn(Strict):
 
 class ListQuery(Strict):
     status: Literal["open", "decided"] | None = None
+    # Only the appeals waiting for the caller to do something (decide, comment, escalate, …).
+    needs_action: bool = False
 
 
 def evidence_store() -> EvidenceStore:
@@ -65,19 +67,47 @@ def appeal_json(a: Appeal, rel: set[str] | None = None) -> dict:
     return out
 
 
+def people_of(a: Appeal, names: dict[str, tuple[str, str]]) -> dict:
+    """The names (and NIPs) of the people an appeal names, beside their ids."""
+    def name(i):
+        return names[i][0] if i in names else None
+    return {"employee_name": name(a.employee_id), "employee_nip": names.get(a.employee_id, (None, None))[1],
+            "original_decider_name": name(a.original_decider_id),
+            "first_level_decider_name": name(a.first_level_decider_id), "decided_by_name": name(a.decided_by)}
+
+
+def listed_json(s, pairs: list[tuple[Appeal, set[str]]], on: date) -> list[dict]:
+    """Appeals as listed: with names, the number of entries and what the caller can do next."""
+    ids = [a.id for a, _ in pairs]
+    names = appeals.names(s, {x for a, _ in pairs for x in (a.employee_id, a.original_decider_id,
+                                                              a.first_level_decider_id, a.decided_by)})
+    commented, counts = appeals.commented(s, ids), appeals.entry_counts(s, ids)
+    policy = services.policy_for(s, on.year)
+    return [{**appeal_json(a, rel), **people_of(a, names), "entry_count": counts.get(a.id, 0),
+             "my_actions": appeals.actions(a, rel, on, policy, a.id in commented)} for a, rel in pairs]
+
+
 def appeal_detail(a: Appeal, rel: set[str]) -> dict:
+    on = today()
     with runtime().session_factory() as s:
         p = appeals.parts(s, a.id)
+        names = appeals.names(s, {a.employee_id, a.original_decider_id, a.first_level_decider_id, a.decided_by,
+                                  *(c.author_id for c in p.comments), *(d.decided_by for d in p.decisions),
+                                  *(e.rejected_by for e, _ in p.entries)})
+        name = lambda i: names[i][0] if i in names else None  # noqa: E731
         return {
-            **appeal_json(a, rel),
+            **appeal_json(a, rel), **people_of(a, names), "entry_count": len(p.entries),
+            "my_actions": appeals.actions(a, rel, on, services.policy_for(s, on.year), bool(p.comments)),
             "entries": [{**(item_json(item) if item else {"entry_id": e.entry_id}),
-                         "rejected_by": e.rejected_by, "rejected_at": services.iso_utc(e.rejected_at),
+                         "rejected_by": e.rejected_by, "rejected_by_name": name(e.rejected_by),
+                         "rejected_at": services.iso_utc(e.rejected_at),
                          "rejection_reason": e.rejection_reason} for e, item in p.entries],
-            "comments": [{"id": c.id, "author_id": c.author_id, "text": c.text, "created_at": services.iso_utc(c.created_at)}
-                         for c in p.comments],
+            "comments": [{"id": c.id, "author_id": c.author_id, "author_name": name(c.author_id), "text": c.text,
+                          "created_at": services.iso_utc(c.created_at)} for c in p.comments],
             "evidence": [evidence_json(a.id, e) for e in p.evidence],
             "decisions": [{"level": d.level, "outcome": d.outcome, "reasoning": d.reasoning, "decided_by": d.decided_by,
-                           "decided_at": services.iso_utc(d.decided_at), "version": d.version} for d in p.decisions],
+                           "decided_by_name": name(d.decided_by), "decided_at": services.iso_utc(d.decided_at),
+                           "version": d.version} for d in p.decisions],
         }
 
 
@@ -86,9 +116,10 @@ def evidence_json(appeal_id: str, e) -> dict:
             "uploaded_at": services.iso_utc(e.uploaded_at), "url": f"/appeals/{appeal_id}/evidence/{e.id}"}
 
 
-def trail_json(t: AppealTrail) -> dict:
-    return {"seq": t.seq, "step": t.step, "level": t.level, "actor_id": t.actor_id, "at": services.iso_utc(t.at),
-            "details": json.loads(t.details)}
+def trail_json(t: AppealTrail, names: dict[str, tuple[str, str]] | None = None) -> dict:
+    actor = (names or {}).get(t.actor_id or "")
+    return {"seq": t.seq, "step": t.step, "level": t.level, "actor_id": t.actor_id,
+            "actor_name": actor[0] if actor else None, "at": services.iso_utc(t.at), "details": json.loads(t.details)}
 
 
 def member_json(m: BoardMember, e: Employee | None, on: date) -> dict:
@@ -124,12 +155,18 @@ def file_appeal(body: AppealIn):
 @bp.get("/appeals")
 def list_appeals():
     """Appeals the caller may read (``?status=open|decided``): own, to comment on, to decide at
-    first level, seated on the board; admin_bkd: all. ``my_roles`` says how the caller stands."""
+    first level, seated on the board; admin_bkd: all. ``my_roles`` says how the caller stands,
+    ``my_actions`` what they can do now (decide, comment, escalate, add_evidence); with
+    ``?needs_action=true`` only those waiting for the caller. Names come with the ids."""
     who = principal()
     who.require("pegawai", "majelis", "admin_bkd")
     q = query(ListQuery)
+    on = today()
     with runtime().session_factory() as s:
-        return {"appeals": [appeal_json(a, rel) for a, rel in appeals.listing(s, who, today(), q.status)]}
+        listed = listed_json(s, appeals.listing(s, who, on, q.status), on)
+    if q.needs_action:
+        listed = [a for a in listed if a["my_actions"]]
+    return {"appeals": listed}
 
 
 @bp.get("/appeals/<appeal_id>")
@@ -148,7 +185,9 @@ def get_trail(appeal_id: str):
     for the employee, the deciders (first level, seated board members) and admin_bkd."""
     with runtime().session_factory() as s:
         appeal, _ = appeals.readable(s, appeal_id, principal(), today(), trail=True)
-        return {"appeal_id": appeal.id, "trail": [trail_json(t) for t in appeals.trail(s, appeal.id)]}
+        steps = appeals.trail(s, appeal.id)
+        names = appeals.names(s, {t.actor_id for t in steps})
+        return {"appeal_id": appeal.id, "trail": [trail_json(t, names) for t in steps]}
 
 
 @bp.post("/appeals/<appeal_id>/comments")

@@ -228,9 +228,18 @@ def queue_view(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -
         out.setdefault(r.entry_id, _queue_row(r))
     # Ordered here, not by the database's collation, so that both parts interleave, and the same
     # way on PostgreSQL and SQLite.
-    return sorted(out.values(), key=lambda r: (r.employee_name is None, (r.employee_name or "").casefold(),
-                                               r.item.employee_id, r.item.date, r.item.start_time or _MIDNIGHT,
-                                               r.item.entry_id))
+    return sorted(out.values(), key=queue_key)
+
+
+QueueKey = tuple[bool, str, str, date, time, str]
+
+
+def queue_key(r: QueueRow) -> QueueKey:
+    """A row's place in the queue (person by name, date, start time; ids break ties). Unique per
+    entry, so a page can start right after the last row the client saw even when rows before it
+    were decided meanwhile (a keyset cursor, unlike an offset, skips nothing)."""
+    return (r.employee_name is None, (r.employee_name or "").casefold(), r.item.employee_id, r.item.date,
+            r.item.start_time or _MIDNIGHT, r.item.entry_id)
 
 
 def escalations_of(session: Session, entry_ids: Iterable[str]) -> dict[str, Escalation]:
