@@ -186,3 +186,72 @@ export async function busy(button, label, work) {
     button.textContent = old;
   }
 }
+
+/**
+ * A modal question with two answers; resolves true when confirmed. `danger` colours the
+ * confirming button red. The dialog removes itself when answered.
+ */
+export function confirmDialog({ title, text, confirm = "Ya", cancel = "Batal", danger = false }) {
+  const titleId = newId("cf");
+  const yes = h("button", { type: "submit", class: `btn ${danger ? "btn-danger" : "btn-primary"}` }, confirm);
+  const no = h("button", { type: "button", class: "btn btn-ghost" }, cancel);
+  const form = h("form", { method: "dialog" }, h("h2", { id: titleId }, title),
+    text ? h("p", null, text) : null, h("div", { class: "actions" }, no, yes));
+  const el = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
+  document.body.append(el);
+  return new Promise((resolve) => {
+    const done = (value) => {
+      if (el.open) el.close();
+      el.remove();
+      resolve(value);
+    };
+    form.addEventListener("submit", (ev) => { ev.preventDefault(); done(true); });
+    no.addEventListener("click", () => done(false));
+    el.addEventListener("cancel", (ev) => { ev.preventDefault(); done(false); });
+    el.showModal();
+    no.focus();
+  });
+}
+
+/** Saves a Blob as a file (an authenticated download: the API needs the Authorization header,
+ *  which a plain link cannot carry). */
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: filename, class: "sr-only" });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30000);
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** An SVG element (charts are SVG: sizes are attributes, so no inline style is needed under the CSP). */
+export function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.setAttribute("class", Array.isArray(v) ? v.filter(Boolean).join(" ") : v);
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** A progress bar with its text, for long jobs (bulk decisions). */
+export function progressBar(label) {
+  const bar = h("progress", { max: "100", value: "0", "aria-label": label });
+  const text = h("span", { class: "progress-text", "aria-live": "polite" });
+  const el = h("div", { class: "progress", role: "group", "aria-label": label }, bar, text);
+  return {
+    el,
+    set(done, total, message) {
+      bar.max = Math.max(1, total);
+      bar.value = done;
+      text.textContent = message;
+    },
+  };
+}

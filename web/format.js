@@ -90,6 +90,58 @@ export function shortDate(iso) {
   return m ? `${m[3]}/${m[2]}` : String(iso || "");
 }
 
+/** "2026-11-27" → "27/11/2026" */
+export function date(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso || ""));
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : String(iso || "");
+}
+
+/** "2026-11-27" → "Jumat" */
+export function weekday(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso || ""));
+  if (!m) return "";
+  return DAYS[new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).getUTCDay()];
+}
+
+/** "2026-11-27" → "Jum 27/11" (a chart label or a compact list). */
+export function dayLabel(iso) {
+  return `${weekday(iso).slice(0, 3)} ${shortDate(iso)}`;
+}
+
+const WIB_PARTS = (() => {
+  try {
+    return new Intl.DateTimeFormat("en-GB", {
+      timeZone: "Asia/Jakarta", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23",
+    });
+  } catch {
+    return null;
+  }
+})();
+
+/** An instant ("2026-11-27T02:05:00Z") in WIB, the Indonesian way: "27/11/2026 09:05". */
+export function dateTime(value) {
+  if (!value) return "—";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  if (!WIB_PARTS) return d.toISOString().slice(0, 16).replace("T", " ");
+  const p = Object.fromEntries(WIB_PARTS.formatToParts(d).map((x) => [x.type, x.value]));
+  return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}`;
+}
+
+/** Whole days from one YYYY-MM-DD to another. */
+export function daysBetween(fromIso, toIso) {
+  const a = Date.parse(`${fromIso}T00:00:00Z`);
+  const b = Date.parse(`${toIso}T00:00:00Z`);
+  return Number.isFinite(a) && Number.isFinite(b) ? Math.round((b - a) / 86400000) : null;
+}
+
+/** YYYY-MM-DD plus n days. */
+export function addDays(iso, n) {
+  const t = Date.parse(`${iso}T00:00:00Z`);
+  return new Date(t + n * 86400000).toISOString().slice(0, 10);
+}
+
 export function monthName(year, month) {
   return `${MONTHS[Number(month) - 1] || month} ${year}`;
 }
@@ -114,19 +166,64 @@ export function hhmmToMinutes(s) {
 const STATUS = {
   draft: ["draf", "st-draft"],
   submitted: ["diajukan", "st-submitted"],
+  pending: ["menunggu validasi", "st-submitted"],
   approved: ["disetujui", "st-approved"],
   rejected: ["ditolak", "st-rejected"],
   returned: ["dikembalikan", "st-returned"],
   withdrawn: ["ditarik", "st-withdrawn"],
-  appealed: ["banding", "st-submitted"],
-  upheld: ["ditolak (banding)", "st-rejected"],
-  overturned: ["disetujui (banding)", "st-approved"],
+  overturned: ["disetujui setelah banding", "st-approved"],
 };
 
 /** [label in Indonesian, css class] of an entry status. */
 export function statusLabel(status) {
   return STATUS[status] || [String(status || "—"), "st-draft"];
 }
+
+/**
+ * What an entry's badge says, from its status and the fields of the entry contract (absent means
+ * false / null): an edit or withdrawal the validation service has not confirmed yet, a change
+ * the supervisor's decision overtook, an appeal and how it ended.
+ */
+export function entryState(e) {
+  let [label, cls] = statusLabel(e.status);
+  const notes = [];
+  if (e.awaiting_confirmation) {
+    label = e.status === "withdrawn" ? "penarikan menunggu konfirmasi" : "perubahan menunggu konfirmasi";
+    cls = "st-submitted";
+  }
+  if (e.superseded && typeof e.superseded === "object") {
+    notes.push(e.superseded.message || "Atasan sudah memutus sebelum perubahan Anda diterima; perubahan tidak berlaku.");
+  }
+  const appeal = e.appeal && typeof e.appeal === "object" ? e.appeal : null;
+  if (appeal) {
+    if (appeal.outcome === "upheld") {
+      label = "penolakan dikuatkan";
+      cls = "st-rejected";
+    } else if (appeal.outcome === "overturned" || e.status === "overturned") {
+      label = "disetujui setelah banding";
+      cls = "st-approved";
+    } else if (e.status === "rejected") {
+      label = "ditolak · keberatan diajukan";
+    }
+  }
+  return { label, cls, notes, appealed: Boolean(appeal) };
+}
+
+export const APPEAL_LEVEL = { first_level: "tingkat pertama (atasan dari atasan)", board: "majelis banding" };
+export const APPEAL_OUTCOME = { upheld: "penolakan dikuatkan", overturned: "dikabulkan: disetujui setelah banding" };
+export const BOARD_REASON = {
+  no_first_level: "tidak ada atasan di atas penolak",
+  rejection_rate: "tingkat penolakan atasan melewati batas kebijakan",
+  deadline: "tingkat pertama tidak memutus tepat waktu",
+  employee: "diteruskan oleh pegawai",
+};
+export const TRAIL_STEP = {
+  filed: "Keberatan diajukan",
+  commented: "Tanggapan atasan penolak",
+  evidence_added: "Bukti ditambahkan",
+  escalated: "Diteruskan ke majelis banding",
+  decided: "Diputus",
+};
 
 export const ROLE_NAMES = {
   pegawai: "Pegawai",

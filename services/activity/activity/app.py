@@ -21,7 +21,7 @@ from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, Valid
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
-from . import clock, domain, services, team
+from . import clock, domain, repository, services, team
 from ekinerja_common.evidence import EvidenceStore
 from .orm import Duty, Entry, Evidence
 from .runtime import build_runtime
@@ -203,6 +203,11 @@ def list_duties():
             "position_id": placements[0].position_id if placements else None,
             "positions": [{"position_id": p.position_id, "kind": p.kind} for p in placements],
             "duties": [duty_json(d) for d in duties],
+            # What the entry form shows beside the credited minutes (a running day total).
+            "limits": {"daily_ceiling_minutes": current_policy().daily_ceiling_minutes,
+                       "submission_window_days": current_policy().submission_window_days,
+                       "revision_window_days": current_policy().revision_window_days,
+                       "target_minutes_per_day": repository.load_calendar(s, day.year).target_minutes_per_day},
         }
 
 

@@ -407,6 +407,12 @@ def _month_query():
 _MONTH_QUERY = _month_query()
 
 
+def _working_dates(cal, year: int, month: int) -> list[date]:
+    first = date(year, month, 1)
+    after = (first + timedelta(days=32)).replace(day=1)
+    return [first + timedelta(n) for n in range((after - first).days) if cal.is_working_day(first + timedelta(n))]
+
+
 def month_view(session: Session, employee_id: str, year: int, month: int) -> dict:
     """GET /me/month: the employee's summary row, the calendar's version and the lock flag in one
     round trip; nothing is aggregated on read, whatever the size of the tables."""
@@ -427,6 +433,9 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
             "draft": figures["draft_minutes"],
         },
         "working_days": working_days,
+        # The month's working days themselves (the calendar's), for a day-by-day chart.
+        "working_dates": [d.isoformat() for d in _working_dates(cal, year, month)],
+        "target_minutes_per_day": cal.target_minutes_per_day,
         "target_minutes": target,
         "productivity_pct": str(productivity) if productivity is not None else None,
         "attendance": {

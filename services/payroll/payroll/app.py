@@ -19,9 +19,9 @@ from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, Valid
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
-from . import domain, exports, reports, services
+from . import domain, estimate, exports, reports, services
 from .domain import Figures
-from .orm import TppCorrection, TppLineRow, TppRun
+from .orm import Position, TppCorrection, TppLineRow, TppRun
 from .policy import Policy
 from .runtime import build_runtime
 
@@ -375,6 +375,29 @@ def my_line(year: int, month: int):
             "corrections": [correction_json(c) for c in corrections], "payable": sum(p.figures.net for p in pays)}
 
 
+class EstimateQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Minutes waiting for the supervisor (from the employee's month): "if they are approved".
+    pending_minutes: int = Field(default=0, ge=0, le=100_000)
+
+
+@bp.get("/estimates/<int:year>/<int:month>/me")
+def my_estimate(year: int, month: int):
+    """The caller's TPP estimate for a month not locked yet: computed like the run (the year's
+    policy, position, status, the approved minutes and attendance received so far, sanctions,
+    the salary) for them alone, with each cut in rupiah. ``pending_minutes`` adds what the
+    entries still waiting would give once approved (``with_pending``). Nothing is stored."""
+    employee_id = own_employee()
+    try:
+        q = EstimateQuery.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise validation_error(exc)
+    with runtime().uow(g.request_id) as uow:
+        body = estimate.estimate(uow, employee_id, year, month, q.pending_minutes)
+        uow.commit()  # the year's default policy, if this was its first reading
+    return body
+
+
 @bp.get("/runs/<int:year>/<int:month>/slips/<employee_id>.pdf")
 def slip(year: int, month: int, employee_id: str):
     """An employee's TPP slip as PDF (the employee themself, or role bpkad)."""
@@ -384,14 +407,16 @@ def slip(year: int, month: int, employee_id: str):
     with runtime().session_factory() as s:
         run = services.get_run(s, year, month)
         lines, corrections, _ = services.payments(s, run, employee_id)
-        units = services.unit_names(s, {x.unit_id for x in [*lines, *corrections]})
-    if not lines and not corrections:
-        raise NotFound(Text("Tidak ada TPP pegawai ini untuk bulan ini", "No TPP of this employee for this month"))
-    main = lines[0] if lines else corrections[0]
+        if not lines and not corrections:
+            raise NotFound(Text("Tidak ada TPP pegawai ini untuk bulan ini", "No TPP of this employee for this month"))
+        main = lines[0] if lines else corrections[0]
+        # Names, not ids or codes: the unit and position as organization last announced them.
+        unit = services.unit_names(s, {main.unit_id}).get(main.unit_id)
+        position = s.get(Position, lines[0].position_id) if lines else None
     data = exports.slip_pdf(
         year=year, month=month, status=run.status, nip=main.nip, name=main.name,
-        unit_id=" - ".join(units[main.unit_id]) if main.unit_id in units else main.unit_id,
-        position_id=lines[0].position_id if lines else None, inputs=lines[0].inputs if lines else None,
+        unit=" - ".join(unit) if unit else "(nama unit belum tercatat di BPKAD)",
+        position=position.name if position else None, inputs=lines[0].inputs if lines else None,
         line=Figures(lines[0].gross, lines[0].pph, lines[0].bpjs, lines[0].net) if lines else None,
         corrections=[exports.SlipCorrection(c.for_year, c.for_month, Figures(c.gross, c.pph, c.bpjs, c.net),
                                             correction_cause(c)) for c in corrections])

@@ -372,3 +372,36 @@ def cause_text(changes: Iterable[tuple[str, date | None, str | None]]) -> str:
         if words not in phrases:
             phrases.append(words)
     return "; ".join(phrases)
+
+
+# -- the estimate of a month still open (GET /estimates/{y}/{m}/me) -----------------------------
+
+@dataclass(frozen=True)
+class Cuts:
+    """Why a gross is below the most the position pays, in rupiah, step by step: ``full`` is the
+    gross at full productivity and discipline without a sanction; each cut is the difference one
+    factor makes after the ones before it, so ``full − productivity − discipline − sanction`` is
+    the gross exactly (each step is rounded like a real line, the steps telescope)."""
+
+    full: int
+    productivity: int
+    discipline: int
+    sanction: int
+
+
+def cuts(i: TppInputs) -> Cuts:
+    from dataclasses import replace
+
+    clean = replace(i, deductions_pct=Decimal(0), sanction_cut_pct=Decimal(0))
+    full = compute(replace(clean, approved_minutes=max(i.approved_minutes, i.target_minutes))).gross
+    a = compute(clean).gross
+    b = compute(replace(i, sanction_cut_pct=Decimal(0))).gross
+    g = compute(i).gross
+    return Cuts(full=full, productivity=full - a, discipline=a - b, sanction=b - g)
+
+
+def discipline_day_cost(i: TppInputs, deduction_pct: Decimal) -> int:
+    """What one day with a code of this deduction costs the gross, before any sanction: base ×
+    factor × status factor × discipline weight × deduction (whole rupiah). The month's discipline
+    cut is the sum of its days' while the discipline share has not run out."""
+    return times_half_up(i.base, exact(i.factor) * pct(i.status_factor_pct) * pct(i.disc_weight_pct) * pct(deduction_pct))

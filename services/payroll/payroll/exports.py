@@ -284,10 +284,10 @@ class SlipCorrection:
     cause: str  # in words (domain.cause_text)
 
 
-def slip_pdf(*, year: int, month: int, status: str, nip: str, name: str, unit_id: str, position_id: str | None,
+def slip_pdf(*, year: int, month: int, status: str, nip: str, name: str, unit: str, position: str | None,
              inputs: dict | None, line: Figures | None, corrections: list[SlipCorrection]) -> bytes:
     """One employee's TPP slip: how the month's figure came about, the corrections paid with it
-    and what is transferred."""
+    and what is transferred. ``unit`` and ``position`` are the names people know them by."""
     pdf = _Pdf("P", f"Slip TPP {period_name(year, month)} - {format_nip(nip)}")
     pdf.alias_nb_pages()
     pdf.add_page()
@@ -306,10 +306,10 @@ def slip_pdf(*, year: int, month: int, status: str, nip: str, name: str, unit_id
 
     pair("NIP", format_nip(nip))
     pair("Nama", name)
-    pair("Unit", unit_id)
+    pair("Unit kerja", unit)
     if inputs is not None and line is not None:
         i = inputs
-        pair("Jabatan", i.get("position_code") or position_id or "")
+        pair("Jabatan", position or "(nama jabatan belum tercatat di BPKAD)")
         pair("Kelas jabatan / golongan / status", f"{i['kelas_jabatan']} / {i['golongan']} / {i['status']}")
         pair("Besaran TPP kelas", f"Rp {rupiah(i['base'])}  x faktor {i['factor']}")
         pair("Menit disetujui / target",

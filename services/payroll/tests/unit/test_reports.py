@@ -118,11 +118,12 @@ def test_pdfs_show_the_figures_and_are_reproducible():
     assert "Rekapitulasi TPP per unit - Agustus 2026" in text and "TERKUNCI" in text
     assert reports.rupiah(r.total.payable) in text
     slip = exports.slip_pdf(year=2026, month=8, status="open", nip="198609262015051001", name="Ani Ñandú ☃",
-                            unit_id="unit-a", position_id=None, inputs=None, line=None,
+                            unit="Dinas Komunikasi dan Informatika", position=None, inputs=None, line=None,
                             corrections=[exports.SlipCorrection(2026, 7, Figures(168_000, 8_400, 1_680, 157_920),
                                                                 "activity.approved")])
     text = pdf_text(slip)
     assert "19860926 201505 1 001" in text and "Juli 2026" in text and "157.920" in text
+    assert "Dinas Komunikasi dan Informatika" in text
     assert "Ani \xd1and\xfa ?" in text  # outside Latin-1 prints as ?
 
 
