@@ -176,7 +176,14 @@ logoutButton.addEventListener("click", async () => {
 
 menuButton.addEventListener("click", () => setMenu(!nav.classList.contains("open")));
 nav.addEventListener("click", (ev) => {
-  if (ev.target.closest("a")) setMenu(false);
+  const link = ev.target.closest("a");
+  if (!link) return;
+  setMenu(false);
+  // The menu item of the page already open reloads it (no hashchange would).
+  if (link.getAttribute("href") === location.hash) {
+    ev.preventDefault();
+    render();
+  }
 });
 document.addEventListener("keydown", (ev) => {
   if (ev.key === "Escape" && nav.classList.contains("open")) {

@@ -255,3 +255,110 @@ export function progressBar(label) {
     },
   };
 }
+
+/**
+ * A 24-hour time field ("08:00") the same in every browser: a native time input follows the
+ * browser's language and shows 8:00 AM on an English phone. Digits typed get their colon
+ * ("0830" → "08:30"); `value` is always HH:MM or what the person is still typing.
+ */
+export function timeInput(attrs = {}) {
+  const el = h("input", { type: "text", inputmode: "numeric", autocomplete: "off", maxlength: "5", placeholder: "jj:mm",
+    pattern: "([01][0-9]|2[0-3]):[0-5][0-9]", class: "time-input", ...attrs });
+  el.addEventListener("input", (ev) => {
+    if (ev.inputType && ev.inputType.startsWith("delete")) return;
+    const digits = el.value.replace(/\D/g, "").slice(0, 4);
+    if (digits.length >= 3) el.value = `${digits.slice(0, 2)}:${digits.slice(2)}`;
+    else if (digits.length === 2 && !el.value.includes(":")) el.value = `${digits}:`;
+  });
+  el.addEventListener("blur", () => {
+    const m = /^(\d{1,2})[:.]?(\d{2})?$/.exec(el.value.trim());
+    if (m && Number(m[1]) < 24) {
+      el.value = `${m[1].padStart(2, "0")}:${m[2] || "00"}`;
+      el.dispatchEvent(new Event("change"));
+    }
+  });
+  return el;
+}
+
+/** A month chooser in Indonesian ("Desember 2026"): the last `count` months up to `latest` (YYYY-MM). */
+export function monthSelect(latest, { count = 13, value = latest, id } = {}) {
+  const MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+    "November", "Desember"];
+  let [y, m] = latest.split("-").map(Number);
+  const options = [];
+  for (let i = 0; i < count; i++) {
+    const v = `${y}-${String(m).padStart(2, "0")}`;
+    options.push(h("option", { value: v }, `${MONTHS[m - 1]} ${y}`));
+    m -= 1;
+    if (m === 0) { m = 12; y -= 1; }
+  }
+  const el = h("select", { id }, options);
+  if (value) {
+    if (![...el.options].some((o) => o.value === value)) {
+      const [vy, vm] = value.split("-").map(Number);
+      el.append(h("option", { value }, `${MONTHS[vm - 1]} ${vy}`));
+    }
+    el.value = value;
+  }
+  return el;
+}
+
+/** A native date field with the chosen day spelled out the Indonesian way beside it
+ *  ("Selasa, 1 Desember 2026"), whatever language the browser shows the field in. */
+export function dateHint(input, spell) {
+  const hint = h("small", { class: "hint date-spelled", "aria-live": "polite" });
+  const update = () => { hint.textContent = input.value ? spell(input.value) : ""; };
+  input.addEventListener("input", update);
+  input.addEventListener("change", update);
+  update();
+  return hint;
+}
+
+function isoOf(text) {
+  const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(String(text || "").trim());
+  if (!m) return "";
+  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) return "";
+  return `${y}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
+/**
+ * A date field shown and typed the Indonesian way (dd/mm/yyyy) in every browser: a native date
+ * input follows the browser's language (12/01/2026 on an English phone for 1 December). Digits
+ * get their slashes as they are typed ("01122026" → "01/12/2026"). `el.iso` reads and sets the
+ * date as YYYY-MM-DD ("" while incomplete or impossible); "change" fires when a whole date is in.
+ */
+export function dateField(attrs = {}) {
+  const el = h("input", { type: "text", inputmode: "numeric", autocomplete: "off", maxlength: "10", placeholder: "hh/bb/tttt",
+    class: "date-input", ...attrs });
+  let last = "";
+  Object.defineProperty(el, "iso", {
+    get: () => isoOf(el.value),
+    set: (v) => {
+      el.value = v ? `${v.slice(8, 10)}/${v.slice(5, 7)}/${v.slice(0, 4)}` : "";
+      last = isoOf(el.value);
+    },
+  });
+  const settle = () => {
+    const iso = isoOf(el.value);
+    if (iso && iso !== last) {
+      last = iso;
+      el.value = `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`;
+      el.dispatchEvent(new Event("change"));
+    } else if (!el.value && last) {
+      last = "";
+      el.dispatchEvent(new Event("change"));
+    }
+  };
+  el.addEventListener("input", (ev) => {
+    if (!(ev.inputType && ev.inputType.startsWith("delete")) && !el.value.includes("/")) {
+      const digits = el.value.replace(/\D/g, "").slice(0, 8);
+      el.value = [digits.slice(0, 2), digits.slice(2, 4), digits.slice(4)].filter(Boolean).join("/");
+    }
+    if (el.value.length === 10) settle();
+  });
+  el.addEventListener("blur", settle);
+  el.addEventListener("change", (ev) => { if (ev.isTrusted) ev.stopImmediatePropagation(); }, true);
+  return el;
+}

@@ -63,6 +63,20 @@ export function enqueue(emp, entries, submit = true) {
 
 export function remove(emp, id) {
   store(emp, pending(emp).filter((i) => i.id !== id));
+  files.delete(id);
+}
+
+// Evidence chosen with a submission waits here, in the page's memory only (a photo does not fit
+// in localStorage): it survives moving between views, not a reload. It is uploaded once the
+// entry exists.
+const files = new Map();
+
+export function attachFiles(id, list) {
+  if (list && list.length) files.set(id, [...list]);
+}
+
+export function filesOf(id) {
+  return files.get(id) || [];
 }
 
 function update(emp, id, patch) {
@@ -83,7 +97,7 @@ let flushing = null;
 
 /**
  * Send every waiting submission, one after the other, each with its own Idempotency-Key.
- * `onSent(item, entries)` after each success, `onChange()` whenever the outbox changed.
+ * `onSent(item, entries, files)` after each success (files: evidence chosen with it), `onChange()` whenever the outbox changed.
  * Refused ones (bad input) stay with their error for the person to correct; those that could
  * not reach the server stay waiting for the next flush (the network coming back, the page
  * opening again).
@@ -101,9 +115,10 @@ export function flush(emp, { onSent, onChange } = {}) {
           ? await api.post("/api/activity/entries/batch", { entries: item.entries.map(body), submit: item.submit },
             { idempotencyKey: item.key })
           : await api.post("/api/activity/entries", { ...body(item.entries[0]), submit: item.submit }, { idempotencyKey: item.key });
+        const chosen = filesOf(item.id);
         remove(emp, item.id);
         try {
-          await onSent?.(item, batch ? result.entries : [result]);
+          await onSent?.(item, batch ? result.entries : [result], chosen);
         } catch {
           /* the server has it; only the screen's follow-up failed */
         }

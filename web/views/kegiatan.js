@@ -8,7 +8,9 @@
 // answered it.
 import * as api from "../api.js";
 import * as drafts from "../drafts.js";
-import { h, replace, field, alertBox, showError, clearErrors, busy, toast, confirmDialog, newId, saveBlob } from "../dom.js";
+import {
+  h, replace, field, alertBox, showError, clearErrors, busy, toast, confirmDialog, newId, saveBlob, timeInput, monthSelect, dateHint, dateField,
+} from "../dom.js";
 import {
   todayWib, hhmmToMinutes, minutes, number, longDate, shortDate, dayLabel, monthName, entryState, addDays,
 } from "../format.js";
@@ -45,10 +47,11 @@ export async function render(container, { account }) {
 
   // ---- form -----------------------------------------------------------------------------
   const minDate = addDays(today, -limits.submission_window_days);
-  const dateInput = h("input", { type: "date", value: today, max: today, min: minDate, required: true });
+  const dateInput = dateField({ required: true });
+  dateInput.iso = today;
   const dutySelect = h("select", { required: true });
-  const startInput = h("input", { type: "time", step: "60", required: true });
-  const endInput = h("input", { type: "time", step: "60", required: true });
+  const startInput = timeInput({ required: true });
+  const endInput = timeInput({ required: true });
   const volumeInput = h("input", { type: "number", min: "1", step: "1", inputmode: "numeric", required: true, value: "1" });
   const unitLabel = h("span", { class: "unit", id: newId("unit") });
   const descInput = h("textarea", { rows: "3", maxlength: "2000", required: true });
@@ -78,8 +81,12 @@ export async function render(container, { account }) {
     { class: "entry-form", novalidate: true, "aria-labelledby": "entry-form-title" },
     formTitle, restored, editNote, formAlert,
     h("div", { class: "grid-2" },
-      field("Tanggal", dateInput, { name: "date" }),
+      field("Tanggal", dateInput, { name: "date", hint: `hh/bb/tttt; sampai ${limits.submission_window_days} hari ke belakang` }),
       field("Uraian tugas", dutySelect, { name: "duty_id" })),
+    dateHint(dateInput, (v) => {
+      const iso = dateInput.iso;
+      return iso ? longDate(iso) : v.length === 10 ? "Tanggal tidak valid (hh/bb/tttt)" : "";
+    }),
     dutyNote,
     h("div", { class: "grid-3" },
       field("Jam mulai", startInput, { name: "start_time" }),
@@ -100,7 +107,7 @@ export async function render(container, { account }) {
 
   // ---- outbox and month list -------------------------------------------------------------
   const outboxBox = h("section", { class: "card outbox", id: "outbox", hidden: true, "aria-live": "polite" });
-  const monthInput = h("input", { type: "month", value: today.slice(0, 7), max: today.slice(0, 7) });
+  const monthInput = monthSelect(today.slice(0, 7));
   const listAlert = alertBox();
   const summary = h("div", { class: "summary", "aria-live": "polite" });
   const listBody = h("div", { class: "entries" });
@@ -119,7 +126,7 @@ export async function render(container, { account }) {
 
   // ---- typed work survives --------------------------------------------------------------
   function values() {
-    return { date: dateInput.value, duty_id: dutySelect.value || wantedDuty, start_time: startInput.value,
+    return { date: dateInput.iso, duty_id: dutySelect.value || wantedDuty, start_time: startInput.value,
       end_time: endInput.value, volume: volumeInput.value, description: descInput.value, queued,
       editing: editing ? editing.id : null };
   }
@@ -134,7 +141,7 @@ export async function render(container, { account }) {
   function restoreForm() {
     const v = drafts.loadForm(emp);
     if (!v) return;
-    if (v.date && v.date >= minDate && v.date <= today) dateInput.value = v.date;
+    if (v.date && v.date >= minDate && v.date <= today) dateInput.iso = v.date;
     wantedDuty = v.duty_id || "";
     startInput.value = v.start_time || "";
     endInput.value = v.end_time || "";
@@ -151,7 +158,7 @@ export async function render(container, { account }) {
   }
 
   async function loadDuties() {
-    const day = dateInput.value;
+    const day = dateInput.iso;
     const keep = wantedDuty || dutySelect.value;
     replace(dutySelect, h("option", { value: "" }, "Memuat uraian tugas…"));
     dutySelect.disabled = true;
@@ -168,13 +175,13 @@ export async function render(container, { account }) {
         {
           signal: abort.signal,
           onWait: (err, seconds) => {
-            if (dateInput.value !== day) return;
+            if (dateInput.iso !== day) return;
             dutyNote.textContent = err.status === 0
               ? "Tidak ada koneksi. Daftar uraian tugas dimuat lagi otomatis saat koneksi kembali."
               : `${err.message} Dicoba lagi otomatis dalam ${Math.ceil(seconds)} detik.`;
           },
         });
-      if (dateInput.value !== day || abort.signal.aborted) return;
+      if (dateInput.iso !== day || abort.signal.aborted) return;
       duties = Array.isArray(data && data.duties) ? data.duties : [];
       if (data && data.limits) limits = { ...limits, ...data.limits };
       dutyNote.textContent = "";
@@ -203,7 +210,7 @@ export async function render(container, { account }) {
     const v = volumeInput.value.trim();
     const desc = descInput.value.trim();
     return {
-      date: dateInput.value,
+      date: dateInput.iso,
       start_time: startInput.value.slice(0, 5),
       end_time: endInput.value.slice(0, 5),
       duty_id: dutySelect.value,
@@ -301,7 +308,7 @@ export async function render(container, { account }) {
   }
 
   function renderDayTotal(current) {
-    const day = dateInput.value;
+    const day = dateInput.iso;
     if (!day) {
       replace(dayTotal);
       return;
@@ -432,7 +439,7 @@ export async function render(container, { account }) {
   });
 
   copyYesterday.addEventListener("click", async () => {
-    const day = dateInput.value || today;
+    const day = dateInput.iso || today;
     // The latest earlier day with entries: "yesterday" after a weekend is Friday.
     const earlier = monthEntries.filter((e) => e.date < day && e.status !== "withdrawn").map((e) => e.date).sort();
     let source = earlier.length ? earlier[earlier.length - 1] : null;
@@ -486,37 +493,79 @@ export async function render(container, { account }) {
       }
       list.push(queuedItem());
     }
-    const withFiles = list.length === 1 ? files : [];
     const item = drafts.enqueue(emp, list, submitIt);
+    if (list.length === 1) drafts.attachFiles(item.id, files);
     queued = [];
     drawQueue();
     resetForNext();
     drawOutbox();
-    await busy(button, submitIt ? "Mengajukan…" : "Menyimpan…", () => flushOutbox({ [item.id]: withFiles }));
+    await busy(button, submitIt ? "Mengajukan…" : "Menyimpan…", () => flushOutbox({ quiet: true }));
+    const refused = drafts.pending(emp).find((i) => i.id === item.id && i.state === "error");
+    if (refused) takeBack(refused); // typed just now: straight back into the form, errors beside the fields
   }
 
-  /** Sends the outbox; entries the server stored come off it. `filesFor` maps an outbox item to
-   *  the evidence chosen with it (uploaded once the entry exists). */
-  async function flushOutbox(filesFor = {}) {
+  // A submission whose answer never came (the network dropped, the answer was lost) is sent
+  // again by itself, with the same key, after a growing pause; and at once when the browser
+  // says it is online again.
+  let retryTimer = null;
+  let retryDelay = 2;
+
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    if (!drafts.pending(emp).some((i) => i.state === "waiting")) {
+      retryDelay = 2;
+      return;
+    }
+    retryTimer = setTimeout(() => flushOutbox(), retryDelay * 1000);
+    retryDelay = Math.min(30, retryDelay * 2);
+  }
+
+  /** Sends the outbox; entries the server stored come off it, with the evidence chosen with them. */
+  async function flushOutbox({ quiet = false } = {}) {
+    clearTimeout(retryTimer);
     await drafts.flush(emp, {
       onChange: drawOutbox,
-      onSent: async (item, entries) => {
+      onSent: async (item, entries, chosen) => {
         const n = entries.length;
         const total = entries.reduce((t, e) => t + (Number(e.credited_minutes) || 0), 0);
         toast(item.submit
           ? `${n} kegiatan diajukan: ${minutes(total)} menunggu validasi atasan.`
           : `${n} kegiatan disimpan sebagai draf.`);
-        const chosen = filesFor[item.id] || [];
         if (chosen.length && entries[0]) await uploadFiles(entries[0].id, chosen);
         const month = String(entries[0]?.date || "").slice(0, 7);
-        if (month && monthInput.value !== month) monthInput.value = month;
+        if (month && monthInput.value !== month) setMonth(month);
         await loadEntries();
       },
     });
     drawOutbox();
+    if (!abort.signal.aborted) scheduleRetry();
     const failed = drafts.pending(emp).find((i) => i.state === "error");
-    if (failed) {
+    if (failed && !quiet) {
       showError(form, formAlert, { message: failed.error.message, fields: failed.error.fields || {} });
+    }
+  }
+
+  /** A refused submission back into the form (and the day's list) with the server's errors by
+   *  the fields; sent again it gets a new key, since it is a new request. */
+  function takeBack(it) {
+    drafts.remove(emp, it.id);
+    const [first, ...rest] = it.entries;
+    queued = rest;
+    dateInput.iso = first.date;
+    wantedDuty = String(first.duty_id);
+    startInput.value = first.start_time;
+    endInput.value = first.end_time;
+    volumeInput.value = String(first.volume);
+    descInput.value = first.description;
+    loadDuties();
+    drawQueue();
+    drawOutbox();
+    remember();
+    if (it.error) {
+      // A batch names its fields entries.<i>.<field>; the form shows the first entry's.
+      const fields = Object.fromEntries(Object.entries(it.error.fields || {})
+        .map(([k, v]) => [k.replace(/^entries\.0\./, ""), v]));
+      showError(form, formAlert, { message: it.error.message, fields });
     }
   }
 
@@ -538,23 +587,7 @@ export async function render(container, { account }) {
         const fix = it.state === "error"
           ? h("button", { type: "button", class: "btn btn-small btn-ghost" }, "Perbaiki")
           : null;
-        fix?.addEventListener("click", () => {
-          // Back into the form and the day's list; sent again later with a new key (it is a new request).
-          drafts.remove(emp, it.id);
-          const [first, ...rest] = it.entries;
-          queued = rest;
-          dateInput.value = first.date;
-          wantedDuty = String(first.duty_id);
-          startInput.value = first.start_time;
-          endInput.value = first.end_time;
-          volumeInput.value = String(first.volume);
-          descInput.value = first.description;
-          loadDuties();
-          drawQueue();
-          drawOutbox();
-          remember();
-          if (it.error) showError(form, formAlert, { message: it.error.message, fields: it.error.fields || {} });
-        });
+        fix?.addEventListener("click", () => takeBack(it));
         const drop = h("button", { type: "button", class: "btn btn-small btn-ghost" }, "Buang");
         drop.addEventListener("click", async () => {
           if (await confirmDialog({ title: "Buang isian ini?", text: "Kegiatan yang belum terkirim ini akan dihapus dari perangkat.", confirm: "Buang", danger: true })) {
@@ -584,8 +617,7 @@ export async function render(container, { account }) {
     addToList.hidden = true;
     copyYesterday.hidden = true;
     cancelEdit.hidden = false;
-    dateInput.min = "";
-    dateInput.value = entry.date;
+    dateInput.iso = entry.date;
     wantedDuty = String(entry.duty_id);
     startInput.value = entry.start_time;
     endInput.value = entry.end_time;
@@ -604,7 +636,6 @@ export async function render(container, { account }) {
     addToList.hidden = false;
     copyYesterday.hidden = false;
     cancelEdit.hidden = true;
-    dateInput.min = minDate;
     clearErrors(form, formAlert);
     endInput.value = "";
     descInput.value = "";
@@ -669,6 +700,14 @@ export async function render(container, { account }) {
     } finally {
       listBody.removeAttribute("aria-busy");
     }
+  }
+
+  function setMonth(month) {
+    if (![...monthInput.options].some((o) => o.value === month)) {
+      const [y, m] = month.split("-");
+      monthInput.append(h("option", { value: month }, monthName(y, m)));
+    }
+    monthInput.value = month;
   }
 
   const chosenForAppeal = new Set();
@@ -756,7 +795,7 @@ export async function render(container, { account }) {
   function reuse(e) {
     if (editing) stopEdit();
     wantedDuty = String(e.duty_id);
-    dateInput.value = dateInput.value || today;
+    if (!dateInput.iso) dateInput.iso = today;
     volumeInput.value = String(e.volume);
     descInput.value = e.description || "";
     startInput.value = "";
@@ -845,9 +884,9 @@ export async function render(container, { account }) {
   // ---- wiring ---------------------------------------------------------------------------
   dateInput.addEventListener("change", () => {
     loadDuties();
-    const month = dateInput.value.slice(0, 7);
+    const month = dateInput.iso.slice(0, 7);
     if (month && month !== monthInput.value) {
-      monthInput.value = month;
+      setMonth(month);
       loadEntries();
     }
     remember();
@@ -871,6 +910,7 @@ export async function render(container, { account }) {
   return () => {
     abort.abort();
     clearTimeout(previewTimer);
+    clearTimeout(retryTimer);
     stopNet();
   };
 }

@@ -1,7 +1,7 @@
 // TPP: BPKAD computes a month and sees every line; every employee sees their own line with the
 // inputs that explain it ("TPP Saya").
 import * as api from "../api.js";
-import { h, replace, field, alertBox, showError, clearErrors, busy, toast, newId } from "../dom.js";
+import { h, replace, field, alertBox, showError, clearErrors, busy, toast, newId, saveBlob } from "../dom.js";
 import { MONTHS, rupiah, sumRupiah, percent, number, nip, todayWib, monthName } from "../format.js";
 
 const RUN_STATUS = { open: "terbuka (dapat dihitung ulang)", locked: "dikunci", draft: "draf", computed: "dihitung" };
@@ -212,7 +212,8 @@ export async function render(container, { account }) {
       } catch (err) {
         if (mine !== seq) return;
         if (err.status === 404) {
-          replace(out, h("p", { class: "empty" }, `${err.message} (${monthName(p.y, p.m)})`));
+          replace(out, h("p", { class: "empty" }, `${err.message} (${monthName(p.y, p.m)}). `,
+            h("a", { href: "#/bulan" }, "Lihat perkiraan TPP bulan berjalan di Bulan Saya"), "."));
         } else {
           replace(out);
           showError(el, alert, err);
@@ -224,12 +225,27 @@ export async function render(container, { account }) {
     return { el, load };
   }
 
+  function slipButton(p) {
+    const b = h("button", { type: "button", class: "btn btn-ghost", id: "slip-download" }, "Unduh slip TPP (PDF)");
+    b.addEventListener("click", () => busy(b, "Mengunduh…", async () => {
+      try {
+        const blob = await api.download(`/api/payroll/runs/${p.y}/${p.m}/slips/${encodeURIComponent(account.employee_id)}.pdf`);
+        saveBlob(blob, `slip-tpp-${p.y}-${String(p.m).padStart(2, "0")}.pdf`);
+      } catch (err) {
+        toast(err.message, "warn");
+      }
+    }));
+    return b;
+  }
+
   function myLine(line, p) {
     const status = line.run_status || line.status;
     const corrections = Array.isArray(line.corrections) ? line.corrections : [];
     const hasLine = line.inputs !== null && line.inputs !== undefined;
     return h("div", null,
-      h("p", { class: "muted" }, `${monthName(p.y, p.m)}${status ? ` · perhitungan ${RUN_STATUS[status] || status}` : ""}`),
+      h("div", { class: "card-head" },
+        h("p", { class: "muted" }, `${monthName(p.y, p.m)}${status ? ` · perhitungan ${RUN_STATUS[status] || status}` : ""}`),
+        slipButton(p)),
       hasLine
         ? h("div", { class: "summary" },
           stat("Bruto", rupiah(line.gross)),
@@ -286,7 +302,7 @@ function correctionsTable(corrections, withPerson = false) {
       h("tbody", null, corrections.map((c) => h("tr", null,
         withPerson ? [h("td", { class: "name" }, c.name || ""), h("td", { class: "nowrap" }, nip(c.nip))] : null,
         h("td", { class: "nowrap" }, monthName(c.for_year, c.for_month)),
-        h("td", null, c.cause || ""),
+        h("td", null, c.cause_text || (c.cause && c.cause.cause_text) || (typeof c.cause === "string" ? c.cause : "")),
         h("td", { class: "num nowrap" }, rupiah(c.gross)),
         h("td", { class: "num nowrap" }, rupiah(c.pph)),
         h("td", { class: "num nowrap" }, rupiah(c.bpjs)),

@@ -5,7 +5,7 @@
 // "Approve this person's month" and "approve everything filtered" go through POST /decisions,
 // 1,000 entries a call, with a progress bar and each refused entry shown with its reason.
 import * as api from "../api.js";
-import { h, replace, field, alertBox, showError, clearErrors, busy, toast, newId, confirmDialog, progressBar } from "../dom.js";
+import { h, replace, field, alertBox, showError, clearErrors, busy, toast, newId, confirmDialog, progressBar, dateField } from "../dom.js";
 import { minutes, number, longDate, dayLabel, nip, monthName, date, todayWib, daysBetween } from "../format.js";
 import { evidenceLink } from "./kegiatan.js";
 
@@ -42,8 +42,8 @@ export async function render(container) {
 
   const personSelect = h("select", { id: "filter-person" }, h("option", { value: "" }, "Semua pegawai"));
   const monthSelect = h("select", { id: "filter-month" }, h("option", { value: "" }, "Semua bulan"));
-  const fromInput = h("input", { type: "date", id: "filter-from", max: today });
-  const toInput = h("input", { type: "date", id: "filter-to", max: today });
+  const fromInput = dateField({ id: "filter-from" });
+  const toInput = dateField({ id: "filter-to" });
   const approveFiltered = h("button", { type: "button", class: "btn btn-approve", id: "approve-filtered", disabled: true }, "Setujui semua yang tersaring");
   const filterForm = h("form", { class: "filters", novalidate: true, "aria-label": "Saring antrean" },
     field("Pegawai", personSelect, { name: "employee_id", className: "inline" }),
@@ -68,8 +68,8 @@ export async function render(container) {
     const out = {};
     if (personSelect.value) out.employee_id = personSelect.value;
     if (monthSelect.value) out.month = monthSelect.value;
-    if (fromInput.value) out.from = fromInput.value;
-    if (toInput.value) out.to = toInput.value;
+    if (fromInput.iso) out.from = fromInput.iso;
+    if (toInput.iso) out.to = toInput.iso;
     return out;
   }
 

@@ -346,7 +346,9 @@ def my_month():
     emp = employee()
     first, _ = _query_month()
     with read_session() as s:
-        return services.month_view(s, emp, first.year, first.month)
+        view = services.month_view(s, emp, first.year, first.month)
+    # Which empty days can still be filled: an entry for day D is accepted until D + this.
+    return {**view, "submission_window_days": current_policy().submission_window_days}
 
 
 @bp.get("/team/month")
