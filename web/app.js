@@ -79,7 +79,12 @@ async function render() {
   try {
     const mod = await view.load();
     if (seq !== renderSeq) return;
-    const cleanup = await mod[view.render || "render"](container, { account: a, params });
+    const draw = mod[view.render || "render"];
+    const rendering = draw(container, { account: a, params });
+    // The view draws its own frame at once and says itself what it is still waiting for (the
+    // network may be gone for minutes): the shell's "Memuat…" goes now.
+    main.querySelector(":scope > .loading")?.remove();
+    const cleanup = await rendering;
     if (seq === renderSeq && typeof cleanup === "function") currentCleanup = cleanup;
     else if (typeof cleanup === "function") cleanup();
   } catch (err) {

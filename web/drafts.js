@@ -31,6 +31,18 @@ function write(key, value) {
   }
 }
 
+const dutiesKey = (emp) => `ekinerja.duties.${emp}`;
+
+/** The duty list last received (offline, the form still offers the duties of one's position;
+ *  the server checks them again when the entry arrives). */
+export function loadDuties(emp) {
+  return read(dutiesKey(emp), null);
+}
+
+export function saveDuties(emp, date, duties, limits) {
+  write(dutiesKey(emp), { date, duties, limits });
+}
+
 export function loadForm(emp) {
   return read(formKey(emp), null);
 }

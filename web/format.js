@@ -182,9 +182,10 @@ export function statusLabel(status) {
 /**
  * What an entry's badge says, from its status and the fields of the entry contract (absent means
  * false / null): an edit or withdrawal the validation service has not confirmed yet, a change
- * the supervisor's decision overtook, an appeal and how it ended.
+ * the supervisor's decision overtook, an appeal and how it ended. `known` is the appeal as
+ * approval reports it (views/shared.js), used when the entry itself does not carry one.
  */
-export function entryState(e) {
+export function entryState(e, known = null) {
   let [label, cls] = statusLabel(e.status);
   const notes = [];
   if (e.awaiting_confirmation) {
@@ -194,19 +195,20 @@ export function entryState(e) {
   if (e.superseded && typeof e.superseded === "object") {
     notes.push(e.superseded.message || "Atasan sudah memutus sebelum perubahan Anda diterima; perubahan tidak berlaku.");
   }
-  const appeal = e.appeal && typeof e.appeal === "object" ? e.appeal : null;
+  const own = e.appeal && typeof e.appeal === "object" ? e.appeal : null;
+  const appeal = own && (own.outcome || !known) ? own : known || own;
   if (appeal) {
-    if (appeal.outcome === "upheld") {
-      label = "penolakan dikuatkan";
-      cls = "st-rejected";
-    } else if (appeal.outcome === "overturned" || e.status === "overturned") {
+    if (appeal.outcome === "overturned" || e.status === "overturned") {
       label = "disetujui setelah banding";
       cls = "st-approved";
+    } else if (appeal.outcome === "upheld") {
+      label = "penolakan dikuatkan";
+      cls = "st-rejected";
     } else if (e.status === "rejected") {
-      label = "ditolak · keberatan diajukan";
+      label = appeal.level === "board" ? "ditolak · di majelis banding" : "ditolak · keberatan diperiksa";
     }
   }
-  return { label, cls, notes, appealed: Boolean(appeal) };
+  return { label, cls, notes, appealed: Boolean(appeal), appealId: appeal ? appeal.appeal_id : null };
 }
 
 export const APPEAL_LEVEL = { first_level: "tingkat pertama (atasan dari atasan)", board: "majelis banding" };

@@ -136,7 +136,11 @@ class Person:
         """Go to a view by its menu link (as a person would), or by address for deeper routes."""
         page = self.page
         if "/" in route:
-            page.evaluate("(r) => { location.hash = r; }", f"#/{route}")
+            # The same address again redraws the view (as the menu item of the open page does).
+            page.evaluate("""(r) => {
+              if (location.hash === r) window.dispatchEvent(new HashChangeEvent("hashchange"));
+              else location.hash = r;
+            }""", f"#/{route}")
         else:
             link = page.locator(f"#nav a[href='#/{route}']")
             if not link.is_visible():
@@ -160,7 +164,14 @@ class Person:
                 self.page.evaluate("() => Object.fromEntries(Object.entries(sessionStorage))"))
 
     def toast(self, text: str) -> None:
-        self.page.locator("#toast").filter(has_text=text).wait_for()
+        self.page.locator("#toast:not([hidden])").filter(has_text=text).wait_for()
+
+    def then_toast(self, action, text: str) -> None:
+        """Do ``action`` and wait for the status message it brings (an older one is put away
+        first, so it cannot pass for the new one)."""
+        self.page.evaluate("() => { const t = document.getElementById('toast'); t.hidden = true; t.textContent = ''; }")
+        action()
+        self.toast(text)
 
     def close(self) -> None:
         self.context.close()

@@ -82,7 +82,7 @@ def test_staff_supervisor_bpkad_in_the_browser(stack, logins, browser, shots, ki
         local, session = staff.storage()
         assert session == {}, session
         tokens = [v for v in local.values() if "eyJ" in v or refresh_cookie()["value"] in v]
-        assert not tokens and all(k.startswith(("ekinerja.form.", "ekinerja.outbox.")) for k in local), local
+        assert not tokens and all(k.startswith(("ekinerja.form.", "ekinerja.outbox.", "ekinerja.duties.")) for k in local), local
         # Only the refresh endpoint ever receives the cookie.
         sent = []
         page.on("request", lambda r: sent.append((r.url, r.headers.get("cookie", ""))))

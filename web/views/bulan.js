@@ -3,6 +3,7 @@
 // out), attendance and discipline, the TPP estimate with every cut in rupiah (payroll computes
 // it with the real policy), and what can still be done about it.
 import * as api from "../api.js";
+import { myAppealsByEntry } from "./shared.js";
 import { h, replace, field, alertBox, showError, svg, monthSelect } from "../dom.js";
 import {
   minutes, number, percent, rupiah, monthName, todayWib, dayLabel, longDate, date, addDays,
@@ -35,17 +36,24 @@ export async function render(container, { account }) {
     body.setAttribute("aria-busy", "true");
     alert.hidden = true;
     try {
-      const [summary, entries, attendance] = await Promise.all([
-        api.retrying(() => api.get(`/api/activity/me/month?month=${month}`)),
-        api.retrying(() => api.get(`/api/activity/entries?month=${month}`)),
+      const waiting = (err, seconds) => {
+        if (mine !== seq) return;
+        replace(body, h("p", { class: "notice", role: "status" }, err.status === 0
+          ? "Tidak ada koneksi. Halaman ini dimuat otomatis saat koneksi kembali."
+          : `${err.message} Dicoba lagi otomatis dalam ${Math.ceil(seconds)} detik.`));
+      };
+      const [summary, entries, attendance, appeals] = await Promise.all([
+        api.retrying(() => api.get(`/api/activity/me/month?month=${month}`), { onWait: waiting }),
+        api.retrying(() => api.get(`/api/activity/entries?month=${month}`), { onWait: waiting }),
         api.get(`/api/activity/attendance?month=${month}`).catch(() => ({ days: [] })),
+        myAppealsByEntry(account),
       ]);
       const pending = summary.minutes.pending || 0;
       // Payroll's estimate; a locked month has its real line on the TPP page instead.
       const estimate = await api.get(`/api/payroll/estimates/${y}/${m}/me?pending_minutes=${pending}`)
         .catch((err) => ({ error: err }));
       if (mine !== seq) return;
-      draw(month, summary, (entries && entries.entries) || [], (attendance && attendance.days) || [], estimate);
+      draw(month, summary, (entries && entries.entries) || [], (attendance && attendance.days) || [], estimate, appeals);
     } catch (err) {
       if (mine !== seq) return;
       replace(body);
@@ -55,14 +63,13 @@ export async function render(container, { account }) {
     }
   }
 
-  function draw(month, s, entries, days, est) {
+  function draw(month, s, entries, days, est, appeals) {
     const [y, m] = month.split("-");
     const mins = s.minutes;
     const byStatus = (st) => entries.filter((e) => st.includes(e.status));
     const pendingEntries = byStatus(["submitted"]);
     const returned = byStatus(["returned"]);
-    const rejected = byStatus(["rejected"]).filter((e) => !(e.appeal && e.appeal.outcome));
-    const appealable = rejected.filter((e) => !e.appeal);
+    const appealable = byStatus(["rejected"]).filter((e) => !e.appeal && !appeals.has(e.id));
     const hasEstimate = est && !est.error;
     // Days with an entry the supervisor sees (or will): what "no entry" means on the chart and list.
     filledDates = new Set(entries.filter((e) => e.status !== "withdrawn" && e.status !== "draft").map((e) => e.date));

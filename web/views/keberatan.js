@@ -12,7 +12,7 @@ import {
   minutes, number, longDate, dayLabel, nip, date, dateTime, monthName,
   APPEAL_LEVEL, APPEAL_OUTCOME, BOARD_REASON, TRAIL_STEP,
 } from "../format.js";
-import { evidenceLink } from "./kegiatan.js";
+import { evidenceLink } from "./shared.js";
 
 const ACTION_TEXT = {
   decide: "menunggu putusan Anda",

@@ -8,8 +8,9 @@
 // answered it.
 import * as api from "../api.js";
 import * as drafts from "../drafts.js";
+import { evidenceLink, myAppealsByEntry } from "./shared.js";
 import {
-  h, replace, field, alertBox, showError, clearErrors, busy, toast, confirmDialog, newId, saveBlob, timeInput, monthSelect, dateHint, dateField,
+  h, replace, field, alertBox, showError, clearErrors, busy, toast, confirmDialog, newId, timeInput, monthSelect, dateHint, dateField,
 } from "../dom.js";
 import {
   todayWib, hhmmToMinutes, minutes, number, longDate, shortDate, dayLabel, monthName, entryState, addDays,
@@ -157,6 +158,23 @@ export async function render(container, { account }) {
     return duties.find((d) => String(d.id) === dutySelect.value) || null;
   }
 
+  function useDuties(list, keep) {
+    duties = list;
+    if (duties.length === 0) {
+      replace(dutySelect, h("option", { value: "" }, "Tidak ada uraian tugas"));
+      dutySelect.disabled = true;
+      dutyNote.textContent = "Tidak ada uraian tugas untuk jabatan Anda pada tanggal ini.";
+      return;
+    }
+    replace(dutySelect, h("option", { value: "" }, "— Pilih uraian tugas —"),
+      duties.map((d) => h("option", { value: String(d.id) }, `${d.description} — ${d.norma_waktu} menit/${d.output_unit}`)));
+    dutySelect.disabled = false;
+    if (duties.some((d) => String(d.id) === keep)) {
+      dutySelect.value = keep;
+      wantedDuty = "";
+    }
+  }
+
   async function loadDuties() {
     const day = dateInput.iso;
     const keep = wantedDuty || dutySelect.value;
@@ -165,10 +183,11 @@ export async function render(container, { account }) {
     dutyNote.textContent = "";
     duties = [];
     if (!day) {
-      replace(dutySelect, h("option", { value: "" }, "Pilih tanggal dahulu"));
+      replace(dutySelect, h("option", { value: "" }, "Isi tanggal dahulu"));
       updateCredit();
       return;
     }
+    const cached = drafts.loadDuties(emp);
     try {
       const data = await api.retrying(
         () => api.get(`/api/activity/duties?date=${encodeURIComponent(day)}`),
@@ -176,27 +195,21 @@ export async function render(container, { account }) {
           signal: abort.signal,
           onWait: (err, seconds) => {
             if (dateInput.iso !== day) return;
+            if (cached && !duties.length) {
+              // Offline: the duties last received, so the work can be typed and queued now.
+              useDuties(cached.duties || [], keep);
+              updateCredit();
+            }
             dutyNote.textContent = err.status === 0
-              ? "Tidak ada koneksi. Daftar uraian tugas dimuat lagi otomatis saat koneksi kembali."
+              ? `Tidak ada koneksi.${cached ? " Uraian tugas dari penyimpanan perangkat;" : ""} Daftar dimuat lagi otomatis saat koneksi kembali.`
               : `${err.message} Dicoba lagi otomatis dalam ${Math.ceil(seconds)} detik.`;
           },
         });
       if (dateInput.iso !== day || abort.signal.aborted) return;
-      duties = Array.isArray(data && data.duties) ? data.duties : [];
       if (data && data.limits) limits = { ...limits, ...data.limits };
       dutyNote.textContent = "";
-      if (duties.length === 0) {
-        replace(dutySelect, h("option", { value: "" }, "Tidak ada uraian tugas"));
-        dutyNote.textContent = "Tidak ada uraian tugas untuk jabatan Anda pada tanggal ini.";
-      } else {
-        replace(dutySelect, h("option", { value: "" }, "— Pilih uraian tugas —"),
-          duties.map((d) => h("option", { value: String(d.id) }, `${d.description} — ${d.norma_waktu} menit/${d.output_unit}`)));
-        dutySelect.disabled = false;
-        if (duties.some((d) => String(d.id) === keep)) {
-          dutySelect.value = keep;
-          wantedDuty = "";
-        }
-      }
+      useDuties(Array.isArray(data && data.duties) ? data.duties : [], dutySelect.value || keep);
+      drafts.saveDuties(emp, day, duties, limits);
     } catch (err) {
       if (abort.signal.aborted) return;
       replace(dutySelect, h("option", { value: "" }, "Gagal memuat uraian tugas"));
@@ -374,8 +387,9 @@ export async function render(container, { account }) {
     return { d, missing };
   }
 
+  /** Something typed for another entry (the start time alone is prefilled with the last end). */
   function formFilled() {
-    return Boolean(startInput.value || endInput.value || descInput.value.trim());
+    return Boolean(endInput.value || descInput.value.trim());
   }
 
   function queuedItem() {
@@ -539,10 +553,9 @@ export async function render(container, { account }) {
     });
     drawOutbox();
     if (!abort.signal.aborted) scheduleRetry();
-    const failed = drafts.pending(emp).find((i) => i.state === "error");
-    if (failed && !quiet) {
-      showError(form, formAlert, { message: failed.error.message, fields: failed.error.fields || {} });
-    }
+    // A refusal of something sent earlier is shown on its line of the outbox (with "Perbaiki"),
+    // not on the form, which may hold other work by now.
+    void quiet;
   }
 
   /** A refused submission back into the form (and the day's list) with the server's errors by
@@ -686,9 +699,12 @@ export async function render(container, { account }) {
     clearErrors(listBody, listAlert);
     listBody.setAttribute("aria-busy", "true");
     try {
-      const data = await api.retrying(() => api.get(`/api/activity/entries?month=${encodeURIComponent(month)}`),
-        { signal: abort.signal });
+      const [data, appeals] = await Promise.all([
+        api.retrying(() => api.get(`/api/activity/entries?month=${encodeURIComponent(month)}`), { signal: abort.signal }),
+        myAppealsByEntry(account),
+      ]);
       if (seq !== listSeq) return;
+      appealsByEntry = appeals;
       monthEntries = Array.isArray(data && data.entries) ? data.entries : [];
       renderEntries(monthEntries);
       updateCredit();
@@ -711,6 +727,7 @@ export async function render(container, { account }) {
   }
 
   const chosenForAppeal = new Set();
+  let appealsByEntry = new Map();
 
   function drawAppealBar() {
     appealBar.hidden = chosenForAppeal.size === 0;
@@ -738,7 +755,7 @@ export async function render(container, { account }) {
   }
 
   function entryCard(e) {
-    const st = entryState(e);
+    const st = entryState(e, appealsByEntry.get(e.id));
     const when = `${shortDate(e.date)} ${e.start_time}`;
     const buttons = [];
     const add = (label, aria, fn, cls = "btn-ghost") => {
@@ -766,6 +783,9 @@ export async function render(container, { account }) {
       });
       const one = h("a", { class: "btn btn-small btn-reject", href: `#/keberatan/baru/${encodeURIComponent(e.id)}` }, "Ajukan keberatan");
       buttons.push(one);
+    }
+    if (st.appealId) {
+      buttons.push(h("a", { class: "btn btn-small btn-ghost", href: `#/keberatan/${encodeURIComponent(st.appealId)}` }, "Lihat keberatan"));
     }
     const card = h("li", { class: "entry-card", dataset: { entryId: String(e.id), status: String(e.status) } },
       h("div", { class: "ec-when" }, pick ? h("label", { class: "pick-label" }, pick) : null,
@@ -913,20 +933,6 @@ export async function render(container, { account }) {
     clearTimeout(retryTimer);
     stopNet();
   };
-}
-
-/** A link that downloads an evidence file with the session's token. */
-export function evidenceLink(path, filename) {
-  const a = h("a", { href: "#", class: "evidence-link" }, filename || "berkas");
-  a.addEventListener("click", async (ev) => {
-    ev.preventDefault();
-    try {
-      saveBlob(await api.download(path), filename || "bukti");
-    } catch (err) {
-      toast(err.message, "warn");
-    }
-  });
-  return a;
 }
 
 function stat(label, value, cls, id) {

@@ -7,7 +7,7 @@
 import * as api from "../api.js";
 import { h, replace, field, alertBox, showError, clearErrors, busy, toast, newId, confirmDialog, progressBar, dateField } from "../dom.js";
 import { minutes, number, longDate, dayLabel, nip, monthName, date, todayWib, daysBetween } from "../format.js";
-import { evidenceLink } from "./kegiatan.js";
+import { evidenceLink } from "./shared.js";
 
 const PAGE = 50;
 const CHUNK = 1000; // POST /decisions takes at most 1,000 entries
@@ -269,6 +269,9 @@ export async function render(container) {
         pm.pending_minutes -= m;
       }
       if (person) updatePersonCount(key, person);
+      people = people.filter((x) => x.pending_entries > 0);
+      for (const x of people) x.months = x.months.filter((mm) => mm.pending_entries > 0);
+      drawPeople();
     }
     drawTotals();
     const focus = next && next.isConnected ? next.querySelector("button[data-action='approve']") : null;

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import and_, exists, false, func, or_, select, true, tuple_
+from sqlalchemy import and_, exists, false, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth import Principal
@@ -409,11 +409,16 @@ def names(session: Session, employee_ids: set[str | None]) -> dict[str, tuple[st
         select(Employee).where(repository.in_ids(session, Employee.employee_id, ids)))}
 
 
-def entry_counts(session: Session, appeal_ids: Sequence[str]) -> dict[str, int]:
-    if not appeal_ids:
-        return {}
-    return dict(session.execute(select(AppealEntry.appeal_id, func.count()).where(
-        repository.in_ids(session, AppealEntry.appeal_id, appeal_ids)).group_by(AppealEntry.appeal_id)).all())
+def entries_of(session: Session, appeal_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The entry ids of each appeal, in date order (one query for a whole list)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    if appeal_ids:
+        for appeal_id, entry_id in session.execute(
+                select(AppealEntry.appeal_id, AppealEntry.entry_id)
+                .where(repository.in_ids(session, AppealEntry.appeal_id, appeal_ids))
+                .order_by(AppealEntry.entry_date, AppealEntry.entry_id)):
+            out[appeal_id].append(entry_id)
+    return out
 
 
 def listing(session: Session, who: Principal, today: date, status: str | None = None) -> list[tuple[Appeal, set[str]]]:

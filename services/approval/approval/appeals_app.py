@@ -81,9 +81,10 @@ def listed_json(s, pairs: list[tuple[Appeal, set[str]]], on: date) -> list[dict]
     ids = [a.id for a, _ in pairs]
     names = appeals.names(s, {x for a, _ in pairs for x in (a.employee_id, a.original_decider_id,
                                                               a.first_level_decider_id, a.decided_by)})
-    commented, counts = appeals.commented(s, ids), appeals.entry_counts(s, ids)
+    commented, entries = appeals.commented(s, ids), appeals.entries_of(s, ids)
     policy = services.policy_for(s, on.year)
-    return [{**appeal_json(a, rel), **people_of(a, names), "entry_count": counts.get(a.id, 0),
+    return [{**appeal_json(a, rel), **people_of(a, names), "entry_ids": entries.get(a.id, []),
+             "entry_count": len(entries.get(a.id, [])),
              "my_actions": appeals.actions(a, rel, on, policy, a.id in commented)} for a, rel in pairs]
 
 
@@ -157,7 +158,9 @@ def list_appeals():
     """Appeals the caller may read (``?status=open|decided``): own, to comment on, to decide at
     first level, seated on the board; admin_bkd: all. ``my_roles`` says how the caller stands,
     ``my_actions`` what they can do now (decide, comment, escalate, add_evidence); with
-    ``?needs_action=true`` only those waiting for the caller. Names come with the ids."""
+    ``?needs_action=true`` only those waiting for the caller. Names come with the ids, and
+    ``entry_ids`` the entries each appeal is about (so an employee's list can show which entry
+    was appealed and how it ended)."""
     who = principal()
     who.require("pegawai", "majelis", "admin_bkd")
     q = query(ListQuery)

@@ -40,6 +40,7 @@ def test_each_party_sees_what_waits_for_them(api, appeal):
     assert (listed["employee_name"], listed["original_decider_name"], listed["first_level_decider_name"]) == (
         "Ani Lestari", "Kabid Satu", "Kepala Dinas")
     assert listed["entry_count"] == 2 and listed["employee_nip"] == "198609262015051004"
+    assert listed["entry_ids"] == [api.entry("1"), api.entry("2")]
     assert actions(api, "ani") == [(appeal, ["escalate", "add_evidence"])]
     assert actions(api, "kabid") == [(appeal, ["comment"])]
     assert actions(api, "kadis") == [(appeal, ["decide"])]

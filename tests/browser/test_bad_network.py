@@ -1,0 +1,91 @@
+"""The seed's "kendala jaringan" on a phone: the answer to a submission is lost after the server
+stored the entry (the connection drops on the way back). The phone keeps the entry in its
+outbox and sends it again by itself with the same Idempotency-Key; the activity service, which
+records the key, answers with the entry it already stored — so the employee sees it once, as
+"diajukan", and never an "overlaps another entry" error about itself. The same for a day's list
+sent in one go (POST /entries/batch).
+"""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+STAFF = "198712032009011003"  # Eko Saputra, Pengadministrasi Perkantoran
+DUTY = "Mengagendakan surat masuk dan surat keluar"  # 10 min / Surat
+
+
+def test_a_lost_answer_is_entered_once(stack, logins, browser, shots, kit):
+    eko = kit.Person(browser, stack, shots, "eko", kit.PHONE)
+    try:
+        eko.login(STAFF, logins[STAFF].password)
+        page = eko.page
+        eko.open("kegiatan", "#credit")
+        today = kit.today()
+        seen: list[tuple[str, str | None, str]] = []
+
+        def lose_first_answer(route):
+            if route.request.method != "POST":
+                route.continue_()
+                return
+            key = route.request.headers.get("idempotency-key")
+            first = not [s for s in seen if s[0] == route.request.url]
+            seen.append((route.request.url, key, "lost" if first else "answered"))
+            if first:
+                route.fetch()  # the server stores it and answers ...
+                route.abort("connectionreset")  # ... but the answer never reaches the phone
+            else:
+                route.continue_()
+
+        page.route("**/api/activity/entries", lose_first_answer)
+        page.route("**/api/activity/entries/batch", lose_first_answer)
+
+        def fill(start, end, volume, text):
+            option = page.locator("#view-kegiatan select[name=duty_id] option", has_text=DUTY)
+            option.wait_for(state="attached")
+            page.get_by_label("Uraian tugas").select_option(option.get_attribute("value"))
+            page.get_by_label("Jam mulai").fill(start)
+            page.get_by_label("Jam selesai").fill(end)
+            page.get_by_label("Volume (jumlah keluaran)").fill(str(volume))
+            page.get_by_label("Keterangan kegiatan").fill(text)
+
+        def sent_again():
+            # Waiting inside Playwright: the route handler runs only while the page is waited on.
+            page.wait_for_timeout(500)
+            return len(seen) >= 2 and seen[-1][2] == "answered"
+
+        # One entry.
+        page.get_by_label("Tanggal").fill(today.strftime("%d/%m/%Y"))
+        fill("07:30", "08:30", 6, "Agenda surat masuk pagi")
+        page.get_by_role("button", name="Ajukan", exact=True).click()
+        page.locator("#outbox li[data-state]").wait_for()
+        eko.shot("14-kegiatan-jawaban-hilang-ponsel")
+        kit.poll("the entry sent again", sent_again, timeout=40)
+        page.locator("#outbox").wait_for(state="hidden", timeout=20_000)
+        (url, key, _), (url2, key2, _) = seen
+        assert url == url2 and key and key == key2, seen  # the same request, the same key
+
+        # A day's list in one go.
+        seen.clear()
+        fill("08:30", "09:00", 3, "Agenda surat keluar")
+        page.get_by_role("button", name="Tambah ke daftar").click()
+        fill("09:00", "09:30", 3, "Agenda disposisi pimpinan")
+        page.get_by_role("button", name="Ajukan semua (2)").click()
+        kit.poll("the list sent again", sent_again, timeout=40)
+        page.locator("#outbox").wait_for(state="hidden", timeout=20_000)
+        assert seen[0][1] == seen[1][1] and seen[0][0].endswith("/batch"), seen
+        page.unroute("**/api/activity/entries")
+        page.unroute("**/api/activity/entries/batch")
+
+        # Exactly once each, submitted; nothing refused, nothing waiting.
+        page.locator("#view-kegiatan .card-head select").dispatch_event("change")
+        cards = page.locator("#view-kegiatan .entry-card")
+        kit.poll("the list", lambda: page.wait_for_timeout(300) or cards.count() == 3, timeout=20)
+        assert [c.locator(".badge").inner_text().strip() for c in cards.all()] == ["diajukan"] * 3
+        assert page.locator("#view-kegiatan .alert:not([hidden])").count() == 0
+        api = kit.Api(stack, STAFF, logins[STAFF].password)
+        mine = api.get(f"/api/activity/entries?month={today.strftime('%Y-%m')}").json()["entries"]
+        assert sorted(e["start_time"] for e in mine) == ["07:30", "08:30", "09:00"]
+        assert eko.problems == [], eko.problems
+    finally:
+        eko.close()
