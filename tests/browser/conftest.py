@@ -154,10 +154,23 @@ class Person:
     def nav_labels(self) -> list[str]:
         return [t.strip() for t in self.page.locator("#nav a").all_text_contents()]
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, max_height: int = 2600) -> Path:
+        """The page from the top, as long as it is (up to ``max_height`` px: a month-end queue is
+        tens of thousands of pixels long, and its first screens are what matters)."""
         path = self.shots / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        page = self.page
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        width = page.viewport_size["width"]
+        page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": min(height, max_height)})
         return path
+
+    def redraw(self) -> None:
+        """Draw the open view again (after a change of window size, as a rotated phone would)."""
+        page = self.page
+        page.evaluate("() => window.dispatchEvent(new HashChangeEvent('hashchange'))")
+        page.locator("main > .loading").wait_for(state="detached")
+        page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+        page.wait_for_timeout(200)
 
     def storage(self) -> tuple[dict, dict]:
         return (self.page.evaluate("() => Object.fromEntries(Object.entries(localStorage))"),

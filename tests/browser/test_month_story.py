@@ -55,11 +55,12 @@ def check_layout(kit, person, name: str) -> None:
     page = person.page
     for size, tag in ((kit.DESKTOP, "desktop"), (kit.PHONE, "ponsel")):
         page.set_viewport_size(size)
-        page.wait_for_timeout(250)
+        person.redraw()
         person.shot(f"{name}-{tag}")
         if tag == "ponsel":
             assert kit.layout_problems(page) == [], (name, kit.layout_problems(page))
     page.set_viewport_size(person.viewport)
+    person.redraw()
 
 
 def grant_board(admin, nip: str) -> None:

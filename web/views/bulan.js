@@ -153,9 +153,11 @@ export async function render(container, { account }) {
     if (!days.length) return h("p", { class: "empty" }, "Bulan ini tidak memiliki hari kerja.");
     const target = s.target_minutes_per_day || 300;
     const max = Math.max(target * 1.5, ...[...perDay.values()].map((v) => v.approved + v.pending + v.other));
-    const bw = 22;
-    const gap = 6;
-    const hgt = 150;
+    // On a phone the bars are drawn narrower, so the chart keeps readable labels at 390 px.
+    const narrow = window.matchMedia("(max-width: 600px)").matches;
+    const bw = narrow ? 9 : 22;
+    const gap = narrow ? 3 : 6;
+    const hgt = narrow ? 110 : 150;
     const width = days.length * (bw + gap) + 30;
     const y = (v) => hgt - (v / max) * hgt;
     const bars = days.map((d, i) => {
@@ -174,7 +176,9 @@ export async function render(container, { account }) {
         svg("title", null, `${longDate(d)}: disetujui ${v.approved} menit, menunggu ${v.pending} menit${emptyDay ? " — belum ada kegiatan" : ""}`),
         emptyDay ? svg("rect", { x, y: hgt - 16, width: bw, height: 16, class: "bar-empty" }) : null,
         parts,
-        svg("text", { x: x + bw / 2, y: hgt + 14, class: "bar-label", "text-anchor": "middle" }, String(Number(d.slice(8)))));
+        !narrow || i % 2 === 0 || i === days.length - 1
+          ? svg("text", { x: x + bw / 2, y: hgt + 14, class: "bar-label", "text-anchor": "middle" }, String(Number(d.slice(8))))
+          : null);
     });
     const chart = svg("svg", { viewBox: `0 0 ${width} ${hgt + 20}`, class: "day-chart", role: "img", id: "day-chart",
       "aria-label": `Menit diakui per hari kerja; target ${target} menit per hari` },
