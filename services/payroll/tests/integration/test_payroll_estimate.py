@@ -82,7 +82,7 @@ def test_waiting_entries_show_what_they_would_add(ani, client, keys):
 
 def test_the_estimate_follows_new_approvals_and_appeals(ani, client, keys, events):
     before = get(client, keys).get_json()["net"]
-    events.appeal_decided("ap1", "ani", ["rej"], "overturned")
+    events.appeal_decided("ap1", "ani", [("rej", "2026-06-09", 240)], "overturned")
     after = get(client, keys).get_json()
     assert after["inputs"]["approved_minutes"] == 5_910 and after["net"] > before
 
