@@ -11,16 +11,16 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-STAFF = "198712032009011003"  # Eko Saputra, Pengadministrasi Perkantoran
-DUTY = "Mengagendakan surat masuk dan surat keluar"  # 10 min / Surat
+STAFF = "199209092017121002"  # Yusuf Hidayat, Pengelola Sistem dan Jaringan (not on the month story's team)
+DUTY = "Memantau kinerja jaringan intranet dan koneksi internet perangkat daerah"  # 45 min / Laporan
 
 
 def test_a_lost_answer_is_entered_once(stack, logins, browser, shots, kit):
-    eko = kit.Person(browser, stack, shots, "eko", kit.PHONE)
+    yusuf = kit.Person(browser, stack, shots, "yusuf", kit.PHONE)
     try:
-        eko.login(STAFF, logins[STAFF].password)
-        page = eko.page
-        eko.open("kegiatan", "#credit")
+        yusuf.login(STAFF, logins[STAFF].password)
+        page = yusuf.page
+        yusuf.open("kegiatan", "#credit")
         today = kit.today()
         seen: list[tuple[str, str | None, str]] = []
 
@@ -56,10 +56,10 @@ def test_a_lost_answer_is_entered_once(stack, logins, browser, shots, kit):
 
         # One entry.
         page.get_by_label("Tanggal").fill(today.strftime("%d/%m/%Y"))
-        fill("07:30", "08:30", 6, "Agenda surat masuk pagi")
+        fill("07:30", "08:15", 1, "Pantau trafik pagi")
         page.get_by_role("button", name="Ajukan", exact=True).click()
         page.locator("#outbox li[data-state]").wait_for()
-        eko.shot("14-kegiatan-jawaban-hilang-ponsel")
+        yusuf.shot("14-kegiatan-jawaban-hilang-ponsel")
         kit.poll("the entry sent again", sent_again, timeout=40)
         page.locator("#outbox").wait_for(state="hidden", timeout=20_000)
         (url, key, _), (url2, key2, _) = seen
@@ -67,9 +67,9 @@ def test_a_lost_answer_is_entered_once(stack, logins, browser, shots, kit):
 
         # A day's list in one go.
         seen.clear()
-        fill("08:30", "09:00", 3, "Agenda surat keluar")
+        fill("08:30", "09:15", 1, "Pantau koneksi kantor kecamatan")
         page.get_by_role("button", name="Tambah ke daftar").click()
-        fill("09:00", "09:30", 3, "Agenda disposisi pimpinan")
+        fill("09:30", "10:15", 1, "Pantau trafik siang")
         page.get_by_role("button", name="Ajukan semua (2)").click()
         kit.poll("the list sent again", sent_again, timeout=40)
         page.locator("#outbox").wait_for(state="hidden", timeout=20_000)
@@ -85,7 +85,7 @@ def test_a_lost_answer_is_entered_once(stack, logins, browser, shots, kit):
         assert page.locator("#view-kegiatan .alert:not([hidden])").count() == 0
         api = kit.Api(stack, STAFF, logins[STAFF].password)
         mine = api.get(f"/api/activity/entries?month={today.strftime('%Y-%m')}").json()["entries"]
-        assert sorted(e["start_time"] for e in mine) == ["07:30", "08:30", "09:00"]
-        assert eko.problems == [], eko.problems
+        assert sorted(e["start_time"] for e in mine) == ["07:30", "08:30", "09:30"]
+        assert yusuf.problems == [], yusuf.problems
     finally:
-        eko.close()
+        yusuf.close()

@@ -272,6 +272,7 @@ def test_a_month_of_the_front_office(stack, logins, browser, shots, kit):
         # Siti's months, approved in one go each from the per-person list.
         apage.locator("#people summary").click()
         siti_row = apage.locator("#people .person-row").filter(has_text="Siti Nurhaliza")
+        siti_row.locator("button[data-month]").first.wait_for()
         months = [b.get_attribute("data-month") for b in siti_row.locator("button[data-month]").all()]
         assert months  # the months she still has entries waiting in
         for month in months:

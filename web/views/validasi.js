@@ -138,30 +138,62 @@ export async function render(container) {
   }
 
   // ---- people: who waits, and a person's month at once -----------------------------------------
+  const personRows = new Map(); // employee_id → its line in the per-person list
+
+  // The list is built when it is opened (50 people and their months are hundreds of elements the
+  // first screen of the queue does not need).
   function drawPeople() {
+    personRows.clear();
     if (!people.length) {
       peopleBox.hidden = true;
       return;
     }
     peopleBox.hidden = false;
-    replace(peopleBox,
-      h("summary", null, `Per pegawai (${number(people.length)}) — setujui sebulan sekaligus`),
-      h("ul", { class: "people-list" }, people.map((p) => h("li", { class: "person-row", dataset: { employeeId: p.employee_id } },
-        h("div", { class: "pr-who" },
-          h("strong", null, p.employee_name || "(tanpa nama)"), h("span", { class: "muted small nip" }, nip(p.nip)),
-          h("span", { class: "muted small" },
-            `${number(p.pending_entries)} kegiatan · ${minutes(p.pending_minutes)} · tertua ${date(p.oldest_date)}`
-            + ` (${number(daysBetween(p.oldest_date, today))} hari)`)),
-        h("div", { class: "pr-months" }, p.months.map((m) => {
-          const b = h("button", { type: "button", class: "btn btn-small btn-approve", dataset: { month: m.month },
-            "aria-label": `Setujui semua kegiatan ${p.employee_name} bulan ${monthName(...m.month.split("-"))}` },
-          `Setujui ${monthName(...m.month.split("-"))} (${number(m.pending_entries)})`);
-          b.addEventListener("click", () => approveAll({ employee_id: p.employee_id, month: m.month },
-            `${p.employee_name}, ${monthName(...m.month.split("-"))}`, m.pending_entries, b));
-          return h("div", { class: "pr-month" },
-            h("span", { class: "small" }, `${monthName(...m.month.split("-"))}: disetujui ${minutes(m.approved_minutes)}, menunggu ${minutes(m.pending_minutes)}`),
-            b);
-        }))))));
+    replace(peopleBox, h("summary", null, `Per pegawai (${number(people.length)}) — setujui sebulan sekaligus`));
+    if (peopleBox.open) fillPeople();
+  }
+
+  function fillPeople() {
+    if (peopleBox.querySelector(".people-list")) return;
+    peopleBox.append(h("ul", { class: "people-list" }, people.filter((p) => p.pending_entries > 0).map((p) => {
+      const row = personRow(p);
+      personRows.set(p.employee_id, row);
+      return row;
+    })));
+  }
+  peopleBox.addEventListener("toggle", () => { if (peopleBox.open) fillPeople(); });
+
+  /** One person's line again (after a decision changed their counts); gone when nothing waits. */
+  function redrawPerson(p) {
+    const old = personRows.get(p.employee_id);
+    if (!old) return;
+    if (p.pending_entries <= 0) {
+      old.remove();
+      personRows.delete(p.employee_id);
+      return;
+    }
+    p.months = p.months.filter((m) => m.pending_entries > 0);
+    const row = personRow(p);
+    old.replaceWith(row);
+    personRows.set(p.employee_id, row);
+  }
+
+  function personRow(p) {
+    return h("li", { class: "person-row", dataset: { employeeId: p.employee_id } },
+      h("div", { class: "pr-who" },
+        h("strong", null, p.employee_name || "(tanpa nama)"), h("span", { class: "muted small nip" }, nip(p.nip)),
+        h("span", { class: "muted small" },
+          `${number(p.pending_entries)} kegiatan · ${minutes(p.pending_minutes)} · tertua ${date(p.oldest_date)}`
+          + ` (${number(daysBetween(p.oldest_date, today))} hari)`)),
+      h("div", { class: "pr-months" }, p.months.filter((m) => m.pending_entries > 0).map((m) => {
+        const label = monthName(...m.month.split("-"));
+        const b = h("button", { type: "button", class: "btn btn-small btn-approve", dataset: { month: m.month },
+          "aria-label": `Setujui semua kegiatan ${p.employee_name} bulan ${label}` }, `Setujui ${label} (${number(m.pending_entries)})`);
+        b.addEventListener("click", () => approveAll({ employee_id: p.employee_id, month: m.month },
+          `${p.employee_name}, ${label}`, m.pending_entries, b));
+        return h("div", { class: "pr-month" },
+          h("span", { class: "small" }, `${label}: disetujui ${minutes(m.approved_minutes)}, menunggu ${minutes(m.pending_minutes)}`), b);
+      })));
   }
 
   // ---- rows ----------------------------------------------------------------------------------
@@ -241,46 +273,67 @@ export async function render(container) {
     }
   }
 
-  /** The decided row goes, and the counters with it; nothing else is redrawn. */
-  function removeRow(e, li) {
-    const next = li.nextElementSibling || li.closest(".day")?.nextElementSibling?.querySelector(".queue-item")
-      || li.closest(".person")?.nextElementSibling?.querySelector(".queue-item");
+  /** The counters of one entry leaving (sign 1) or coming back (sign -1): totals, the person's
+   *  heading and their line in the per-person list. Nothing else is redrawn. */
+  function count(e, sign) {
     const key = String(e.employee_id);
-    const person = personEls.get(key);
-    const day = person && person.days.get(e.date);
-    li.remove();
-    if (day && !day.ul.firstChild) {
-      day.block.remove();
-      person.days.delete(e.date);
-    }
-    if (person && person.days.size === 0) {
-      person.section.remove();
-      personEls.delete(key);
-    }
-    const m = e.credited_minutes || 0;
-    totals = { ...totals, entries: totals.entries - 1, minutes: totals.minutes - m, escalated: totals.escalated - (e.escalated ? 1 : 0) };
+    const m = (e.credited_minutes || 0) * sign;
+    totals = { ...totals, entries: totals.entries - sign, minutes: totals.minutes - m, escalated: totals.escalated - (e.escalated ? sign : 0) };
     const p = people.find((x) => x.employee_id === key);
     if (p) {
-      p.pending_entries -= 1;
+      p.pending_entries -= sign;
       p.pending_minutes -= m;
       const pm = p.months.find((x) => x.month === e.date.slice(0, 7));
       if (pm) {
-        pm.pending_entries -= 1;
+        pm.pending_entries -= sign;
         pm.pending_minutes -= m;
       }
+      const person = personEls.get(key);
       if (person) updatePersonCount(key, person);
-      people = people.filter((x) => x.pending_entries > 0);
-      for (const x of people) x.months = x.months.filter((mm) => mm.pending_entries > 0);
-      drawPeople();
+      redrawPerson(p);
     }
     drawTotals();
-    const focus = next && next.isConnected ? next.querySelector("button[data-action='approve']") : null;
-    if (focus) focus.focus();
-    else if (!list.querySelector(".queue-item")) {
-      if (cursor) load({ append: true });
-      else replace(list, h("p", { class: "empty" }, "Tidak ada kegiatan yang menunggu validasi."));
-      reload.focus();
-    }
+  }
+
+  function nextRow(li) {
+    const rows = [...list.querySelectorAll(".queue-item:not([hidden])")];
+    const at = rows.indexOf(li);
+    return rows[at + 1] || rows[at - 1] || null;
+  }
+
+  /** The row leaves the screen at once (the decision is on its way); `settle` removes it for good
+   *  (and the day and person blocks it leaves empty), `undo` puts it back. */
+  function takeOut(e, li) {
+    const next = nextRow(li);
+    li.hidden = true;
+    count(e, 1);
+    const focus = next ? next.querySelector("button[data-action='approve']") : null;
+    if (focus) focus.focus({ preventScroll: false });
+    else reload.focus();
+    return {
+      settle() {
+        const key = String(e.employee_id);
+        const person = personEls.get(key);
+        const day = person && person.days.get(e.date);
+        li.remove();
+        if (day && !day.ul.firstChild) {
+          day.block.remove();
+          person.days.delete(e.date);
+        }
+        if (person && person.days.size === 0) {
+          person.section.remove();
+          personEls.delete(key);
+        }
+        if (!list.querySelector(".queue-item")) {
+          if (cursor) load({ append: true });
+          else replace(list, h("p", { class: "empty" }, "Tidak ada kegiatan yang menunggu validasi."));
+        }
+      },
+      undo() {
+        li.hidden = false;
+        count(e, -1);
+      },
+    };
   }
 
   async function decide(entry, action, button, li) {
@@ -294,20 +347,20 @@ export async function render(container) {
       body = { reason };
     }
     clearErrors(container, alert);
-    li.classList.add("deciding");
+    const out = takeOut(entry, li);
     try {
-      await busy(button, "Memproses…", () =>
-        api.post(`/api/approval/entries/${encodeURIComponent(entry.entry_id)}/${action}`, body));
-      removeRow(entry, li);
+      await api.post(`/api/approval/entries/${encodeURIComponent(entry.entry_id)}/${action}`, body);
+      out.settle();
       toast(`Kegiatan ${entry.employee_name} ${entry.start_time}–${entry.end_time} ${ACTIONS[action].done}.`);
     } catch (err) {
-      li.classList.remove("deciding");
       if (err.status === 404 || err.status === 409) {
         // Decided elsewhere meanwhile (another tab, the escalation target): it is gone.
-        removeRow(entry, li);
+        out.settle();
         toast(`${err.message}`, "warn");
       } else {
+        out.undo();
         showError(container, alert, err);
+        button.focus();
       }
     }
   }
