@@ -3,8 +3,11 @@
 // only for an account linked to an employee record (a pure admin account has no entries).
 //
 // To add a view: write web/views/<name>.js exporting `render(container, ctx)` (ctx = {account,
-// params}) and add its line here. `load` is a dynamic import, so a view's code is fetched only
-// when someone opens it.
+// params: the route's further /segments}) and add its line here; a module exporting its function
+// under another name says which in `render`, e.g.
+//   { route: "pegawai", label: "Pegawai", roles: ["admin_bkd"], load: () => import("./views/pegawai.js"), render: "renderPegawai" },
+// `load` is a dynamic import, so a view's code is fetched only when someone opens it. The
+// function may return a cleanup function, called when the person leaves the view.
 //
 // Supervisors are not a role: whoever holds a parent position is one, so Validasi and Tim Saya
 // are every employee's (empty for someone who supervises nobody).
