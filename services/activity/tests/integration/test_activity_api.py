@@ -220,7 +220,8 @@ def test_duties_of_the_day_include_plt_posts(client, keys, world, feed):
     # ... and so the Plt post's duty is accepted that day
     assert submit(client, keys, world, duty_id=world.other_duty_id).status_code == 201
     before = (world.today - timedelta(days=91)).isoformat()
-    assert client.get(f"/duties?date={before}", headers=h).get_json() == {
+    nothing = client.get(f"/duties?date={before}", headers=h).get_json()
+    assert {k: v for k, v in nothing.items() if k != "limits"} == {
         "date": before, "position_id": None, "positions": [], "duties": []}
     r = client.get("/duties?date=kemarin", headers=h)
     assert r.status_code == 422 and "date" in r.get_json()["error"]["fields"]
