@@ -4,6 +4,10 @@ outbox and sends it again by itself with the same Idempotency-Key; the activity 
 records the key, answers with the entry it already stored — so the employee sees it once, as
 "diajukan", and never an "overlaps another entry" error about itself. The same for a day's list
 sent in one go (POST /entries/batch).
+
+The server side is the resilience branch's (TEAM.md): until activity keeps the keys, the test
+says so (xfail, after asking the service directly) instead of failing on someone else's work;
+from then on it runs in full and can fail.
 """
 from __future__ import annotations
 
@@ -15,13 +19,34 @@ STAFF = "199209092017121002"  # Yusuf Hidayat, Pengelola Sistem dan Jaringan (no
 DUTY = "Memantau kinerja jaringan intranet dan koneksi internet perangkat daerah"  # 45 min / Laporan
 
 
+def server_keeps_idempotency_keys(kit, stack, logins, today) -> bool:
+    """The activity service's side of the contract (TEAM.md, "Idempotency"; built by the
+    resilience branch): the same key twice gives the stored entry, not a second one. Asked once,
+    directly, with an entry of its own (16:00–16:45), before the browser is tried."""
+    api = kit.Api(stack, STAFF, logins[STAFF].password)
+    duties = api.get(f"/api/activity/duties?date={today.isoformat()}").json()["duties"]
+    duty = next(d["id"] for d in duties if d["description"] == DUTY)
+    body = {"date": today.isoformat(), "start_time": "16:00", "end_time": "16:45", "duty_id": duty, "volume": 1,
+            "description": "Pantau trafik sore"}
+    key = {"Idempotency-Key": "7f4c1a52-2b5e-4c8e-9d61-0b7a1e3c9f00"}
+    first = api.post("/api/activity/entries", body, headers=key)
+    assert first.status_code == 201, first.text
+    again = api.post("/api/activity/entries", body, headers=key)
+    return again.status_code == 201 and again.json().get("id") == first.json()["id"]
+
+
 def test_a_lost_answer_is_entered_once(stack, logins, browser, shots, kit):
+    today = kit.today()
+    kit.poll("Yusuf's duties in activity", lambda: kit.Api(stack, STAFF, logins[STAFF].password)
+             .get(f"/api/activity/duties?date={today.isoformat()}").json()["duties"])
+    if not server_keeps_idempotency_keys(kit, stack, logins, today):
+        pytest.xfail("activity does not keep Idempotency-Key yet (the resilience branch builds it): "
+                     "the same key twice stored a second entry or refused it as an overlap")
     yusuf = kit.Person(browser, stack, shots, "yusuf", kit.PHONE)
     try:
         yusuf.login(STAFF, logins[STAFF].password)
         page = yusuf.page
         yusuf.open("kegiatan", "#credit")
-        today = kit.today()
         seen: list[tuple[str, str | None, str]] = []
 
         def lose_first_answer(route):
@@ -80,12 +105,12 @@ def test_a_lost_answer_is_entered_once(stack, logins, browser, shots, kit):
         # Exactly once each, submitted; nothing refused, nothing waiting.
         page.locator("#view-kegiatan .card-head select").dispatch_event("change")
         cards = page.locator("#view-kegiatan .entry-card")
-        kit.poll("the list", lambda: page.wait_for_timeout(300) or cards.count() == 3, timeout=20)
-        assert [c.locator(".badge").inner_text().strip() for c in cards.all()] == ["diajukan"] * 3
+        kit.poll("the list", lambda: page.wait_for_timeout(300) or cards.count() == 4, timeout=20)
+        assert [c.locator(".badge").inner_text().strip() for c in cards.all()] == ["diajukan"] * 4
         assert page.locator("#view-kegiatan .alert:not([hidden])").count() == 0
         api = kit.Api(stack, STAFF, logins[STAFF].password)
         mine = api.get(f"/api/activity/entries?month={today.strftime('%Y-%m')}").json()["entries"]
-        assert sorted(e["start_time"] for e in mine) == ["07:30", "08:30", "09:30"]
+        assert sorted(e["start_time"] for e in mine) == ["07:30", "08:30", "09:30", "16:00"]
         assert yusuf.problems == [], yusuf.problems
     finally:
         yusuf.close()
