@@ -9,7 +9,7 @@
 import * as api from "../api.js";
 import { h, replace, field, alertBox, showError, clearErrors, busy, toast, confirmDialog, newId } from "../dom.js";
 import {
-  minutes, number, longDate, dayLabel, nip, date, dateTime, monthName,
+  minutes, number, dayLabel, nip, date, dateTime, monthName,
   APPEAL_LEVEL, APPEAL_OUTCOME, BOARD_REASON, TRAIL_STEP,
 } from "../format.js";
 import { evidenceLink } from "./shared.js";

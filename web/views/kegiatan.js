@@ -513,7 +513,7 @@ export async function render(container, { account }) {
     drawQueue();
     resetForNext();
     drawOutbox();
-    await busy(button, submitIt ? "Mengajukan…" : "Menyimpan…", () => flushOutbox({ quiet: true }));
+    await busy(button, submitIt ? "Mengajukan…" : "Menyimpan…", () => flushOutbox());
     const refused = drafts.pending(emp).find((i) => i.id === item.id && i.state === "error");
     if (refused) takeBack(refused); // typed just now: straight back into the form, errors beside the fields
   }
@@ -535,7 +535,7 @@ export async function render(container, { account }) {
   }
 
   /** Sends the outbox; entries the server stored come off it, with the evidence chosen with them. */
-  async function flushOutbox({ quiet = false } = {}) {
+  async function flushOutbox() {
     clearTimeout(retryTimer);
     await drafts.flush(emp, {
       onChange: drawOutbox,
@@ -552,10 +552,9 @@ export async function render(container, { account }) {
       },
     });
     drawOutbox();
+    // A refusal of something sent earlier shows on its line of the outbox (with "Perbaiki"), not
+    // on the form, which may hold other work by now.
     if (!abort.signal.aborted) scheduleRetry();
-    // A refusal of something sent earlier is shown on its line of the outbox (with "Perbaiki"),
-    // not on the form, which may hold other work by now.
-    void quiet;
   }
 
   /** A refused submission back into the form (and the day's list) with the server's errors by
