@@ -42,12 +42,16 @@ export async function render(container, { account }) {
           ? "Tidak ada koneksi. Halaman ini dimuat otomatis saat koneksi kembali."
           : `${err.message} Dicoba lagi otomatis dalam ${Math.ceil(seconds)} detik.`));
       };
-      const [summary, entries, attendance, appeals] = await Promise.all([
+      const [summary, entries, attendance, appeals, entryPolicy] = await Promise.all([
         api.retrying(() => api.get(`/api/activity/me/month?month=${month}`), { onWait: waiting }),
         api.retrying(() => api.get(`/api/activity/entries?month=${month}`), { onWait: waiting }),
         api.get(`/api/activity/attendance?month=${month}`).catch(() => ({ days: [] })),
         myAppealsByEntry(account),
+        api.get(`/api/activity/entry-policies/${y}`).catch(() => null),
       ]);
+      if (entryPolicy && Number.isInteger(entryPolicy.submission_window_days)) {
+        summary.submission_window_days = entryPolicy.submission_window_days;
+      }
       const pending = summary.minutes.pending || 0;
       // Payroll's estimate; a locked month has its real line on the TPP page instead.
       const estimate = await api.get(`/api/payroll/estimates/${y}/${m}/me?pending_minutes=${pending}`)

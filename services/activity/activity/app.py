@@ -21,7 +21,7 @@ from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, Valid
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
-from . import clock, domain, repository, services, team
+from . import clock, domain, entry_policy, repository, services, team
 from ekinerja_common.evidence import EvidenceStore
 from .orm import Duty, Entry, Evidence
 from .runtime import build_runtime
@@ -205,7 +205,9 @@ def list_duties():
             "duties": [duty_json(d) for d in duties],
             # What the entry form shows beside the credited minutes (a running day total).
             "limits": {"daily_ceiling_minutes": current_policy().daily_ceiling_minutes,
-                       "submission_window_days": current_policy().submission_window_days,
+                       # BKD's window of the day's year (GET /entry-policies/{year}).
+                       "submission_window_days": entry_policy.stored_window_days(s, day.year)
+                       or current_policy().submission_window_days,
                        "revision_window_days": current_policy().revision_window_days,
                        "target_minutes_per_day": repository.load_calendar(s, day.year).target_minutes_per_day},
         }
@@ -346,9 +348,7 @@ def my_month():
     emp = employee()
     first, _ = _query_month()
     with read_session() as s:
-        view = services.month_view(s, emp, first.year, first.month)
-    # Which empty days can still be filled: an entry for day D is accepted until D + this.
-    return {**view, "submission_window_days": current_policy().submission_window_days}
+        return services.month_view(s, emp, first.year, first.month)
 
 
 @bp.get("/team/month")

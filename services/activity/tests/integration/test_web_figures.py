@@ -10,7 +10,6 @@ def test_my_month_lists_its_working_dates(client, keys, world, month):
     assert body["target_minutes"] == body["working_days"] * body["target_minutes_per_day"] == body["working_days"] * 300
     assert all(date.fromisoformat(d).weekday() < 5 for d in body["working_dates"])
     assert body["working_dates"] == sorted(body["working_dates"]) and body["working_dates"][0].startswith("2026-06-")
-    assert body["submission_window_days"] == 5
 
 
 def test_the_duty_list_carries_the_days_limits(client, keys, world):
