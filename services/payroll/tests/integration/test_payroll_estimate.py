@@ -113,8 +113,10 @@ def test_only_for_oneself_nothing_stored_and_locked_months_refused(ani, client, 
         assert s.scalar(select(func.count()).select_from(PolicyVersion)) == 1
     assert client.put("/salaries/2026/6", json={"salaries": [{"employee_id": "ani", "salary": 4_000_000}]},
                       headers=bpkad(keys)).status_code == 200
-    client.post("/runs/2026/6/compute", headers=bpkad(keys))
-    assert client.post("/runs/2026/6/lock", headers=bpkad(keys)).status_code == 200
+    run = client.post("/runs/2026/6/compute", headers=bpkad(keys)).get_json()
+    warned = [w["code"] for w in run["warnings"] if w.get("blocking")]
+    lock = client.post("/runs/2026/6/lock", json={"acknowledged_warnings": warned}, headers=bpkad(keys))
+    assert lock.status_code == 200, lock.get_json()
     locked = get(client, keys)
     assert locked.status_code == 409 and locked.get_json()["error"]["code"] == "period_locked"
 
