@@ -31,6 +31,23 @@ function write(key, value) {
   }
 }
 
+const appealKey = (emp, entryIds) => `ekinerja.appeal.${emp}.${entryIds.join(",")}`;
+
+/** The appeal being written on these entries: its reasons as typed and the Idempotency-Key it
+ *  is (or will be) filed with, so a retry after a lost answer files nothing twice. */
+export function loadAppeal(emp, entryIds) {
+  const saved = read(appealKey(emp, entryIds), null);
+  return { key: saved && saved.key ? saved.key : api.newKey(), reasons: saved ? saved.reasons || "" : "" };
+}
+
+export function saveAppeal(emp, entryIds, draft) {
+  write(appealKey(emp, entryIds), draft);
+}
+
+export function clearAppeal(emp, entryIds) {
+  write(appealKey(emp, entryIds), null);
+}
+
 const dutiesKey = (emp) => `ekinerja.duties.${emp}`;
 
 /** The duty list last received (offline, the form still offers the duties of one's position;

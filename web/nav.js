@@ -15,7 +15,7 @@
 export const VIEWS = [
   { route: "bulan", label: "Bulan Saya", roles: ["pegawai"], load: () => import("./views/bulan.js") },
   { route: "kegiatan", label: "Kegiatan", roles: ["pegawai"], load: () => import("./views/kegiatan.js") },
-  { route: "keberatan", label: "Keberatan", roles: ["pegawai", "majelis", "admin_bkd"], load: () => import("./views/keberatan.js") },
+  { route: "keberatan", label: "Keberatan", roles: ["pegawai", "majelis"], load: () => import("./views/keberatan.js") },
   { route: "validasi", label: "Validasi", roles: ["pegawai"], load: () => import("./views/validasi.js") },
   { route: "tim", label: "Tim Saya", roles: ["pegawai"], load: () => import("./views/tim.js") },
   { route: "majelis", label: "Majelis", roles: ["majelis"], load: () => import("./views/majelis.js") },

@@ -68,8 +68,7 @@ def _people(api: Api, admin_token: str, org_token: str, count: int, wait: float)
     if duty is None:
         _, duty = api.call("POST", f"/api/organization/positions/{position_id}/duties", org_token,
                            {"description": DUTY[0], "output_unit": DUTY[1], "norma_waktu": DUTY[2]})
-    _, listed = api.call("GET", "/api/identity/employees", admin_token)
-    known = {e["nip"]: e["id"] for e in listed["employees"]}
+    known = _by_nip(api, admin_token)
     rows = [(nip_of(n), f"Pegawai Demo {n:02d}") for n in range(1, count + 1)]
     missing = [(nip, name) for nip, name in rows if nip not in known]
     if missing:
@@ -85,9 +84,21 @@ def _people(api: Api, admin_token: str, org_token: str, count: int, wait: float)
             if time.monotonic() > deadline:
                 raise SeedError(f"employee import failed: {resp.status_code} {resp.text[:500]}")
             time.sleep(0.5)
-        _, listed = api.call("GET", "/api/identity/employees", admin_token)
-        known = {e["nip"]: e["id"] for e in listed["employees"]}
+        known = _by_nip(api, admin_token)
     return [known[nip] for nip, _ in rows], duty["id"]
+
+
+def _by_nip(api: Api, admin_token: str) -> dict[str, str]:
+    """NIP → employee id of the demo people (identity's list is paged; they share a NIP prefix)."""
+    known: dict[str, str] = {}
+    cursor = None
+    while True:
+        path = f"/api/identity/employees?nip={nip_of(0)[:14]}&limit=500" + (f"&cursor={cursor}" if cursor else "")
+        _, page = api.call("GET", path, admin_token)
+        known.update({e["nip"]: e["id"] for e in page["items"]})
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return known
 
 
 def _wait_for_read_models(urls: dict[str, str], employee_ids: list[str], wait: float) -> None:

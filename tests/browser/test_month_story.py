@@ -64,7 +64,7 @@ def check_layout(kit, person, name: str) -> None:
 
 
 def grant_board(admin, nip: str) -> None:
-    accounts = admin.get("/api/identity/accounts").json()["accounts"]
+    accounts = admin.get(f"/api/identity/accounts?q={nip}").json()["items"]
     account = next(a for a in accounts if a["username"] == nip)
     r = admin.put(f"/api/identity/accounts/{account['id']}/roles", {"roles": ["pegawai", "majelis"]})
     assert r.status_code == 200, r.text

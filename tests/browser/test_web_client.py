@@ -82,7 +82,8 @@ def test_staff_supervisor_bpkad_in_the_browser(stack, logins, browser, shots, ki
         local, session = staff.storage()
         assert session == {}, session
         tokens = [v for v in local.values() if "eyJ" in v or refresh_cookie()["value"] in v]
-        assert not tokens and all(k.startswith(("ekinerja.form.", "ekinerja.outbox.", "ekinerja.duties.")) for k in local), local
+        assert not tokens and all(k.startswith(("ekinerja.form.", "ekinerja.outbox.", "ekinerja.duties.", "ekinerja.appeal."))
+                                  for k in local), local
         # Only the refresh endpoint ever receives the cookie.
         sent = []
         page.on("request", lambda r: sent.append((r.url, r.headers.get("cookie", ""))))
@@ -283,4 +284,4 @@ def test_the_page_is_served_with_a_strict_csp(stack):
             assert not re.search(r"\.(inner|outer)HTML\b|insertAdjacentHTML|document\.write|\beval\(|new Function",
                                  code), asset
             assert "sessionStorage" not in code and not re.search(r"setItem\([^)]*[Tt]oken", code), asset
-            assert "localStorage" not in code or asset in ("/drafts.js", "/views/keberatan.js"), asset
+            assert "localStorage" not in code or asset == "/drafts.js", asset

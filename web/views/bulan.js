@@ -63,7 +63,7 @@ export async function render(container, { account }) {
       replace(body);
       showError(container, alert, err);
     } finally {
-      body.removeAttribute("aria-busy");
+      if (mine === seq) body.removeAttribute("aria-busy");
     }
   }
 

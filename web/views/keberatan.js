@@ -7,6 +7,7 @@
 //   #/keberatan/baru/<ids>    file an appeal on these rejected entries (comma-separated ids)
 //   #/keberatan/<id>          one appeal
 import * as api from "../api.js";
+import * as drafts from "../drafts.js";
 import { h, replace, field, alertBox, showError, clearErrors, busy, toast, confirmDialog, newId } from "../dom.js";
 import {
   minutes, number, dayLabel, nip, date, dateTime, monthName,
@@ -74,11 +75,9 @@ async function renderList(container, account) {
 
 async function renderNew(container, account, ids) {
   const alert = alertBox();
-  const store = `ekinerja.appeal.${account.employee_id}.${ids.join(",")}`;
-  const saved = (() => { try { return JSON.parse(localStorage.getItem(store) || "null"); } catch { return null; } })();
   // The idempotency key lives with the typed reasons: a retry after a lost answer files nothing twice.
-  const draft = { key: saved && saved.key ? saved.key : api.newKey(), reasons: saved ? saved.reasons : "" };
-  const keep = () => { try { localStorage.setItem(store, JSON.stringify(draft)); } catch { /* no storage */ } };
+  const draft = drafts.loadAppeal(account.employee_id, ids);
+  const keep = () => drafts.saveAppeal(account.employee_id, ids, draft);
   const reasons = h("textarea", { rows: "6", maxlength: "5000", required: true });
   reasons.value = draft.reasons || "";
   const list = h("ul", { class: "entry-list" });
@@ -109,7 +108,7 @@ async function renderNew(container, account, ids) {
     try {
       const result = await busy(submit, "Mengajukan…", () => api.retrying(
         () => api.post("/api/approval/appeals", { entry_ids: ids, reasons: reasons.value.trim() }, { idempotencyKey: draft.key })));
-      try { localStorage.removeItem(store); } catch { /* no storage */ }
+      drafts.clearAppeal(account.employee_id, ids);
       const filed = (result && result.appeals) || [];
       toast(filed.length > 1 ? `${filed.length} keberatan diajukan (satu per atasan penolak).` : "Keberatan diajukan.");
       location.hash = filed.length === 1 ? `#/keberatan/${encodeURIComponent(filed[0].id)}` : "#/keberatan";

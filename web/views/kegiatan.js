@@ -713,7 +713,7 @@ export async function render(container, { account }) {
       replace(summary);
       showError(listBody, listAlert, err);
     } finally {
-      listBody.removeAttribute("aria-busy");
+      if (seq === listSeq) listBody.removeAttribute("aria-busy"); // a newer load is still on its way otherwise
     }
   }
 

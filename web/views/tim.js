@@ -15,16 +15,19 @@ export async function render(container) {
     h("div", { class: "view-head" }, h("h1", { tabindex: "-1" }, "Tim Saya"), field("Bulan", monthInput, { name: "month", className: "inline" })),
     alert, body);
 
+  let seq = 0;
   async function load() {
+    const mine = ++seq;
     body.setAttribute("aria-busy", "true");
     try {
       const t = await api.retrying(() => api.get(`/api/activity/team/month?month=${monthInput.value}`));
-      draw(t);
+      if (mine === seq) draw(t);
     } catch (err) {
+      if (mine !== seq) return;
       replace(body);
       showError(container, alert, err);
     } finally {
-      body.removeAttribute("aria-busy");
+      if (mine === seq) body.removeAttribute("aria-busy");
     }
   }
 

@@ -219,7 +219,7 @@ export async function render(container, { account }) {
           showError(el, alert, err);
         }
       } finally {
-        out.removeAttribute("aria-busy");
+        if (mine === seq) out.removeAttribute("aria-busy");
       }
     }
     return { el, load };

@@ -106,7 +106,7 @@ export async function render(container) {
       if (!append) replace(list);
       showError(container, alert, err);
     } finally {
-      list.removeAttribute("aria-busy");
+      if (mine === seq) list.removeAttribute("aria-busy");
     }
   }
 
