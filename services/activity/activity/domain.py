@@ -354,54 +354,6 @@ def period_locked_error() -> Conflict:
                          "This month has been locked by BPKAD; its data can no longer be changed"))
 
 
-# -- supervisors (atasan langsung) -----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Holding:
-    """Someone holding a position on the date in question."""
-
-    employee_id: str
-    kind: str  # definitive | plt
-    start_date: date
-    placement_id: str
-
-
-def _holder(holdings: Iterable[Holding], employee_id: str) -> str | None:
-    """Who supervises from a post: its definitive holder, or its Plt when it has none. A post
-    held by the employee themself supervises nobody, and the walk continues upwards."""
-    holdings = list(holdings)
-    for kind in ("definitive", "plt"):
-        # Latest start first (a transfer recorded before the old placement was ended); the
-        # placement id breaks ties so that every process resolves the same data the same way.
-        found = sorted((h for h in holdings if h.kind == kind), key=lambda h: (h.start_date, h.placement_id), reverse=True)
-        if found:
-            others = [h.employee_id for h in found if h.employee_id != employee_id]
-            return others[0] if others else None
-    return None
-
-
-def supervisor_chain(employee_id: str, position_id: str | None, parent_of: Mapping[str, str | None],
-                     holders: Mapping[str, Iterable[Holding]], levels: int = 2) -> list[str]:
-    """The employee's supervisor on a date and, above it, that supervisor's own supervisor
-    (who hears escalations and first-level appeals, DOMAIN.md), as far as ``levels`` reach.
-
-    Walks the parent positions from the employee's own post: each held post yields its holder
-    (definitive, else Plt); vacant posts are skipped; the employee is never their own supervisor.
-    ``holders`` maps a position to who holds it on that date. A damaged (cyclic) tree ends the walk."""
-    chain: list[str] = []
-    if position_id is None:
-        return chain
-    seen = {position_id}
-    current = parent_of.get(position_id)
-    while current is not None and current not in seen and len(chain) < levels:
-        seen.add(current)
-        holder = _holder(holders.get(current, ()), employee_id)
-        if holder is not None and holder not in chain:
-            chain.append(holder)
-        current = parent_of.get(current)
-    return chain
-
-
 # -- the month at a glance (GET /me/month) ----------------------------------------------------
 
 _CENT = Decimal("0.01")

@@ -1,17 +1,16 @@
 """Queries and small persistence helpers both service modules use: calendars, locked months,
-NIP lookup, supervisor resolution from the read models, storing an evidence file's record."""
+NIP lookup, the supervisor line from the read models, storing an evidence file's record."""
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.uow import UnitOfWork
-from ekinerja_common import evidence
+from ekinerja_common import evidence, supervision_queries
 
-from . import domain
 from .attendance import WorkCalendar
 from .orm import ClosedPeriod, Employee, Evidence, Placement, Position, WorkCalendarRow
 
@@ -89,23 +88,19 @@ def store_evidence(uow: UnitOfWork, store: evidence.EvidenceStore, data: bytes, 
     return row
 
 
-def supervisors_of(session: Session, employee_id: str, day: date, levels: int = 2) -> list[str]:
-    """The employee's supervisor on ``day`` and that supervisor's own (domain.supervisor_chain),
-    from the read models of placements and positions."""
-    def active(q):
-        return q.where(Placement.start_date <= day, or_(Placement.end_date.is_(None), Placement.end_date >= day))
+# Who sees an entry's evidence besides the employee: everyone who may have to decide on it — the
+# supervisor on the entry's date, the one above (escalations, first-level appeals), and the one
+# above that (the first level of an appeal against a decision the second took after an escalation).
+EVIDENCE_LEVELS = 3
 
-    own = session.scalar(active(select(Placement.position_id).where(Placement.employee_id == employee_id,
-                                                                      Placement.kind == "definitive"))
-                         .order_by(Placement.start_date.desc(), Placement.placement_id.desc()).limit(1))
-    parent_of: dict[str, str | None] = {}
-    holders: dict[str, list[domain.Holding]] = {}
-    current = own
-    while current is not None and current not in parent_of:  # a cyclic tree still ends
-        parent = session.scalar(select(Position.parent_id).where(Position.position_id == current))
-        parent_of[current] = parent
-        if parent is not None:
-            holders[parent] = [domain.Holding(p.employee_id, p.kind, p.start_date, p.placement_id)
-                               for p in session.scalars(active(select(Placement).where(Placement.position_id == parent)))]
-        current = parent
-    return domain.supervisor_chain(employee_id, own, parent_of, holders, levels)
+FACTS = supervision_queries.ReadModel(
+    placement_id=Placement.placement_id, employee_id=Placement.employee_id, position_id=Placement.position_id,
+    kind=Placement.kind, start_date=Placement.start_date, end_date=Placement.end_date,
+    post_id=Position.position_id, parent_id=Position.parent_id)
+
+
+def supervisors_of(session: Session, employee_id: str, day: date, levels: int = EVIDENCE_LEVELS) -> list[str]:
+    """The employee's line upwards on ``day`` — supervisor, supervisor's supervisor, … — by the
+    rule every service shares (``ekinerja_common.supervision``), from the read models of
+    placements and positions."""
+    return supervision_queries.levels_above(session, FACTS, employee_id, day, levels)

@@ -122,11 +122,14 @@ def file_appeals(uow: UnitOfWork, caller_id: str, *, entry_ids: Sequence[str] | 
             raise ValidationFailed({"month": Text("Tidak ada kegiatan ditolak bulan ini yang masih dapat diajukan keberatan",
                                                   "No rejected entry of this month can still be appealed")}, "appeal_invalid")
 
-    firsts = repository.supervisors_for(s, {(rejections[i.entry_id].decided_by, i.date) for i in chosen})
+    # The first level is whoever stands above the rejecting decider in the employee's line on the
+    # entry's date (the shared supervisor rule): the supervisor's supervisor, or the next one up
+    # when the decider was the one the entry had escalated to; the board when there is nobody.
+    lines = repository.lines_for(s, {(caller_id, i.date) for i in chosen}, levels=3)
     groups: dict[tuple[str, str | None], list[ValidationItem]] = defaultdict(list)
     for item in chosen:
         decider = rejections[item.entry_id].decided_by
-        first_level = firsts[(decider, item.date)]
+        first_level = repository.above(lines[(caller_id, item.date)], decider)
         groups[(decider, first_level if first_level != caller_id else None)].append(item)
     stats = {(r.decided_by, r.year, r.month): r for r in s.scalars(select(DeciderMonth).where(
         tuple_(DeciderMonth.decided_by, DeciderMonth.year, DeciderMonth.month).in_(

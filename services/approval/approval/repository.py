@@ -1,6 +1,8 @@
-"""Queries behind supervisor resolution. They load just the placements and position links the
-pure rule in :mod:`approval.domain` needs, always from the read models as they are now, so a late
-placement or position event corrects every queue without any re-computation."""
+"""Queries behind supervisor resolution, the queue and the counters. Who supervises whom is the
+rule every service shares (``ekinerja_common.supervision``), loaded by the shared loader
+(``supervision_queries``) from approval's read models as they are now, so a late placement or
+position event corrects every queue without any re-computation. The queue's own SQL (``_reach``)
+only narrows the candidates; the shared rule decides."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -8,72 +10,52 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Iterable, Mapping
 
-from sqlalchemy import (ARRAY, ColumnElement, Row, String, Table, and_, any_, bindparam, exists, func, literal, or_, select,
-                        tuple_)
+from sqlalchemy import ColumnElement, Row, Table, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
+
+from ekinerja_common import supervision_queries
 
 from . import domain
 from .orm import DeciderMonth, Employee, Escalation, MonthlyMinutes, Placement, Position, ValidationItem
 
+FACTS = supervision_queries.ReadModel(
+    placement_id=Placement.placement_id, employee_id=Placement.employee_id, position_id=Placement.position_id,
+    kind=Placement.kind, start_date=Placement.start_date, end_date=Placement.end_date,
+    post_id=Position.position_id, parent_id=Position.parent_id)
 
-def in_ids(session: Session, column, ids: Iterable[str]) -> ColumnElement[bool]:
-    """``column IN ids`` for lists of up to thousands of ids. On PostgreSQL one array parameter
-    (``= ANY(:ids)``) instead of one parameter per id, which keeps planning cheap for a bulk of
-    1,000; SQLite takes the plain IN list."""
-    values = list(ids)
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
+in_ids = supervision_queries.in_ids
 
 
 def _active_on(placement, day) -> ColumnElement[bool]:
     return and_(placement.start_date <= day, or_(placement.end_date.is_(None), placement.end_date >= day))
 
 
-def _active_between(first: date, last: date) -> ColumnElement[bool]:
-    """Placements active on at least one day of [first, last]."""
-    return and_(Placement.start_date <= last, or_(Placement.end_date.is_(None), Placement.end_date >= first))
-
-
-def _chains(session: Session, position_ids: Iterable[str]) -> dict[str, str | None]:
-    """Parent links from the given positions up to the top of the tree."""
-    chain = select(Position.position_id, Position.parent_id).where(Position.position_id.in_(list(position_ids)))
-    chain = chain.cte("chain", recursive=True)
-    # UNION (not UNION ALL) drops rows already seen, so a damaged cyclic tree still terminates.
-    chain = chain.union(select(Position.position_id, Position.parent_id).join(chain, Position.position_id == chain.c.parent_id))
-    return {pid: parent for pid, parent in session.execute(select(chain.c.position_id, chain.c.parent_id))}
-
-
-def _roster(session: Session, employee_ids: Iterable[str], first: date, last: date) -> tuple[domain.Roster, dict[str, str | None]]:
-    """What the domain rule needs for these employees over [first, last]: their placements, the
-    positions above their own, and everyone placed in those."""
-    own = session.scalars(select(Placement).where(in_ids(session, Placement.employee_id, employee_ids),
-                                                  _active_between(first, last))).all()
-    parents = _chains(session, {p.position_id for p in own if p.kind == domain.DEFINITIVE})
-    # A parent whose own position.created has not arrived yet still has holders.
-    above = set(parents) | {parent for parent in parents.values() if parent}
-    holders = session.scalars(select(Placement).where(Placement.position_id.in_(above), _active_between(first, last))).all()
-    facts = [domain.PlacementFact(p.employee_id, p.position_id, p.start_date, p.end_date, p.kind, p.placement_id)
-             for p in {p.placement_id: p for p in [*own, *holders]}.values()]
-    return domain.Roster(facts), parents
-
-
 def supervisor_of(session: Session, employee_id: str, on: date) -> str | None:
-    """The employee's supervisor on that date, resolved by the domain rule."""
-    roster, parents = _roster(session, [employee_id], on, on)
-    return domain.resolve_supervisor(employee_id, on, roster, parents)
+    """The employee's supervisor on that date (the shared rule, ``ekinerja_common.supervision``)."""
+    return supervision_queries.supervisors(session, FACTS, [(employee_id, on)])[(employee_id, on)]
 
 
 def supervisors_for(session: Session, keys: Iterable[tuple[str, date]]) -> dict[tuple[str, date], str | None]:
     """The supervisor of each (employee, date), from one roster covering them all: a bulk
     decision over a month of a team costs three queries, not three per entry."""
-    wanted = set(keys)
-    if not wanted:
-        return {}
-    days = [d for _, d in wanted]
-    roster, parents = _roster(session, {e for e, _ in wanted}, min(days), max(days))
-    return {(e, d): domain.resolve_supervisor(e, d, roster, parents) for e, d in wanted}
+    return supervision_queries.supervisors(session, FACTS, keys)
+
+
+def lines_for(session: Session, keys: Iterable[tuple[str, date]], levels: int = 3) -> dict[tuple[str, date], list[str]]:
+    """Each (employee, date)'s line upwards: the supervisor, the supervisor's supervisor (who
+    hears escalations and first-level appeals), the next one (who hears an appeal against a
+    decision the second took after an escalation), as far as ``levels`` and the tree go."""
+    return {k: [s.supervisor_id for s in line]
+            for k, line in supervision_queries.chains(session, FACTS, keys, levels).items()}
+
+
+def above(line: list[str], person_id: str | None) -> str | None:
+    """Who stands above ``person_id`` in an employee's line (``lines_for``), or None."""
+    if person_id in line:
+        n = line.index(person_id)
+        return line[n + 1] if n + 1 < len(line) else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -211,9 +193,8 @@ def queue_for(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) ->
     rows = _candidates(session, caller_id, flt)
     if not rows:
         return []
-    roster, parents = _roster(session, {r.item.employee_id for r in rows},
-                              min(r.item.date for r in rows), max(r.item.date for r in rows))
-    return [r for r in rows if domain.resolve_supervisor(r.item.employee_id, r.item.date, roster, parents) == caller_id]
+    supervisors = supervisors_for(session, {(r.item.employee_id, r.item.date) for r in rows})
+    return [r for r in rows if supervisors[(r.item.employee_id, r.item.date)] == caller_id]
 
 
 def queue_view(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -> list[QueueRow]:

@@ -247,22 +247,22 @@ def escalate_overdue_entries(uow: UnitOfWork, today: date, after: tuple[date, st
     rows = uow.session.execute(query).all()
     if not rows:
         return 0, 0, None
-    supervisors = repository.supervisors_for(uow.session, {(r.employee_id, r.date) for r in rows})
-    above = repository.supervisors_for(uow.session, {(s, r.date) for r in rows
-                                                     if (s := supervisors[(r.employee_id, r.date)]) is not None})
+    # The supervisor and the one above them in the employee's line (the shared rule: for a Plt,
+    # the line of the post they act in).
+    lines = repository.lines_for(uow.session, {(r.employee_id, r.date) for r in rows}, levels=2)
     policies = policies_for(uow.session, {r.date.year for r in rows})
     now = utcnow()
     values = []
     for r in rows:
-        late = supervisors[(r.employee_id, r.date)]
-        if late is None:
+        line = lines[(r.employee_id, r.date)]
+        if not line:
             continue  # nobody supervises the entry (yet): nobody is late; a later run looks again
-        target = above[(late, r.date)]
+        late, target = line[0], (line[1] if len(line) > 1 else None)
         values.append({
             "id": new_id(), "entry_id": r.entry_id, "level": 1, "employee_id": r.employee_id, "entry_date": r.date,
             "year": r.date.year, "month": r.date.month, "late_supervisor_id": late,
-            # Never to the employee themself (possible only with an odd Plt arrangement).
-            "escalated_to": target if target != r.employee_id else None,
+            # The shared rule never names the employee themself at any level.
+            "escalated_to": target,
             "deadline": domain.validation_deadline(r.date, policies[r.date.year].validation_deadline_day),
             "escalated_at": now,
         })

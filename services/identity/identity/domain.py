@@ -3,18 +3,16 @@ positions"). Functions take ``today``/``now`` as arguments so the rules stay tes
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
 
 from ekinerja_common.auth import ROLES
 from ekinerja_common.errors import Conflict, FieldErrors, Text, ValidationFailed
+from ekinerja_common.supervision import KINDS as PLACEMENT_KINDS
 
 EMPLOYEE_KINDS = ("PNS", "PPPK")
 # A CPNS is a PNS candidate: same kind of appointment, not yet confirmed.
 STATUSES_BY_KIND = {"PNS": ("CPNS", "PNS"), "PPPK": ("PPPK",)}
-PLACEMENT_KINDS = ("definitive", "plt")
 
 PNS_GOLONGAN = tuple(f"{g}/{r}" for g, ranks in (("I", "abcd"), ("II", "abcd"), ("III", "abcd"), ("IV", "abcde"))
                      for r in ranks)
@@ -239,115 +237,6 @@ def plan_end(history: list[Span], placement_id: str, new_end: date | None) -> No
                            Text(f"Penempatan bertumpang tindih dengan penempatan mulai {s.start.isoformat()}",
                                 f"The placement overlaps the one starting {s.start.isoformat()}"),
                            {"end_date": Text("Bertumpang tindih dengan penempatan lain", "Overlaps another placement")})
-
-
-# -- who supervises whom --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Holding:
-    """A placement as the supervisor rules see it."""
-
-    placement_id: str
-    employee_id: str
-    position_id: str
-    kind: str
-    start: date
-    end: date | None
-
-    def on(self, day: date) -> bool:
-        return self.start <= day and (self.end is None or day <= self.end)
-
-
-@dataclass(frozen=True)
-class Supervision:
-    supervisor_id: str
-    position_id: str  # the post the supervisor answers from
-    acting: bool      # True when they hold that post as Plt (it has no definitive holder)
-
-
-class Roster:
-    """Placements indexed by employee and by position, so one roster answers many questions."""
-
-    def __init__(self, holdings: Iterable[Holding]):
-        self._by_employee: dict[str, list[Holding]] = defaultdict(list)
-        self._by_position: dict[str, list[Holding]] = defaultdict(list)
-        for h in holdings:
-            self._by_employee[h.employee_id].append(h)
-            self._by_position[h.position_id].append(h)
-
-    def position_of(self, employee_id: str, day: date) -> str | None:
-        """The employee's own (definitive) post on that day; of two overlapping ones (a transfer
-        recorded before the old placement was ended) the later start is the real one."""
-        current = _latest([h for h in self._by_employee.get(employee_id, ()) if h.kind == "definitive" and h.on(day)])
-        return current[0].position_id if current else None
-
-    def posts_of(self, employee_id: str, day: date) -> set[str]:
-        """Every post the employee holds on that day, definitive or Plt."""
-        return {h.position_id for h in self._by_employee.get(employee_id, ()) if h.on(day)}
-
-    def holders(self, position_id: str, day: date, kind: str) -> list[str]:
-        return [h.employee_id for h in _latest([h for h in self._by_position.get(position_id, ())
-                                                 if h.kind == kind and h.on(day)])]
-
-
-def _latest(holdings: list[Holding]) -> list[Holding]:
-    # The placement id breaks ties so that every process resolves the same data the same way.
-    return sorted(holdings, key=lambda h: (h.start, h.placement_id), reverse=True)
-
-
-def supervisor_of(employee_id: str, day: date, roster: Roster, parent_of: Mapping[str, str | None]) -> Supervision | None:
-    """The atasan langsung on ``day`` (DOMAIN.md): the holder of the parent position of the
-    employee's own post — its definitive holder, or its Plt when the post is vacant. A post held
-    by nobody is skipped and the next one up answers; a post held definitively only by the
-    employee themself is skipped too (nobody supervises themself). This is the same rule the
-    approval service applies to decide who validates whose work, so both always agree.
-    ``None`` when the employee has no post that day or nobody above holds one."""
-    start = roster.position_of(employee_id, day)
-    if start is None:
-        return None
-    seen = {start}
-    current = parent_of.get(start)
-    while current is not None and current not in seen:  # `seen` survives a damaged (cyclic) tree
-        seen.add(current)
-        for kind in ("definitive", "plt"):
-            holders = roster.holders(current, day, kind)
-            if holders:
-                others = [h for h in holders if h != employee_id]
-                if others:
-                    return Supervision(others[0], current, kind == "plt")
-                break  # held, but only by the employee: the next post up decides
-        current = parent_of.get(current)
-    return None
-
-
-def subordinates_of(supervisor_id: str, day: date, roster: Roster, parent_of: Mapping[str, str | None]) -> set[str]:
-    """Everyone whose atasan langsung on ``day`` is ``supervisor_id``. ``roster`` must hold the
-    placements of the posts below the supervisor's (see identity.people, which loads exactly
-    those): only people placed there can have them as supervisor."""
-    below = descendants(roster.posts_of(supervisor_id, day), parent_of)
-    candidates = {e for pid in below for e in roster.holders(pid, day, "definitive")} - {supervisor_id}
-    found = set()
-    for e in candidates:
-        s = supervisor_of(e, day, roster, parent_of)
-        if s is not None and s.supervisor_id == supervisor_id:
-            found.add(e)
-    return found
-
-
-def descendants(roots: Iterable[str], parent_of: Mapping[str, str | None]) -> set[str]:
-    """The posts below ``roots`` (not the roots themselves)."""
-    children: dict[str, list[str]] = defaultdict(list)
-    for pid, parent in parent_of.items():
-        if parent is not None:
-            children[parent].append(pid)
-    below: set[str] = set()
-    todo = list(roots)
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            if child not in below:
-                below.add(child)
-                todo.append(child)
-    return below
 
 
 # -- accounts -------------------------------------------------------------------------------------

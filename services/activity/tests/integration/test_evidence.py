@@ -179,3 +179,29 @@ def test_removing_evidence_and_deleting_a_draft_remove_the_files(client, keys, w
     assert [p.name for p in files(evidence_dir)] == [second["id"]] and rows(runtime) == 1
     feed.consumer.apply(feed.decision("activity.approved", e, version=2))
     assert client.delete(f"/entries/{e['id']}/evidence/{second['id']}", headers=h).status_code == 409
+
+
+def test_a_plt_line_everyone_who_may_decide_sees_the_evidence_and_nobody_else(client, keys, world, feed):
+    """Issue 12's Plt example: the head of division A acts (Plt) over the vacant section above the
+    employee, in division B. Everyone who may have to decide on the entry sees its evidence: the
+    Plt (supervisor), division B's head (escalations, first-level appeals: the shared rule
+    continues from the post acted in) and the Kepala Dinas (the first level of an appeal against
+    a decision division B's head took after an escalation). Division A's staff do not."""
+    kadis, bidang_a, bidang_b, seksi, staf_a = (str(uuid.uuid4()) for _ in range(5))
+    feed.position(kadis)
+    feed.position(bidang_a, parent_id=kadis)
+    feed.position(bidang_b, parent_id=kadis)
+    feed.position(seksi, parent_id=bidang_b)
+    feed.position(staf_a, parent_id=bidang_a)
+    feed.position(world.position_id, parent_id=seksi)
+    since = world.today - timedelta(days=100)
+    people = {name: str(uuid.uuid4()) for name in ("kadis", "kabid_a", "kabid_b", "staf_a")}
+    feed.placement(people["kadis"], kadis, since)
+    feed.placement(people["kabid_a"], bidang_a, since)
+    feed.placement(people["kabid_b"], bidang_b, since)
+    feed.placement(people["kabid_a"], seksi, since, kind="plt")
+    feed.placement(people["staf_a"], staf_a, since)
+    e = entry(client, keys, world)
+    ev = upload(client, keys.headers(world.employee_id, "pegawai"), e["id"], PNG, "foto.png").get_json()
+    for who, status in (("kabid_a", 200), ("kabid_b", 200), ("kadis", 200), ("staf_a", 404)):
+        assert client.get(f"/evidence/{ev['id']}", headers=keys.headers(people[who], "pegawai")).status_code == status, who

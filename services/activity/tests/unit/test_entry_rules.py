@@ -8,7 +8,7 @@ import pytest
 from ekinerja_common.errors import Conflict, DomainError, ValidationFailed
 from activity import domain
 from ekinerja_common import evidence
-from activity.domain import Draft, Duty, Facts, Holding, Placement, Policy, Slot
+from activity.domain import Draft, Duty, Facts, Placement, Policy, Slot
 
 TODAY = date(2026, 11, 27)
 DUTY = Duty("d-1", "pos-1", "Menyusun laporan", "laporan", norma_waktu=30)
@@ -129,56 +129,6 @@ def test_policy_reads_the_new_settings():
                               "ACTIVITY_EVIDENCE_MAX_FILES": "2"})
     assert (p.revision_window_days, p.evidence_max_bytes, p.evidence_max_files) == (7, 1000, 2)
     assert Policy().evidence_max_bytes == 5 * 1024 * 1024
-
-
-# -- supervisors ------------------------------------------------------------------------------
-
-D = date(2026, 11, 27)
-
-
-def hold(emp, kind="definitive", start=date(2026, 1, 1), pid=None):
-    return Holding(emp, kind, start, pid or f"p-{emp}")
-
-
-TREE = {"staf": "kasubbag", "kasubbag": "kabag", "kabag": "sekda", "sekda": None}
-
-
-def chain(holders, employee="E", position="staf", levels=2, tree=TREE):
-    return domain.supervisor_chain(employee, position, tree, holders, levels)
-
-
-def test_supervisor_is_the_holder_of_the_parent_position_and_then_the_next():
-    assert chain({"kasubbag": [hold("A")], "kabag": [hold("B")], "sekda": [hold("C")]}) == ["A", "B"]
-    assert chain({"kasubbag": [hold("A")], "kabag": [hold("B")]}, levels=1) == ["A"]
-
-
-def test_definitive_before_plt_and_plt_of_a_vacant_post():
-    assert chain({"kasubbag": [hold("P", "plt"), hold("A")]}) == ["A"]
-    assert chain({"kasubbag": [hold("P", "plt")], "kabag": [hold("B")]}) == ["P", "B"]
-
-
-def test_vacant_posts_are_skipped():
-    assert chain({"kabag": [hold("B")], "sekda": [hold("C")]}) == ["B", "C"]
-    assert chain({}) == []
-
-
-def test_never_oneself():
-    # E holds the parent post too (a definitive holder there, so no Plt is asked): go up.
-    assert chain({"kasubbag": [hold("E")], "kabag": [hold("B")]}) == ["B"]
-    assert chain({"kasubbag": [hold("E", "plt")], "kabag": [hold("B")], "sekda": [hold("C")]}) == ["B", "C"]
-
-
-def test_latest_placement_wins_and_ties_are_stable():
-    holders = {"kasubbag": [hold("OLD", start=date(2025, 1, 1)), hold("NEW", start=date(2026, 6, 1))]}
-    assert chain(holders, levels=1) == ["NEW"]
-    tie = {"kasubbag": [hold("X", pid="p1"), hold("Y", pid="p2")]}
-    assert chain(tie, levels=1) == ["Y"]
-
-
-def test_no_position_or_cyclic_tree():
-    assert domain.supervisor_chain("E", None, TREE, {}) == []
-    cyclic = {"a": "b", "b": "a"}
-    assert domain.supervisor_chain("E", "a", cyclic, {"b": [hold("B")], "a": [hold("A")]}, levels=5) == ["B"]  # own post ends it
 
 
 # -- month figures ----------------------------------------------------------------------------
