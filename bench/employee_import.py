@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT / "libs"))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from ekinerja_common import clock  # noqa: E402
 from ekinerja_common.config import Settings  # noqa: E402
 from ekinerja_common.envelope import Envelope  # noqa: E402
 from ekinerja_common.outbox import OUTBOX  # noqa: E402
@@ -219,7 +220,7 @@ def main() -> None:
     args = ap.parse_args()
     keys = TestKeys()
     load_before = os.getloadavg()
-    today = date.today()
+    today = clock.today()
     rows = employee_rows(args.rows)
     data = to_csv(rows)
     bad, expected = with_errors(rows)

@@ -21,8 +21,9 @@ from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, Valid
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 
-from . import clock, domain, entry_policy, repository, services, team
+from . import domain, entry_policy, repository, services, team
 from ekinerja_common.evidence import EvidenceStore
+from ekinerja_common import clock
 from .orm import Duty, Entry, Evidence
 from .runtime import build_runtime
 

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from ekinerja_common import preview
 from ekinerja_common.errors import NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.web import accepts, principal
+from ekinerja_common import clock
 
-from . import attendance, attendance_services as att, clock, repository
+from . import attendance, attendance_services as att, repository
 from .app import (EvidenceStore, Strict, _hhmm, _query_month, current_policy, evidence_json, evidence_store,
                   json_or_form, runtime, uploaded_file)
 from .orm import AttendanceDay, AttendanceRecord, CalendarAudit, Device, LeaveRecord, WorkCalendarRow

@@ -11,8 +11,9 @@ import sys
 from datetime import date, timedelta
 
 from ekinerja_common.errors import DomainError
+from ekinerja_common import clock
 
-from . import attendance, attendance_services as att, clock
+from . import attendance, attendance_services as att
 from .runtime import build_runtime
 
 

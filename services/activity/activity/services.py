@@ -17,8 +17,9 @@ from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
 from ekinerja_common import evidence
+from ekinerja_common import clock
 
-from . import clock, domain, entry_policy, repository
+from . import domain, entry_policy, repository
 from .orm import (CONTENT_FIELDS, ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
                   WorkCalendarRow)
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas

@@ -14,7 +14,7 @@ from ekinerja_common.events import CATALOGUE
 from ekinerja_common.outbox import OUTBOX
 from ekinerja_common.testing import PG_ADMIN_URL, TestKeys, fresh_database, queue_prefix
 
-from activity import clock
+from ekinerja_common import clock
 from activity.app import create_app
 from activity.inbox import HANDLERS
 from activity.runtime import build_runtime

@@ -25,8 +25,9 @@ from ekinerja_common.evidence import DEFAULT_MAX_BYTES, EvidenceStore
 from ekinerja_common.errors import FieldErrors, Forbidden, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
+from ekinerja_common import clock
 
-from . import clock, domain, repository, services
+from . import domain, repository, services
 from .orm import Decision, Employee, Escalation, ValidationItem
 from .repository import EscalationFlag, QueueFilter, QueueKey, QueueRow
 from .runtime import build_runtime
@@ -467,7 +468,7 @@ def create_app(settings: Settings | None = None, verifier: TokenVerifier | None 
                           "The supervisor's validation queue and decisions on daily activity entries, deadlines and "
                           "escalation, appeals (keberatan) and the appeals board (majelis banding).")
     app.extensions["runtime"] = rt
-    app.extensions["clock"] = today_fn or clock.today
+    app.extensions["clock"] = today_fn or (lambda: clock.today())  # looked up per call: tests may move it
     app.extensions["evidence_store"] = evidence_store_from(rt.settings.extra)
     app.register_blueprint(bp)
     app.register_blueprint(appeals_bp)

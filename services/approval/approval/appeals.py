@@ -24,9 +24,9 @@ from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, DomainError, FieldErrors, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
 from ekinerja_common import evidence
+from ekinerja_common.clock import wib_date
 
 from . import domain, repository, services
-from .clock import wib_date
 from .domain import APPEAL_NOT_FOUND, BOARD, CLOSED, FIRST_LEVEL, OPEN, OVERTURNED
 from .orm import (Appeal, AppealComment, AppealDecision, AppealEntry, AppealEvidence, AppealTrail, BoardAudit, BoardMember,
                   DeciderMonth, Decision, Employee, ValidationItem, new_id)

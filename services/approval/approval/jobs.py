@@ -8,8 +8,9 @@ import json
 from datetime import date
 
 from ekinerja_common.runtime import Runtime
+from ekinerja_common import clock
 
-from . import appeals, clock, services
+from . import appeals, services
 
 
 def run(runtime: Runtime, today: date, batch: int = 500) -> dict:

@@ -51,7 +51,7 @@ class Clock:
     """The app's notion of today (WIB); tests move it to cross deadlines and windows."""
 
     def __init__(self):
-        from approval import clock
+        from ekinerja_common import clock
 
         self.today: date = clock.today()
 

@@ -19,6 +19,7 @@ from ekinerja_common import paging, preview
 from ekinerja_common.errors import DomainError, FieldErrors, Forbidden, NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, public
+from ekinerja_common import clock
 
 from . import cookies, directory, domain, imports, people, services, sessions
 from .keys import KeyStore
@@ -264,7 +265,7 @@ def create_employee(body: EmployeeIn):
     employee.registered."""
     p = admin()
     with runtime().uow(g.request_id) as uow:
-        e = services.register_employee(uow, p.account_id, **body.model_dump(), today=services.local_today())
+        e = services.register_employee(uow, p.account_id, **body.model_dump(), today=clock.today())
         uow.commit()
     return employee_json(e), 201
 
@@ -274,7 +275,7 @@ def _may_read(s: Session, p: Principal, employee_id: str) -> bool:
     today (an acting head included, for the post they act in)."""
     if p.has("admin_bkd") or (p.employee_id is not None and p.employee_id == employee_id):
         return True
-    return p.employee_id is not None and employee_id in people.subordinate_ids(s, p.employee_id, services.local_today())
+    return p.employee_id is not None and employee_id in people.subordinate_ids(s, p.employee_id, clock.today())
 
 
 @bp.get("/employees")
@@ -289,7 +290,7 @@ def list_employees():
     req = paging.page_request(request.args, errors=problems)
     filters = directory.filters_from(request.args, request.args.getlist("unit_id"), problems)
     problems.raise_if_any()
-    today = services.local_today()
+    today = clock.today()
     with runtime().session_factory() as s:
         visible = None
         if not p.has("admin_bkd"):
@@ -323,7 +324,7 @@ def get_supervisor(employee_id: str):
     p = principal()
     raw = request.args.get("date")
     try:
-        day = date.fromisoformat(raw) if raw else services.local_today()
+        day = date.fromisoformat(raw) if raw else clock.today()
     except ValueError:
         raise ValidationFailed({"date": Text("Harus berupa tanggal (YYYY-MM-DD)", "Must be a date (YYYY-MM-DD)")}) from None
     with runtime().session_factory() as s:
@@ -346,7 +347,7 @@ def update_employee(employee_id: str, body: EmployeePatch):
     p = admin()
     with runtime().uow(g.request_id) as uow:
         e = services.update_employee(uow, p.account_id, employee_id, body.model_dump(exclude_unset=True),
-                                     services.local_today())
+                                     clock.today())
         uow.commit()
     return employee_json(e)
 
@@ -422,7 +423,7 @@ def import_employees():
     data = uploaded_file()
     dry_run = preview.dry_run_requested(request.args)
     with runtime().uow(g.request_id) as uow:
-        result = imports.import_employees(uow, p.account_id, data, partial=partial_mode(), today=services.local_today())
+        result = imports.import_employees(uow, p.account_id, data, partial=partial_mode(), today=clock.today())
         preview.finish(uow, dry_run)
     # A preview stored nothing: 200 with the counts the import would give, not 201.
     return ({**result.as_json(), "dry_run": True}, 200) if dry_run else (result.as_json(), 201)

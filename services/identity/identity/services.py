@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,14 +16,8 @@ from ekinerja_common.uow import UnitOfWork
 from . import domain, passwords
 from .orm import Account, AccountRole, AuditRecord, Employee, Placement, PositionRef, RefreshToken
 
-WIB = ZoneInfo("Asia/Jakarta")
 EMPLOYEE_FIELDS = ("name", "status", "golongan", "bank_account", "npwp", "active")
 
-
-def local_today() -> date:
-    """Dates of the domain are local (WIB): a NIP appointed this month is valid from the 1st in
-    Jakarta, not from the 1st in UTC."""
-    return datetime.now(WIB).date()
 
 
 def employee_data(e: Employee) -> dict:

@@ -18,6 +18,7 @@ from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal
+from ekinerja_common import clock
 
 from . import abk, imports, services
 from .orm import AbkPolicy, Duty, Placement, Position, PositionHistory, Unit
@@ -110,7 +111,7 @@ def analyst() -> Principal:
 def query_date(name: str = "date") -> date:
     raw = request.args.get(name)
     if not raw:
-        return services.local_today()
+        return clock.today()
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -203,7 +204,7 @@ def dissolve_unit(unit_id: str):
 def list_positions():
     """Positions with how many people hold each today; ``?status=all`` includes abolished ones."""
     reader()
-    today = services.local_today()
+    today = clock.today()
     q = select(Position).order_by(Position.code)
     if not include_inactive():
         q = q.where(Position.active)

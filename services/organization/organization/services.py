@@ -2,14 +2,14 @@
 events its change causes and writes its audit record in the same transaction."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ekinerja_common import clock
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, DomainError, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
@@ -17,13 +17,8 @@ from ekinerja_common.uow import UnitOfWork
 from . import domain
 from .orm import AbkPolicy, AuditRecord, Duty, Placement, Position, PositionHistory, Unit
 
-WIB = ZoneInfo("Asia/Jakarta")
 POSITION_FIELDS = ("name", "kind", "eselon", "kelas_jabatan", "factor", "unit_id", "parent_id")
 
-
-def local_today() -> date:
-    """Dates of the domain are local (WIB)."""
-    return datetime.now(WIB).date()
 
 
 def position_data(p: Position) -> dict:
@@ -152,7 +147,7 @@ def dissolve_unit(uow: UnitOfWork, unit_id: str, actor: str | None = None) -> Un
 def create_position(uow: UnitOfWork, *, code: str, name: str, kind: str, kelas_jabatan: int, unit_id: str,
                     parent_id: str | None, eselon: str | None, factor: Decimal, valid_from: date | None = None,
                     today: date | None = None, actor: str | None = None) -> Position:
-    today = today or local_today()
+    today = today or clock.today()
     eselon = domain.normalize_eselon(eselon)
     domain.check_position(kind, kelas_jabatan, eselon, factor)
     domain.check_valid_from(valid_from or today, None, today)
@@ -177,7 +172,7 @@ def update_position(uow: UnitOfWork, position_id: str, changes: dict, valid_from
                     today: date | None = None, actor: str | None = None) -> Position:
     """A new version of the position, effective from ``valid_from`` (default today): recorded in
     the history and published as position.updated. A request that changes nothing is no version."""
-    today = today or local_today()
+    today = today or clock.today()
     # Locked so two concurrent edits get consecutive versions, never the same one.
     p = _position(uow, position_id, lock=True)
     if not p.active:
@@ -226,7 +221,7 @@ def abolish_position(uow: UnitOfWork, position_id: str, today: date | None = Non
     later according to the placements read model, and (409 position_has_children) while active
     positions hang below it. Otherwise the post is abolished: a last version with active false
     (position.updated, abolished true) and its published duties retired (duty.retired each)."""
-    today = today or local_today()
+    today = today or clock.today()
     p = _position(uow, position_id, lock=True)
     if not p.active:
         return p

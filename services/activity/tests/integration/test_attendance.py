@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from activity import clock
+from ekinerja_common import clock
 from activity.orm import AttendanceDay, AttendanceImport, AttendanceRecord
 
 # A week long past, so that every test sees the same working days whatever today is.

@@ -9,7 +9,7 @@ from ekinerja_common.config import Settings
 from ekinerja_common.consumer import Consumer
 from ekinerja_common.envelope import Envelope
 
-from activity import clock
+from ekinerja_common import clock
 from activity.app import create_app
 from activity.inbox import HANDLERS
 from activity.orm import AttendanceDay, MonthSummary

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ekinerja_common.testing import wait_until
 from approval import jobs
-from approval.clock import wib_date
+from ekinerja_common.clock import wib_date
 from approval.orm import Appeal, AppealEntry, AppealTrail, Decision, MonthlyMinutes, ValidationItem
 
 MAJELIS = ("pegawai", "majelis")

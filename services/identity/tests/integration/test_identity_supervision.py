@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from identity.orm import Placement, PositionRef
-from identity.services import local_today
+from ekinerja_common.clock import today as local_today
 
 KADIS, KABID, STAFF, OTHER = (str(uuid.uuid4()) for _ in range(4))
 NIPS = {"kadis": "197103141996031002", "kabid": "198007222005012003", "staff": "198802172011032001",

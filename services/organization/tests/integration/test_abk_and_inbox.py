@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from organization.orm import Placement
-from organization.services import local_today
+from ekinerja_common.clock import today as local_today
 
 DAY = "2026-06-15"
 

@@ -3,7 +3,7 @@ import uuid
 from datetime import timedelta
 
 from organization.orm import Duty, Position, PositionHistory, Unit
-from organization.services import local_today
+from ekinerja_common.clock import today as local_today
 
 POSITION_FIELDS = {"position_id", "code", "name", "kind", "kelas_jabatan", "parent_id", "unit_id", "factor", "version"}
 
