@@ -40,6 +40,7 @@ from sqlalchemy import text  # noqa: E402
 
 from ekinerja_common.config import Settings  # noqa: E402
 from ekinerja_common.testing import fresh_database  # noqa: E402
+from ekinerja_common.workdays import WorkingDays, month_days  # noqa: E402
 from payroll import domain, services  # noqa: E402
 from payroll.runtime import build_runtime  # noqa: E402
 
@@ -65,18 +66,18 @@ def copy_rows(conn, table: str, columns: tuple[str, ...], rows, chunk: int = 50_
     return n
 
 
-def working_days(year: int, month: int, holidays) -> list[date]:
-    first, last = domain.month_bounds(year, month)
-    return [date(year, month, d) for d in range(1, last.day + 1)
-            if date(year, month, d).weekday() < 5 and date(year, month, d) not in holidays]
+def working_days(year: int, month: int) -> list[date]:
+    """The month's working days under the default calendar (no BKD calendar in the benchmark)."""
+    cal = WorkingDays.default(year)
+    return [d for d in month_days(year, month) if cal.is_working_day(d)]
 
 
 def load(rt, employees: int, records: int, late_changes: int, rng: random.Random) -> dict:
     with rt.uow() as uow:
-        pol = services.current_policy(uow, YEAR, "bench")
+        services.current_policy(uow, YEAR, "bench")
         uow.commit()
-    days = working_days(YEAR, MONTH, set(pol.holidays))
-    prev_days = working_days(YEAR, PREVIOUS, set(pol.holidays))
+    days = working_days(YEAR, MONTH)
+    prev_days = working_days(YEAR, PREVIOUS)
     now = datetime(YEAR, MONTH, 30, 16, tzinfo=timezone.utc).isoformat()
     emp_ids = [f"emp-{n:06d}" for n in range(employees)]
     raw = rt.engine.raw_connection()

@@ -99,6 +99,10 @@ CATALOGUE: dict[str, EventType] = {
         EventType("tpp.period_locked", "payroll", ("activity", "approval"),
                   ("year", "month", "locked_at", "locked_by"),
                   "BPKAD locked a month: it never changes again."),
+        EventType("tpp.deductions_updated", "payroll", ("activity",),
+                  ("year", "deductions_pct", "policy_version"),
+                  "BPKAD changed a year's discipline deduction table (percent per code, decimal strings) in "
+                  "the TPP policy; activity prices attendance codes with the latest of each year."),
         EventType("tpp.correction_issued", "payroll", ("activity", "approval"),
                   ("correction_id", "employee_id", "year", "month", "for_year", "for_month", "amount", "cause"),
                   "A change to a locked month became a correction line in an open month."),

@@ -3,68 +3,83 @@ calendar, free of any framework.
 
 Every number here is policy data of a year (:class:`WorkCalendar`), edited by BKD through
 ``PUT /calendar/{year}``; the defaults below are only what a year starts with before BKD sets it.
+The deduction each code costs is BPKAD's (payroll's policy, ``ekinerja_common.discipline``), and
+working days are counted by ``ekinerja_common.workdays``, as payroll counts them.
 The functions take plain values (rows as text, a NIP → employee mapping, the calendar of a year,
 today's date), so the import, the device push, the unit tests and the benchmark share them.
 """
 from __future__ import annotations
 
-import calendar as _cal
 import csv
 import functools
 import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Callable, Iterable, Mapping, NamedTuple
 
+from ekinerja_common import discipline, workdays
+from ekinerja_common.discipline import ABSENT, DEFAULT_EXCUSED, DISCIPLINE_CODES, EARLY, LATE
 from ekinerja_common.errors import FieldErrors, Text
 
-LATE = ("TL1", "TL2", "TL3", "TL4")
-EARLY = ("PSW1", "PSW2", "PSW3", "PSW4")
-ABSENT = "TK"
-DISCIPLINE_CODES = LATE + EARLY + (ABSENT,)
-
-# Defaults: the central tukin table (Permentan 68/2012) many regions use, the national working
-# hours of a five-day week (07:30–16:00 Mon–Thu, 07:30–16:30 Fri) and the 300-minute daily
-# target of Perka BKN 19/2011.
+# Defaults: the national working hours of a five-day week (07:30–16:00 Mon–Thu, 07:30–16:30 Fri)
+# and the 300-minute daily target of Perka BKN 19/2011. The working days a year has before BKD sets
+# it (Monday to Friday less the fixed-date national holidays) and the deduction table (BPKAD's,
+# from payroll) are shared with payroll: ekinerja_common.workdays and ekinerja_common.discipline.
 DEFAULT_SCHEDULE = {1: (time(7, 30), time(16, 0)), 2: (time(7, 30), time(16, 0)), 3: (time(7, 30), time(16, 0)),
                     4: (time(7, 30), time(16, 0)), 5: (time(7, 30), time(16, 30))}
-DEFAULT_DEDUCTIONS = {"TL1": "0.5", "TL2": "1", "TL3": "1.5", "TL4": "2",
-                      "PSW1": "0.5", "PSW2": "1", "PSW3": "1.5", "PSW4": "2", "TK": "3"}
-DEFAULT_EXCUSED = {"CUTI": "Cuti tahunan", "SAKIT": "Sakit", "DL": "Dinas luar", "TB": "Tugas belajar",
-                   "CB": "Cuti besar", "CM": "Cuti melahirkan", "CAP": "Cuti karena alasan penting",
-                   "DIKLAT": "Pendidikan dan pelatihan"}
 DEFAULT_LATE_BANDS = (30, 60, 90)
-DEFAULT_TARGET_MINUTES = 300
+DEFAULT_TARGET_MINUTES = workdays.DEFAULT_MINUTES_PER_DAY
 
 _CODE = re.compile(r"[A-Z][A-Z0-9]{0,9}")
 
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """One year's working days and discipline rules.
+    """One year's work calendar (kalender kerja): working weekdays with their hours, holidays,
+    collective leave, the daily target, the lateness bands and the excused codes — BKD's policy
+    data, edited through ``PUT /calendar/{year}`` — plus the deduction table it is priced with,
+    which is BPKAD's (``deductions``: from payroll's ``tpp.deductions_updated``, not part of the
+    stored document).
 
     The keys of ``schedule`` are the working weekdays (ISO: 1 = Monday); a date is a working day
-    when its weekday is scheduled and it is neither a national holiday nor collective leave."""
+    when its weekday is scheduled and it is neither a holiday nor collective leave
+    (``ekinerja_common.workdays``, the count payroll uses too). ``holidays`` left out means the
+    default: the fixed-date national holidays."""
 
     year: int
     schedule: Mapping[int, tuple[time, time]] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
-    holidays: Mapping[date, str] = field(default_factory=dict)
+    holidays: Mapping[date, str] | None = None
     collective_leave: Mapping[date, str] = field(default_factory=dict)
     target_minutes_per_day: int = DEFAULT_TARGET_MINUTES
     late_bands: tuple[int, int, int] = DEFAULT_LATE_BANDS
-    deductions: Mapping[str, Decimal] = field(default_factory=lambda: {k: Decimal(v) for k, v in DEFAULT_DEDUCTIONS.items()})
+    deductions: Mapping[str, Decimal] = field(default_factory=discipline.default_table)
     excused_codes: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_EXCUSED))
-    version: int = 0  # 0 = the defaults, never edited
+    version: int = 0  # 0 = the defaults, never stored
+
+    def __post_init__(self) -> None:
+        if self.holidays is None:
+            object.__setattr__(self, "holidays", workdays.default_holidays(self.year))
+
+    @property
+    def is_default(self) -> bool:
+        """BKD has not stored this year's calendar yet: the moving holidays and cuti bersama of
+        the year's joint decree are missing (BKD's dashboard warns)."""
+        return self.version == 0
+
+    @functools.cached_property
+    def working(self) -> workdays.WorkingDays:
+        assert self.holidays is not None
+        return workdays.WorkingDays.of(self.year, self.schedule, set(self.holidays) | set(self.collective_leave),
+                                       self.target_minutes_per_day, self.version)
 
     @property
     def working_weekdays(self) -> list[int]:
         return sorted(self.schedule)
 
     def is_working_day(self, day: date) -> bool:
-        return (day.isoweekday() in self.schedule and day not in self.holidays
-                and day not in self.collective_leave)
+        return self.working.is_working_day(day)
 
     @functools.cached_property
     def _hours_by_date(self) -> dict[date, tuple[int, int] | None]:
@@ -83,11 +98,10 @@ class WorkCalendar:
         return cache[day]
 
     def working_days(self, month: int) -> int:
-        days = _cal.monthrange(self.year, month)[1]
-        return sum(1 for d in range(1, days + 1) if self.is_working_day(date(self.year, month, d)))
+        return self.working.count(month)
 
     def target_minutes(self, month: int) -> int:
-        return self.working_days(month) * self.target_minutes_per_day
+        return self.working.target_minutes(month)
 
     def non_working_dates(self) -> set[date]:
         """Every date of the year that is not a working day (to see what a change moves)."""
@@ -104,13 +118,14 @@ class WorkCalendar:
             "collective_leave": [{"date": d.isoformat(), "name": n} for d, n in sorted(self.collective_leave.items())],
             "target_minutes_per_day": self.target_minutes_per_day,
             "late_bands": list(self.late_bands),
-            "deductions": {k: _pct(self.deductions[k]) for k in DISCIPLINE_CODES},
             "excused_codes": dict(sorted(self.excused_codes.items())),
         }
 
     @classmethod
     def from_document(cls, doc: Mapping, version: int) -> "WorkCalendar":
-        """Back from the stored form (already validated when it was stored)."""
+        """Back from the stored form (already validated when it was stored). Versions stored
+        before the deduction table moved to payroll carry ``deductions``: ignored, the table
+        comes from payroll (``repository.load_calendar``)."""
         return cls(
             year=int(doc["year"]),
             schedule={int(k): (time.fromisoformat(v["start"]), time.fromisoformat(v["end"])) for k, v in doc["schedule"].items()},
@@ -118,7 +133,6 @@ class WorkCalendar:
             collective_leave={date.fromisoformat(h["date"]): h["name"] for h in doc["collective_leave"]},
             target_minutes_per_day=int(doc["target_minutes_per_day"]),
             late_bands=tuple(int(b) for b in doc["late_bands"]),  # type: ignore[arg-type]
-            deductions={k: Decimal(v) for k, v in doc["deductions"].items()},
             excused_codes=dict(doc["excused_codes"]),
             version=version,
         )
@@ -145,8 +159,7 @@ class DatedName:
 
 def build_calendar(year: int, schedule: Mapping[int, tuple[time, time]], holidays: Iterable[DatedName],
                    collective_leave: Iterable[DatedName], target_minutes_per_day: int,
-                   late_bands: tuple[int, ...], deductions: Mapping[str, str], excused_codes: Mapping[str, str],
-                   version: int) -> WorkCalendar:
+                   late_bands: tuple[int, ...], excused_codes: Mapping[str, str], version: int) -> WorkCalendar:
     """A year's calendar from what BKD entered, with every inconsistency listed at once (field
     names as in the document, e.g. ``holidays.2.date``)."""
     errors = FieldErrors()
@@ -174,19 +187,6 @@ def build_calendar(year: int, schedule: Mapping[int, tuple[time, time]], holiday
     if len(late_bands) != 3 or any(b <= 0 for b in late_bands) or list(late_bands) != sorted(set(late_bands)):
         errors.add("late_bands", "Batas menit harus tiga bilangan positif yang naik, mis. [30, 60, 90]",
                    "The bands must be three increasing positive minute counts, e.g. [30, 60, 90]")
-    parsed: dict[str, Decimal] = {}
-    for code in DISCIPLINE_CODES:
-        raw = deductions.get(code)
-        try:
-            value = Decimal(str(raw)) if raw is not None else None
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite() or not Decimal(0) <= value <= Decimal(100):
-            errors.add(f"deductions.{code}", "Potongan harus persen antara 0 dan 100", "The deduction must be a percentage from 0 to 100")
-        else:
-            parsed[code] = value
-    for code in set(deductions) - set(DISCIPLINE_CODES):
-        errors.add(f"deductions.{code}", "Kode disiplin tidak dikenal", "Unknown discipline code")
     for code, name in excused_codes.items():
         if not _CODE.fullmatch(code) or code in DISCIPLINE_CODES:
             errors.add(f"excused_codes.{code}", "Kode harus huruf besar/angka (maks. 10) dan bukan TL/PSW/TK",
@@ -199,7 +199,7 @@ def build_calendar(year: int, schedule: Mapping[int, tuple[time, time]], holiday
         holidays={h.date: h.name.strip() for h in holidays},
         collective_leave={h.date: h.name.strip() for h in collective_leave},
         target_minutes_per_day=target_minutes_per_day, late_bands=tuple(late_bands),  # type: ignore[arg-type]
-        deductions=parsed, excused_codes={k: v.strip() for k, v in excused_codes.items()}, version=version,
+        excused_codes={k: v.strip() for k, v in excused_codes.items()}, version=version,
     )
 
 
@@ -243,11 +243,12 @@ def evaluate(day: date, check_in: time | None, check_out: time | None, code: str
     if hours is None:
         return _NOTHING_NON_WORKING
     if code:
-        return Verdict((code,), _ZERO, True)
+        # Excused; priced by BPKAD's table like every code (0 by default, as payroll counts it).
+        return Verdict((code,), cal.deductions.get(code, _ZERO), True)
     if check_in is None and check_out is None:
         if not day_over:
             return _NOTHING
-        return Verdict((ABSENT,), cal.deductions[ABSENT], True)
+        return Verdict((ABSENT,), discipline.day_deduction((ABSENT,), cal.deductions), True)
     start, end = hours
     codes: list[str] = []
     if check_in is None:
@@ -261,7 +262,7 @@ def evaluate(day: date, check_in: time | None, check_out: time | None, code: str
         codes.append(EARLY[band(early, cal.late_bands) - 1])
     if not codes:
         return _NOTHING
-    return Verdict(tuple(codes), sum((cal.deductions[c] for c in codes), _ZERO), True)
+    return Verdict(tuple(codes), discipline.day_deduction(codes, cal.deductions), True)
 
 
 # -- rows from a device file or a device push -----------------------------------------------

@@ -4,7 +4,6 @@ employee reads their own days."""
 from __future__ import annotations
 
 from datetime import date, time
-from decimal import Decimal
 from typing import Annotated, Any
 
 from flask import Blueprint, g, request
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from ekinerja_common import preview
 from ekinerja_common.errors import NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.web import accepts, principal
-from ekinerja_common import clock
+from ekinerja_common import clock, discipline
 
 from . import attendance, attendance_services as att, repository
 from .app import (EvidenceStore, Strict, _hhmm, _query_month, current_policy, evidence_json, evidence_store,
@@ -52,9 +51,12 @@ class CalendarIn(Strict):
     collective_leave: list[DatedNameIn] = Field(max_length=366)
     target_minutes_per_day: int = attendance.DEFAULT_TARGET_MINUTES
     late_bands: list[int] = Field(default_factory=lambda: list(attendance.DEFAULT_LATE_BANDS))
-    deductions: dict[str, Decimal] = Field(default_factory=lambda: {k: Decimal(v) for k, v in attendance.DEFAULT_DEDUCTIONS.items()})
     excused_codes: dict[str, str] = Field(default_factory=lambda: dict(attendance.DEFAULT_EXCUSED))
-    # read-only (GET), ignored
+    # read-only (GET), ignored. The deduction table is BPKAD's: edited in payroll's policy
+    # (discipline_deductions_pct), shown here as payroll announced it.
+    deductions: Any = None
+    deductions_source: Any = None
+    deductions_policy_version: Any = None
     is_default: Any = None
     working_weekdays: Any = None
     working_days: Any = None
@@ -112,12 +114,22 @@ def _partial() -> bool:
 # -- JSON -----------------------------------------------------------------------------------------
 
 def calendar_json(session, year: int) -> dict:
+    """The year's calendar as GET /calendar/{year} shows it. ``is_default``: BKD has not stored
+    this year yet (Monday to Friday less the fixed-date national holidays; the moving holidays and
+    cuti bersama are missing), so BKD's dashboard warns. ``deductions`` (read-only) is BPKAD's
+    table from payroll, ``deductions_source`` ``payroll`` or ``default``."""
     cal = repository.load_calendar(session, year)
+    table, policy_version = repository.deduction_table(session, year)
     row = session.get(WorkCalendarRow, year)
-    # is_default: BKD has never stored this year; every figure above is the default calendar (no
-    # holidays), which activity and payroll both use until it is stored. The dashboard warns on it.
-    return {**cal.document(), "version": cal.version, "is_default": row is None, "working_weekdays": cal.working_weekdays,
+    # is_default: BKD has never stored this year; every figure above is the default calendar
+    # (Monday to Friday less the fixed-date national holidays, ekinerja_common.workdays), which
+    # activity and payroll both use until it is stored. The dashboard warns on it.
+    return {**cal.document(), "version": cal.version, "is_default": cal.is_default,
+            "working_weekdays": cal.working_weekdays,
             "working_days": {f"{m:02d}": cal.working_days(m) for m in range(1, 13)},
+            "deductions": discipline.table_text(table),
+            "deductions_source": "default" if policy_version is None else "payroll",
+            "deductions_policy_version": policy_version,
             "updated_at": row.updated_at.isoformat() if row else None, "updated_by": row.updated_by if row else None}
 
 
@@ -186,8 +198,7 @@ def put_calendar(year: int, body: CalendarIn):
         year, {wd: (h.start, h.end) for wd, h in body.schedule.items()},
         [attendance.DatedName(h.date, h.name) for h in body.holidays],
         [attendance.DatedName(h.date, h.name) for h in body.collective_leave],
-        body.target_minutes_per_day, tuple(body.late_bands), {k: str(v) for k, v in body.deductions.items()},
-        body.excused_codes, version=0)
+        body.target_minutes_per_day, tuple(body.late_bands), body.excused_codes, version=0)
     with runtime().uow(g.request_id) as uow:
         result = att.put_calendar(uow, proposed, who.account_id, clock.today(), expected_version=body.version)
         uow.commit()

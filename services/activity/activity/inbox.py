@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,7 @@ from ekinerja_common.envelope import Envelope, utcnow
 
 from . import domain, services
 from .domain import DECISIONS
-from .orm import ClosedPeriod, Duty, Employee, Entry, Placement, Position, Unit
+from .orm import ClosedPeriod, DeductionTable, Duty, Employee, Entry, Placement, Position, Unit
 from .summary import Deltas
 
 log = logging.getLogger("activity.inbox")
@@ -210,6 +211,22 @@ def on_period_locked(session: Session, env: Envelope) -> None:
                              locked_by=d["locked_by"]))
 
 
+def on_deductions_updated(session: Session, env: Envelope) -> None:
+    """BPKAD's deduction table of a year (payroll's policy): the latest policy version wins. It
+    prices codes from now on — the reported deduction of days recorded afterwards and the month's
+    discipline % shown, as payroll prices them at its next compute; recorded days keep the codes
+    they were given."""
+    d = env.data
+    table = {str(code): str(Decimal(str(pct))) for code, pct in dict(d["deductions_pct"]).items()}
+    row = session.get(DeductionTable, int(d["year"]), with_for_update=True)
+    if row is not None and row.policy_version >= int(d["policy_version"]):
+        return
+    if row is None:
+        row = DeductionTable(year=int(d["year"]))
+        session.add(row)
+    row.deductions, row.policy_version, row.received_at = table, int(d["policy_version"]), utcnow()
+
+
 HANDLERS = {
     "employee.registered": on_employee,
     "employee.updated": on_employee,
@@ -225,4 +242,5 @@ HANDLERS = {
     "appeal.filed": on_appeal_filed,
     "appeal.decided": on_appeal_decided,
     "tpp.period_locked": on_period_locked,
+    "tpp.deductions_updated": on_deductions_updated,
 }

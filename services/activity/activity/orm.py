@@ -261,7 +261,8 @@ class MonthSummary(Base):
 
 
 class WorkCalendarRow(Base):
-    """The current version of a year's work calendar and discipline rules (policy data)."""
+    """The current version of a year's work calendar (BKD's policy data; the deduction table is
+    BPKAD's, ``DeductionTable``)."""
 
     __tablename__ = "work_calendars"
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -269,6 +270,18 @@ class WorkCalendarRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class DeductionTable(Base):
+    """BPKAD's discipline deduction table of a year, as payroll last announced it
+    (``tpp.deductions_updated``): the percent each attendance code costs. A year without a row
+    uses ``ekinerja_common.discipline.default_table``, as payroll does."""
+
+    __tablename__ = "deduction_tables"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deductions: Mapped[dict[str, Any]] = mapped_column(JSON)  # code -> percent (decimal string)
+    policy_version: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class CalendarAudit(Base):

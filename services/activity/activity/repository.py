@@ -2,44 +2,73 @@
 NIP lookup, the supervisor line from the read models, storing an evidence file's record."""
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import date, timedelta
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.uow import UnitOfWork
-from ekinerja_common import evidence, supervision_queries
+from ekinerja_common import discipline, evidence, supervision_queries
 
 from .attendance import WorkCalendar
-from .orm import ClosedPeriod, Employee, Evidence, Placement, Position, WorkCalendarRow
+from .orm import AttendanceDay, ClosedPeriod, DeductionTable, Employee, Evidence, Placement, Position, WorkCalendarRow
 
 CHUNK = 5000  # bound parameters per IN list (SQLite allows 32,766 per statement)
 
 
+def deduction_table(session: Session, year: int) -> tuple[dict[str, Decimal], int | None]:
+    """BPKAD's deduction table of the year as payroll last announced it, with its policy version;
+    the shared default (None) until it does — the table payroll prices with too."""
+    row = session.get(DeductionTable, year)
+    if row is None:
+        return discipline.default_table(), None
+    return {code: Decimal(pct) for code, pct in row.deductions.items()}, row.policy_version
+
+
 def load_calendar(session: Session, year: int) -> WorkCalendar:
-    """The year's calendar as BKD last set it, or the defaults when it never did."""
+    """The year's calendar as BKD last set it (or the defaults when it never did), priced with
+    BPKAD's deduction table of the year."""
     row = session.get(WorkCalendarRow, year)
-    return WorkCalendar.from_document(row.document, row.version) if row else WorkCalendar(year)
+    cal = WorkCalendar.from_document(row.document, row.version) if row else WorkCalendar(year)
+    return dataclasses.replace(cal, deductions=deduction_table(session, year)[0])
 
 
 _PARSED: dict[tuple[str, int, int], WorkCalendar] = {}
 
 
 def calendar_at(session: Session, year: int, version: int | None) -> WorkCalendar:
-    """The year's calendar when its current version is already known (``None``: never set).
-    Parsed once per process and version: versions only grow, so a cached one is never stale."""
+    """The year's calendar for its working days and target, when its current version is already
+    known (``None``: never set). Parsed once per process and version: versions only grow, so a
+    cached one is never stale. (Its deductions are not looked up: price with ``deduction_table``.)"""
     if version is None:
         return WorkCalendar(year)
     key = (str(session.get_bind().engine.url), year, version)
     cal = _PARSED.get(key)
     if cal is None:
-        cal = load_calendar(session, year)
+        row = session.get(WorkCalendarRow, year)
+        cal = WorkCalendar.from_document(row.document, row.version) if row else WorkCalendar(year)
         if cal.version == version:
             if len(_PARSED) > 1000:
                 _PARSED.clear()
             _PARSED[key] = cal
     return cal
+
+
+def month_code_days(session: Session, employee_id: str, year: int, month: int) -> dict[str, int]:
+    """Days per attendance code of an employee's month (at most a month of rows, by primary key)."""
+    first = date(year, month, 1)
+    after = (first + timedelta(days=32)).replace(day=1)
+    out: dict[str, int] = {}
+    for codes, n in session.execute(select(AttendanceDay.codes, func.count())
+                                    .where(AttendanceDay.employee_id == employee_id, AttendanceDay.date >= first,
+                                           AttendanceDay.date < after, AttendanceDay.codes != "")
+                                    .group_by(AttendanceDay.codes)):
+        for code in codes.split(","):
+            out[code] = out.get(code, 0) + n
+    return out
 
 
 class Calendars:

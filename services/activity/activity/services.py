@@ -17,7 +17,7 @@ from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
 from ekinerja_common import evidence
-from ekinerja_common import clock
+from ekinerja_common import clock, discipline
 
 from . import domain, entry_policy, repository
 from .orm import (CONTENT_FIELDS, ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
@@ -416,13 +416,19 @@ def _working_dates(cal, year: int, month: int) -> list[date]:
 
 def month_view(session: Session, employee_id: str, year: int, month: int) -> dict:
     """GET /me/month: the employee's summary row, the calendar's version and the lock flag in one
-    round trip; nothing is aggregated on read, whatever the size of the tables."""
+    round trip, then the month's attendance codes (at most a month of rows by primary key) to
+    price them with the year's deduction table."""
     row = session.execute(_MONTH_QUERY, {"employee_id": employee_id, "year": year, "month": month}).one()
     cal = repository.calendar_at(session, year, row.calendar_version)
     working_days = cal.working_days(month)
     target = working_days * cal.target_minutes_per_day
     figures = {c: getattr(row, c) or 0 for c in SUMMARY_COLUMNS}  # no row yet: all zero
-    deduction = Decimal(figures["deduction_pct"])
+    # Priced now with BPKAD's table of the year, from the month's codes, exactly as payroll's
+    # compute prices them (ekinerja_common.discipline): the two never show different figures.
+    # (The summary's own deduction_pct is the sum as each day was priced when recorded.)
+    table, table_version = repository.deduction_table(session, year)
+    deduction = (discipline.price(repository.month_code_days(session, employee_id, year, month), table)[0]
+                 if figures["attendance_days"] else Decimal(0))
     productivity = domain.productivity_pct(figures["approved_minutes"], target)
     return {
         "month": f"{year:04d}-{month:02d}",
@@ -450,6 +456,8 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
         "discipline_pct": str(domain.discipline_pct(deduction)),
         "period_locked": bool(row.locked),
         "calendar_version": cal.version,
+        "calendar_is_default": cal.is_default,
+        "deductions_policy_version": table_version,
         # The TPP policy (base per kelas jabatan, split, status factor, sanctions, tax) is BPKAD's
         # and lives in payroll; this service does not copy it, so it shows no money figure.
         "tpp_estimate": None,

@@ -6,7 +6,7 @@ there, never from here. Percents are decimal strings, amounts whole rupiah.
 """
 from __future__ import annotations
 
-from datetime import date
+from ekinerja_common import discipline
 
 from .policy import PPPK_GRADES
 
@@ -22,13 +22,9 @@ BASE_AMOUNTS = {
 # Kota Manado's split between performance (approved minutes) and discipline (attendance).
 WEIGHTS_PCT = {"performance": "60", "discipline": "40"}
 
-# Effective working minutes per working day, Perka BKN 19/2011.
-MINUTES_PER_DAY = 300
-
-# Only the national holidays with a fixed date. The moving ones (Idul Fitri, Idul Adha, Nyepi,
-# Waisak, Imlek, ...) and collective leave (cuti bersama) come from the yearly joint decree of
-# three ministers (SKB 3 Menteri) and must be added by BPKAD for each year.
-FIXED_HOLIDAYS = ((1, 1), (5, 1), (6, 1), (8, 17), (12, 25))
+# Working days and the daily minutes target are not TPP policy: they are BKD's work calendar
+# (``calendar.updated``) or, for a year BKD has not stored yet, the default both services share
+# (``ekinerja_common.workdays``: Monday to Friday less the fixed-date national holidays, 300 min).
 
 # A CPNS receives 80 % of the TPP of their position (candidate status).
 CPNS_FACTOR_PCT = "80"
@@ -52,16 +48,10 @@ PRODUCTIVITY = {"rule": "linear", "brackets": [
     {"min_pct": "60", "pay_pct": "70"}, {"min_pct": "0", "pay_pct": "50"},
 ]}
 
-# Percent of the discipline share per day with the code: the central tukin table (Permentan
-# 68/2012) many regions adopt. The excused codes activity's default calendar knows (leave, sick,
-# official travel, study, training) deduct nothing but are listed, so that a code missing here
-# stands out in a run as unpriced.
-DISCIPLINE_DEDUCTIONS_PCT = {
-    "TL1": "0.5", "TL2": "1", "TL3": "1.5", "TL4": "2",
-    "PSW1": "0.5", "PSW2": "1", "PSW3": "1.5", "PSW4": "2",
-    "TK": "3",
-    "CUTI": "0", "SAKIT": "0", "DL": "0", "TB": "0", "CB": "0", "CM": "0", "CAP": "0", "DIKLAT": "0",
-}
+# Percent of the discipline share per day with the code: the one default table activity uses
+# too (``ekinerja_common.discipline``, the central tukin table of Permentan 68/2012; the excused
+# codes of activity's default calendar at 0, so that a code missing here stands out in a run).
+DISCIPLINE_DEDUCTIONS_PCT = discipline.table_text(discipline.default_table())
 
 # PP 94/2021: a medium sanction cuts the allowance by 25 % for 6, 9 or 12 months; two sanctions
 # running at once do not add up by default (the larger one applies).
@@ -73,8 +63,6 @@ def document(year: int) -> dict:
     return {
         "base_amounts": {str(k): v for k, v in BASE_AMOUNTS.items()},
         "weights_pct": dict(WEIGHTS_PCT),
-        "minutes_per_day": MINUTES_PER_DAY,
-        "holidays": [date(year, m, d).isoformat() for m, d in FIXED_HOLIDAYS],
         "cpns_factor_pct": CPNS_FACTOR_PCT,
         "pph21_pct": {"pns": dict(PPH21_PNS_PCT), "pppk": dict(PPH21_PPPK_PCT)},
         "bpjs": {"employee_rate_pct": BPJS_EMPLOYEE_RATE_PCT, "cap": BPJS_CAP},

@@ -26,12 +26,13 @@ from __future__ import annotations
 import calendar
 import functools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Iterable, Protocol, Sequence, TypeVar
+from typing import Protocol, Sequence, TypeVar
 
 from ekinerja_common.errors import DomainError, FieldErrors, Text
+from ekinerja_common.workdays import WorkingDays
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 
@@ -93,42 +94,12 @@ def month_bounds(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-MONDAY_TO_FRIDAY = frozenset({1, 2, 3, 4, 5})
-
-
-def working_days(year: int, month: int, holidays: Iterable[date],
-                 weekdays: Iterable[int] = MONDAY_TO_FRIDAY) -> int:
-    """The days of the month whose ISO weekday (1 = Monday … 7 = Sunday) is a working weekday
-    (Monday to Friday unless given), less the days off (holidays, collective leave) that fall on
-    one of them. A day off listed twice, on a weekend or in another month changes nothing."""
-    first, last = month_bounds(year, month)
-    off = set(holidays)
-    on = frozenset(weekdays)
-    days = (first + timedelta(n) for n in range((last - first).days + 1))
-    return sum(1 for d in days if d.isoweekday() in on and d not in off)
-
-
-@dataclass(frozen=True)
-class WorkCalendar:
-    """A year's work calendar as BKD set it in activity (``calendar.updated``): the working
-    weekdays (ISO 1–7), national holidays, collective leave (cuti bersama) and the daily target in
-    minutes (None when the event did not carry one)."""
-
-    year: int
-    version: int
-    working_weekdays: frozenset[int] = MONDAY_TO_FRIDAY
-    holidays: frozenset[date] = frozenset()
-    collective_leave: frozenset[date] = frozenset()
-    target_minutes_per_day: int | None = None
-
-    def working_days(self, month: int) -> int:
-        return working_days(self.year, month, self.holidays | self.collective_leave, self.working_weekdays)
-
-
 @dataclass(frozen=True)
 class MonthTarget:
     """How a month's target is made: working days × minutes per working day, and where each came
-    from (``bkd``: BKD's work calendar; ``policy``: the payroll policy, the fallback)."""
+    from (``bkd``: BKD's work calendar as payroll received it; ``default``: the calendar a year has
+    before BKD stores one, shared with activity — ``ekinerja_common.workdays``). Lines computed
+    before the shared default existed say ``policy`` (the policy's own holidays and minutes)."""
 
     working_days: int
     minutes_per_day: int
@@ -141,19 +112,18 @@ class MonthTarget:
                 "minutes_per_day_source": self.minutes_per_day_source}
 
 
-def month_target(year: int, month: int, calendar: WorkCalendar | None, policy_holidays: Iterable[date],
-                 policy_minutes_per_day: int) -> MonthTarget:
-    """The month's target inputs. BKD's calendar of the year, when payroll has received one,
-    decides the working days (its weekdays less its holidays and collective leave) and, when it
-    states one, the minutes per working day (Perka BKN 19/2011 working time is BKD's rule).
-    Without a calendar for the year, the policy's holidays (Monday to Friday) and minutes apply."""
+def month_target(year: int, month: int, calendar: WorkingDays | None, calendar_states_minutes: bool = True) -> MonthTarget:
+    """The month's target inputs: from BKD's calendar of the year when payroll has received one,
+    else from the shared default calendar — the same count activity shows the employee
+    (``WorkingDays.count``). ``calendar_states_minutes`` False: the received calendar carried no
+    daily target (an older event), so the default 300 minutes apply."""
     if calendar is None:
-        return MonthTarget(working_days(year, month, policy_holidays), policy_minutes_per_day, "policy", None, "policy")
+        default = WorkingDays.default(year)
+        return MonthTarget(default.count(month), default.minutes_per_day, "default", None, "default")
     if calendar.year != year:
         raise ValueError(f"the calendar of {calendar.year} cannot decide a month of {year}")
-    minutes, source = ((calendar.target_minutes_per_day, "bkd") if calendar.target_minutes_per_day
-                       else (policy_minutes_per_day, "policy"))
-    return MonthTarget(calendar.working_days(month), minutes, "bkd", calendar.version, source)
+    return MonthTarget(calendar.count(month), calendar.minutes_per_day, "bkd", calendar.version,
+                       "bkd" if calendar_states_minutes else "default")
 
 
 class Dated(Protocol):

@@ -317,6 +317,8 @@ def slip_pdf(*, year: int, month: int, status: str, nip: str, name: str, unit: s
              f"{i['minutes_per_day']} menit)".replace(",", "."))
         if i.get("calendar_source") == "bkd":
             pair("Hari kerja menurut", f"kalender kerja BKD versi {i['calendar_version']}")
+        elif i.get("calendar_source") == "default":
+            pair("Hari kerja menurut", "kalender bawaan: Senin-Jumat tanpa libur nasional tetap (kalender BKD belum ada)")
         else:
             pair("Hari kerja menurut", "kebijakan TPP (kalender kerja BKD belum diterima)")
         pair("Produktivitas (dibayar)", f"{i['productivity_pct']} % ({i.get('productivity_paid_pct', i['productivity_pct'])} %, "

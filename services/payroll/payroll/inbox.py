@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from ekinerja_common.consumer import Handler
 from ekinerja_common.envelope import Envelope, utcnow
+from ekinerja_common.workdays import MONDAY_TO_FRIDAY
 
 from . import repository
-from .domain import MONDAY_TO_FRIDAY
 from .orm import (ActivityDecision, AttendanceCode, AttendanceDay, Base, Employee, Placement, Position, Unit,
                   WorkCalendarRow)
 
@@ -165,7 +165,7 @@ def on_calendar(session: Session, env: Envelope) -> None:
     the working days and minutes it was locked with (README "The month's target").
 
     ``working_weekdays`` and ``target_minutes_per_day`` are not required by the catalogue: absent,
-    the weekdays are Monday to Friday and the daily target is the policy's. Data activity would
+    the weekdays are Monday to Friday and the daily target the shared default (300 minutes). Data activity would
     never send (a weekday outside 1–7, a date of another year, a target outside 1–1440) is refused,
     so the message is retried and dead-lettered instead of silently bending every target."""
     d = env.data

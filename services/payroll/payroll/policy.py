@@ -1,22 +1,23 @@
 """The yearly TPP policy as a value: validation of its document and the lookups a run needs.
 
 Plain Python, like ``domain``. The document is JSON (percents as decimal strings, amounts as
-whole rupiah, dates ``YYYY-MM-DD``), the form it is stored and served in.
+whole rupiah), the form it is stored and served in. Its discipline deduction table is the one
+both services price attendance codes with (activity receives it as ``tpp.deductions_updated``).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ekinerja_common import discipline
 from ekinerja_common.errors import FieldErrors
 
 KELAS = range(1, 18)
 # The discipline codes activity assigns (DOMAIN.md "Attendance and discipline"); the policy must
 # price every one of them. Other codes (leave, official travel, ...) may be listed too.
-REQUIRED_CODES = ("TL1", "TL2", "TL3", "TL4", "PSW1", "PSW2", "PSW3", "PSW4", "TK")
+REQUIRED_CODES = discipline.DISCIPLINE_CODES
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
 PRODUCTIVITY_RULES = ("linear", "bracket")
 SANCTION_COMBINES = ("max", "sum")
@@ -28,14 +29,12 @@ PPPK_GRADES = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI"
 
 
 @dataclass(frozen=True)
-class Policy:
+class TppPolicy:
     year: int
     version: int
     base_amounts: dict[int, int]
     perf_weight_pct: Decimal
     disc_weight_pct: Decimal
-    minutes_per_day: int
-    holidays: tuple[date, ...]
     cpns_factor_pct: Decimal
     pph21_pns_pct: dict[str, Decimal]
     pph21_pppk_pct: dict[str, Decimal]
@@ -59,8 +58,6 @@ class Policy:
         return {
             "base_amounts": {str(k): v for k, v in sorted(self.base_amounts.items())},
             "weights_pct": {"performance": str(self.perf_weight_pct), "discipline": str(self.disc_weight_pct)},
-            "minutes_per_day": self.minutes_per_day,
-            "holidays": [d.isoformat() for d in self.holidays],
             "cpns_factor_pct": str(self.cpns_factor_pct),
             "pph21_pct": {"pns": {k: str(v) for k, v in self.pph21_pns_pct.items()},
                           "pppk": {k: str(v) for k, v in self.pph21_pppk_pct.items()}},
@@ -82,18 +79,11 @@ class Policy:
         override = self.position_factors.get(position_code)
         return (override, "policy") if override is not None else (Decimal(published), "position")
 
-    def deduction_pct(self, code_counts: dict[str, int]) -> tuple[Decimal, dict[str, int]]:
+    def deduction_pct(self, code_days: dict[str, int]) -> tuple[Decimal, dict[str, int]]:
         """The month's total deduction from the days per code, and the codes this policy does not
-        price (they deduct nothing; the run lists them so that BPKAD can add them)."""
-        total = Decimal(0)
-        unknown = {}
-        for code, days in code_counts.items():
-            rate = self.deductions_pct.get(code)
-            if rate is None:
-                unknown[code] = days
-            else:
-                total += rate * days
-        return total, unknown
+        price (they deduct nothing; the run lists them so that BPKAD can add them). The same
+        pricing activity applies to show the month (``ekinerja_common.discipline.price``)."""
+        return discipline.price(code_days, self.deductions_pct)
 
     def sanction_cut_pct(self, cuts: list[Decimal]) -> Decimal:
         if not cuts:
@@ -115,7 +105,7 @@ class Policy:
         return table.get(group)
 
 
-def parse(year: int, version: int, doc: dict[str, Any]) -> Policy:
+def parse(year: int, version: int, doc: dict[str, Any]) -> TppPolicy:
     """Validate a policy document, listing every bad field at once, and return the policy."""
     errors = FieldErrors()
     bases = _base_amounts(errors, doc.get("base_amounts"))
@@ -125,12 +115,9 @@ def parse(year: int, version: int, doc: dict[str, Any]) -> Policy:
     if perf is not None and disc is not None and perf + disc != 100:
         errors.add("weights_pct", "Bobot kinerja dan disiplin harus berjumlah 100 %",
                    "The performance and discipline weights must add up to 100 %")
-    minutes = doc.get("minutes_per_day")
-    if not _whole(minutes) or not 1 <= minutes <= 24 * 60:
-        errors.add("minutes_per_day", "Menit kerja per hari harus bilangan bulat 1–1440",
-                   "Minutes per working day must be a whole number 1–1440")
-        minutes = 0
-    holidays = _holidays(errors, year, doc.get("holidays"))
+    # ``minutes_per_day`` and ``holidays`` were a second work calendar (the fallback target);
+    # working days are BKD's calendar or the shared default now (ekinerja_common.workdays), so a
+    # version stored with them reads back without them.
     cpns = _pct(errors, "cpns_factor_pct", doc.get("cpns_factor_pct"))
     pph = doc.get("pph21_pct") or {}
     pns_rates = _rate_table(errors, "pph21_pct.pns", pph.get("pns"), PNS_GROUPS)
@@ -149,8 +136,8 @@ def parse(year: int, version: int, doc: dict[str, Any]) -> Policy:
     max_cut = _pct(errors, "sanctions.max_cut_pct", sanctions.get("max_cut_pct"))
     factors = _factors(errors, doc.get("position_factors"))
     errors.raise_if_any()
-    return Policy(year=year, version=version, base_amounts=bases, perf_weight_pct=perf, disc_weight_pct=disc,
-                  minutes_per_day=minutes, holidays=holidays, cpns_factor_pct=cpns, pph21_pns_pct=pns_rates,
+    return TppPolicy(year=year, version=version, base_amounts=bases, perf_weight_pct=perf, disc_weight_pct=disc,
+                  cpns_factor_pct=cpns, pph21_pns_pct=pns_rates,
                   pph21_pppk_pct=pppk_rates, bpjs_rate_pct=bpjs_rate, bpjs_cap=cap, productivity_rule=rule,
                   productivity_brackets=brackets, deductions_pct=deductions, sanction_combine=combine,
                   sanction_max_cut_pct=max_cut, position_factors=factors)
@@ -192,23 +179,6 @@ def _rate_table(errors: FieldErrors, name: str, raw: Any, keys: tuple[str, ...])
         errors.add(f"{name}.{key}", "Golongan tidak dikenal", "Unknown golongan")
     rates = {key: _pct(errors, f"{name}.{key}", raw.get(key)) for key in keys}
     return {k: v for k, v in rates.items() if v is not None}
-
-
-def _holidays(errors: FieldErrors, year: int, raw: Any) -> tuple[date, ...]:
-    if not isinstance(raw, list):
-        errors.add("holidays", "Harus berupa daftar tanggal", "Must be a list of dates")
-        return ()
-    days = set()
-    for n, item in enumerate(raw):
-        try:
-            day = date.fromisoformat(item) if isinstance(item, str) else item
-        except ValueError:
-            day = None
-        if not isinstance(day, date) or day.year != year:
-            errors.add(f"holidays.{n}", f"Harus tanggal di tahun {year} (YYYY-MM-DD)", f"Must be a date in {year} (YYYY-MM-DD)")
-        else:
-            days.add(day)
-    return tuple(sorted(days))
 
 
 def _decimal(raw: Any) -> Decimal | None:

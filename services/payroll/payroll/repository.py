@@ -18,7 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import domain
+from ekinerja_common.workdays import WorkingDays
+
 from .orm import (ActivityDecision, AttendanceCode, AttendanceDay, DataChange, Employee, Placement, Position, Salary,
                   Sanction, TppPeriod, TppRun, WorkCalendarRow)
 
@@ -156,16 +157,15 @@ def salaries(session: Session, year: int, month: int) -> dict[str, Row]:
         select(t.c.employee_id, t.c.salary, t.c.bpjs_already).where(t.c.year == year, t.c.month == month))}
 
 
-def work_calendar(session: Session, year: int) -> domain.WorkCalendar | None:
-    """BKD's work calendar of the year as last received, or None when none has arrived."""
+def work_calendar(session: Session, year: int) -> tuple[WorkingDays | None, bool]:
+    """BKD's work calendar of the year as last received (None when none has arrived), and whether
+    it stated the daily minutes target."""
     row = session.get(WorkCalendarRow, year)
     if row is None:
-        return None
-    return domain.WorkCalendar(
-        year=row.year, version=row.version, working_weekdays=frozenset(row.working_weekdays),
-        holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
-        collective_leave=frozenset(date.fromisoformat(d) for d in row.collective_leave),
-        target_minutes_per_day=row.target_minutes_per_day)
+        return None, False
+    days_off = [date.fromisoformat(d) for d in [*row.holidays, *row.collective_leave]]
+    return (WorkingDays.of(row.year, row.working_weekdays, days_off, row.target_minutes_per_day, row.version),
+            row.target_minutes_per_day is not None)
 
 
 def work_calendar_version(session: Session, year: int) -> int | None:

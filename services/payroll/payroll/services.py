@@ -24,6 +24,7 @@ from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ekinerja_common import discipline
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, FieldErrors, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
@@ -32,7 +33,7 @@ from . import defaults, domain, policy, repository, reports, salary_csv
 from .orm import (AttendanceDay, AuditEntry, DataChange, Employee, PolicyVersion, Salary, Sanction, TppCorrection, TppLineRow, TppRun,
                   Unit, new_id)
 from .exports import MONTHS_ID
-from .policy import Policy
+from .policy import TppPolicy
 
 WIB = timezone(timedelta(hours=7), "WIB")  # no daylight saving since 1964
 
@@ -59,11 +60,11 @@ def _latest_policy(session: Session, year: int) -> PolicyVersion | None:
                           .order_by(PolicyVersion.version.desc()).limit(1))
 
 
-def _parse_stored(row: PolicyVersion) -> Policy:
+def _parse_stored(row: PolicyVersion) -> TppPolicy:
     return policy.parse(row.year, row.version, defaults.complete(row.year, row.document))
 
 
-def current_policy(uow: UnitOfWork, year: int, actor: str) -> Policy:
+def current_policy(uow: UnitOfWork, year: int, actor: str) -> TppPolicy:
     """The year's latest policy; a year nobody configured starts from the defaults, stored as
     version 1 so that the runs computed with it can name it."""
     domain.check_period(year)
@@ -80,7 +81,7 @@ def current_policy(uow: UnitOfWork, year: int, actor: str) -> Policy:
     return _parse_stored(row)
 
 
-def policy_version(session: Session, year: int, version: int) -> Policy:
+def policy_version(session: Session, year: int, version: int) -> TppPolicy:
     """A stored version, e.g. the one a locked month was computed with."""
     return _parse_stored(session.get(PolicyVersion, (year, version)))
 
@@ -90,7 +91,7 @@ def policy_versions(session: Session, year: int) -> list[PolicyVersion]:
                                 .order_by(PolicyVersion.version.desc())))
 
 
-def replace_policy(uow: UnitOfWork, year: int, document: dict, actor: str, expected_version: int | None) -> Policy:
+def replace_policy(uow: UnitOfWork, year: int, document: dict, actor: str, expected_version: int | None) -> TppPolicy:
     """Store a new version. Months already locked keep the version they were computed with (their
     corrections too); open months use the new one from their next compute."""
     domain.check_period(year)
@@ -105,6 +106,11 @@ def replace_policy(uow: UnitOfWork, year: int, document: dict, actor: str, expec
     except IntegrityError:  # two editors saved at once: the second must see the first's change
         raise Conflict("stale_policy", STALE_POLICY)
     audit(uow, actor, "policy.changed", f"policy/{year}", {"version": new.version, "previous_version": current.version})
+    if new.deductions_pct != current.deductions_pct:
+        # The deduction table is priced by activity too (the month it shows the employee): one
+        # table, announced whenever BPKAD changes it (ekinerja_common.discipline).
+        uow.publish("tpp.deductions_updated", {"year": year, "deductions_pct": discipline.table_text(new.deductions_pct),
+                                               "policy_version": new.version})
     return new
 
 
@@ -298,7 +304,7 @@ def _open_run(uow: UnitOfWork, year: int, month: int, actor: str, policy_version
     return run
 
 
-def _skip_reason(pol: Policy, employee: Row | None, position: Row | None) -> str | None:
+def _skip_reason(pol: TppPolicy, employee: Row | None, position: Row | None) -> str | None:
     """Why an employee placed in the month gets no line yet: data that has not arrived by event,
     or a kelas/golongan the policy has no figure for. The run lists them; a recompute after the
     data arrives includes them."""
@@ -323,7 +329,7 @@ class MonthData:
     sanctions: list[Sanction]
     reported_deductions: Decimal | None
 
-    def priced(self, pol: Policy) -> tuple[Decimal, Decimal, dict[str, Any]]:
+    def priced(self, pol: TppPolicy) -> tuple[Decimal, Decimal, dict[str, Any]]:
         """The deduction and sanction cut this month data costs under ``pol``, and what to show
         about it."""
         deductions, unpriced = pol.deduction_pct(self.code_days)
@@ -337,7 +343,7 @@ class MonthData:
         }
         return deductions.quantize(DEDUCTION_PLACES), cut, shown
 
-    def apply(self, pol: Policy, inputs: domain.TppInputs) -> tuple[domain.TppInputs, dict[str, Any]]:
+    def apply(self, pol: TppPolicy, inputs: domain.TppInputs) -> tuple[domain.TppInputs, dict[str, Any]]:
         """``inputs`` (e.g. a locked line's) with this month data instead of theirs."""
         deductions, cut, shown = self.priced(pol)
         return dataclasses.replace(inputs, approved_minutes=self.approved_minutes, deductions_pct=deductions,
@@ -359,7 +365,7 @@ class MonthReader:
                          self.sanctions.get(employee_id, []), self.reported.get(employee_id))
 
 
-def _inputs(pol: Policy, employee: Row, position: Row, target: domain.MonthTarget, salary: Row | None,
+def _inputs(pol: TppPolicy, employee: Row, position: Row, target: domain.MonthTarget, salary: Row | None,
             month: MonthData) -> tuple[domain.TppInputs, dict[str, Any]]:
     factor, source = pol.factor_for(position.code, position.factor)
     deductions, cut, shown = month.priced(pol)
@@ -380,7 +386,7 @@ def _inputs(pol: Policy, employee: Row, position: Row, target: domain.MonthTarge
 
 def locked_target_source(inputs: dict) -> dict[str, Any]:
     """Where a stored line's working days and minutes came from; lines computed before payroll
-    consumed the calendar used the policy's."""
+    consumed the calendar used the policy's (``policy``)."""
     return {"calendar_source": inputs.get("calendar_source", "policy"),
             "calendar_version": inputs.get("calendar_version"),
             "minutes_per_day_source": inputs.get("minutes_per_day_source", "policy")}
@@ -391,8 +397,11 @@ def calendar_status(session: Session, run: TppRun) -> dict[str, Any]:
     run: recompute before locking, or the month is paid on the old calendar for good (a calendar
     change never becomes a correction). On a locked run it is for information only."""
     latest = repository.work_calendar_version(session, run.year)
-    return {"source": "bkd" if run.calendar_version is not None else "policy", "version": run.calendar_version,
-            "latest_version": latest, "changed": latest != run.calendar_version}
+    return {"source": "bkd" if run.calendar_version is not None else "default", "version": run.calendar_version,
+            "latest_version": latest, "changed": latest != run.calendar_version,
+            # No BKD calendar of the year has reached payroll (yet): the default applies, as in
+            # activity; BKD should store the year's calendar (moving holidays, cuti bersama).
+            "is_default": latest is None}
 
 
 def totals(lines: list) -> dict[str, int]:
@@ -424,10 +433,10 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     changes = DataChange.__table__
     s.execute(delete(changes).where(changes.c.year == year, changes.c.month == month))
     first, last = domain.month_bounds(year, month)
-    # BKD's calendar of the year when one has arrived, else the policy's holidays and minutes.
+    # BKD's calendar of the year when one has arrived, else the default calendar activity uses too.
     # Read after the period lock like the month data; a calendar.updated committed later leaves the
     # run naming an older calendar version, which run_json shows as changed (recompute to use it).
-    target = domain.month_target(year, month, repository.work_calendar(s, year), pol.holidays, pol.minutes_per_day)
+    target = domain.month_target(year, month, *repository.work_calendar(s, year))
     chosen = {emp_id: (emp, domain.month_placement(pls, last))
               for emp_id, (emp, pls) in repository.placed_employees(s, first, last).items()}
     positions = repository.positions(s, (p.position_id for _, p in chosen.values()))

@@ -108,6 +108,26 @@ def test_import_computes_codes_and_announces_only_what_payroll_counts(client, ke
     consistent()
 
 
+def test_the_month_is_priced_with_bpkads_table_as_payroll_prices_it(client, keys, staff, feed, outbox, month, consistent):
+    """One deduction table (issue 12): when BPKAD changes it in payroll's policy, the month shown
+    here is priced with it at once — days recorded before included, as payroll's next compute
+    prices them (Σ days × rate, ekinerja_common.discipline.price) — and days recorded afterwards
+    are reported with it."""
+    assert import_csv(client, keys, csv_text(*week(staff))).status_code == 200
+    assert month(staff.ids[1], MONTH)["attendance"]["deduction_pct"] == "1.50"  # the default table
+    feed("tpp.deductions_updated", {"year": 2026, "policy_version": 2, "deductions_pct": {
+        "TL1": "0.5", "TL2": "2", "TL3": "1.5", "TL4": "2", "PSW1": "1", "PSW2": "1", "PSW3": "1.5", "PSW4": "2",
+        "TK": "3", "SAKIT": "0.25"}})
+    m = month(staff.ids[1], MONTH)
+    assert (m["attendance"]["deduction_pct"], m["discipline_pct"], m["deductions_policy_version"]) == ("3.00", "97.00", 2)
+    assert month(staff.ids[2], MONTH)["attendance"]["deduction_pct"] == "0.25"  # BPKAD priced SAKIT
+    assert import_csv(client, keys, csv_text(*week(staff, TUE))).status_code == 200
+    tuesday = [e["data"] for e in attendance_events(outbox) if e["data"]["date"] == TUE.isoformat()]
+    assert [(d["codes"], d["deduction_pct"]) for d in tuesday] == [(["TL2", "PSW1"], "3"), (["SAKIT"], "0.25")]
+    assert month(staff.ids[1], MONTH)["attendance"]["deduction_pct"] == "6.00"
+    consistent()
+
+
 def test_reimporting_the_same_file_changes_nothing(client, keys, staff, runtime, outbox, consistent):
     text = csv_text(*week(staff), *week(staff, TUE))
     assert import_csv(client, keys, text).status_code == 200

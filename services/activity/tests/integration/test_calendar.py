@@ -26,10 +26,14 @@ def test_defaults_until_bkd_sets_the_year(client, keys, world):
     r = client.get("/calendar/2027", headers=keys.headers(world.employee_id, "pegawai"))
     assert r.status_code == 200
     cal = r.get_json()
-    assert cal["version"] == 0 and cal["updated_by"] is None and cal["holidays"] == []
+    assert cal["version"] == 0 and cal["updated_by"] is None and cal["is_default"] is True
+    # The default: Monday to Friday less the fixed-date national holidays (ekinerja_common.workdays),
+    # the calendar payroll counts with too until BKD stores the year.
+    assert [h["date"] for h in cal["holidays"]] == ["2027-01-01", "2027-05-01", "2027-06-01", "2027-08-17", "2027-12-25"]
     assert cal["working_weekdays"] == [1, 2, 3, 4, 5] and cal["target_minutes_per_day"] == 300
-    assert cal["schedule"]["5"] == {"start": "07:30", "end": "16:30"} and cal["deductions"]["TK"] == "3"
-    assert cal["working_days"]["02"] == 20 and "CUTI" in cal["excused_codes"]
+    assert cal["schedule"]["5"] == {"start": "07:30", "end": "16:30"}
+    assert cal["deductions"]["TK"] == "3" and cal["deductions_source"] == "default"
+    assert cal["working_days"]["02"] == 20 and cal["working_days"]["06"] == 21 and "CUTI" in cal["excused_codes"]
     assert client.get("/calendar/2027").status_code == 401
     assert client.get("/calendar/1999", headers=bkd(keys)).status_code == 422
 
@@ -38,7 +42,7 @@ def test_bkd_sets_a_year_audited_and_announced(client, keys, runtime, outbox, mo
     r = client.put("/calendar/2026", json=document(), headers=bkd(keys))
     assert r.status_code == 200, r.get_json()
     cal = r.get_json()
-    assert (cal["version"], cal["changed"], cal["updated_by"]) == (1, True, "acct-bkd-1")
+    assert (cal["version"], cal["changed"], cal["updated_by"], cal["is_default"]) == (1, True, "acct-bkd-1", False)
     assert cal["working_days"]["12"] == 23 - 2
     [event] = outbox()
     assert event["type"] == "calendar.updated" and event["source"] == "activity"
@@ -69,14 +73,14 @@ def test_a_stale_version_is_refused(client, keys, outbox):
 def test_every_mistake_is_listed_and_nothing_stored(client, keys, runtime, outbox):
     bad = document(schedule={"1": {"start": "16:00", "end": "07:00"}, "2": {"start": "7:30", "end": "16:00"}},
                    holidays=[{"date": "2025-12-31", "name": "x"}, {"date": "2026-12-24", "name": "Natal"}],
-                   late_bands=[30, 20, 90], deductions={"TL1": "1"}, year=2026)
+                   late_bands=[30, 20, 90], year=2026)
     r = client.put("/calendar/2026", json=bad, headers=bkd(keys))
     assert r.status_code == 422
     fields = r.get_json()["error"]["fields"]
     assert "schedule.2.start" in fields  # the shape check (HH:MM) comes first, field by field
     r = client.put("/calendar/2026", json={**bad, "schedule": {"1": {"start": "16:00", "end": "07:00"}}}, headers=bkd(keys))
     fields = r.get_json()["error"]["fields"]
-    assert {"schedule.1.end", "holidays.0.date", "collective_leave.0.date", "late_bands", "deductions.TK"} <= set(fields)
+    assert {"schedule.1.end", "holidays.0.date", "collective_leave.0.date", "late_bands"} <= set(fields)
     assert client.put("/calendar/2026", json=document(year=2025), headers=bkd(keys)).status_code == 422
     assert client.put("/calendar/2026", json=document(), headers=keys.headers("e-1", "pegawai")).status_code == 403
     assert outbox() == []
@@ -108,3 +112,27 @@ def test_a_date_declared_a_holiday_afterwards_clears_its_absences(client, keys, 
     detail = client.get(f"/attendance/{emp}/2026-10-07", headers=bkd(keys)).get_json()
     assert [v["source"] for v in detail["history"]] == ["close", "calendar"]
     consistent()
+
+
+def test_december_2026_counts_the_same_working_days_as_payroll_until_bkd_stores_it(client, keys, month, world):
+    """Issue 9 item 5: activity counted 23 days / 6,900 minutes, payroll 22 / 6,600. One default
+    calendar (ekinerja_common.workdays): Christmas is off in both."""
+    m = month(world.employee_id, "2026-12")
+    assert (m["working_days"], m["target_minutes"], m["calendar_is_default"]) == (22, 6_600, True)
+    cal = client.get("/calendar/2026", headers=keys.headers(world.employee_id, "pegawai")).get_json()
+    assert cal["working_days"]["12"] == 22 and cal["is_default"] is True
+
+
+def test_deductions_are_bpkads_table_from_payroll(client, keys, feed, world, month):
+    """One deduction table (issue 12): payroll owns it and announces it; GET /calendar shows it
+    (read-only), PUT ignores what is sent for it, and the month is priced with it."""
+    feed("tpp.deductions_updated", {"year": 2026, "policy_version": 2,
+                                    "deductions_pct": {"TL1": "0.75", "TL2": "1", "TL3": "1.5", "TL4": "2", "PSW1": "0.5",
+                                                       "PSW2": "1", "PSW3": "1.5", "PSW4": "2", "TK": "5", "SAKIT": "0"}})
+    cal = client.get("/calendar/2026", headers=bkd(keys)).get_json()
+    assert (cal["deductions"]["TK"], cal["deductions_source"], cal["deductions_policy_version"]) == ("5", "payroll", 2)
+    # An older version arriving late changes nothing.
+    feed("tpp.deductions_updated", {"year": 2026, "policy_version": 1, "deductions_pct": {"TK": "3"}})
+    assert client.get("/calendar/2026", headers=bkd(keys)).get_json()["deductions"]["TK"] == "5"
+    r = client.put("/calendar/2026", json={**document(), "deductions": {"TK": "9"}}, headers=bkd(keys))
+    assert r.status_code == 200 and r.get_json()["deductions"]["TK"] == "5"

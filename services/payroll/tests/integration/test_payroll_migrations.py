@@ -51,8 +51,12 @@ def test_upgrade_from_0002_leaves_earlier_runs_on_the_policy_calendar():
             with rt.session_factory() as s:
                 run = s.get(TppRun, "r1")
                 assert (run.status, run.calendar_version) == ("locked", None)
-                assert services.calendar_status(s, run) == {"source": "policy", "version": None,
-                                                            "latest_version": None, "changed": False}
+                # No BKD calendar: shown as the default (the policy's fallback holidays, which these
+                # runs used, were the same fixed-date holidays unless BPKAD edited them; each
+                # line's inputs still say "policy").
+                assert services.calendar_status(s, run) == {"source": "default", "version": None,
+                                                            "latest_version": None, "changed": False,
+                                                            "is_default": True}
                 assert s.scalar(select(func.count()).select_from(WorkCalendarRow)) == 0
         finally:
             rt.engine.dispose()

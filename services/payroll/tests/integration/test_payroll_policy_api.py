@@ -23,11 +23,12 @@ def test_first_read_stores_the_defaults_once(client, keys, runtime):
     first = client.get("/policies/2026", headers=h)
     assert first.status_code == 200
     p = first.get_json()
-    assert (p["year"], p["version"], p["base_amounts"]["9"], p["minutes_per_day"]) == (2026, 1, 5_000_000, 300)
+    assert (p["year"], p["version"], p["base_amounts"]["9"]) == (2026, 1, 5_000_000)
+    assert "minutes_per_day" not in p and "holidays" not in p  # working days are BKD's calendar
     assert p["weights_pct"] == {"performance": "60", "discipline": "40"} and p["cpns_factor_pct"] == "80"
     assert p["pph21_pct"]["pns"] == {"I": "0", "II": "0", "III": "5", "IV": "15"}
     assert p["pph21_pct"]["pppk"]["IX"] == "5" and p["pph21_pct"]["pppk"]["XIII"] == "15"
-    assert p["bpjs"] == {"employee_rate_pct": "1", "cap": 12_000_000} and "2026-06-01" in p["holidays"]
+    assert p["bpjs"] == {"employee_rate_pct": "1", "cap": 12_000_000}
     assert client.get("/policies/2026", headers=h).get_json() == p
     assert stored_versions(runtime, 2026) == [1] and audit_actions(runtime) == ["policy.defaulted"]
     assert client.get("/policies/2026").status_code == 401
@@ -36,12 +37,12 @@ def test_first_read_stores_the_defaults_once(client, keys, runtime):
 def test_bpkad_stores_a_new_version_with_an_audit_row(client, keys, runtime):
     doc = client.get("/policies/2027", headers=bpkad(keys)).get_json()
     doc["weights_pct"] = {"performance": "70", "discipline": "30"}
-    doc["holidays"] = ["2027-03-10", "2027-01-01", "2027-03-10"]
-    r = client.put("/policies/2027", json=doc, headers=bpkad(keys))
+    # An editor built on an older GET may still send the old fallback fields: ignored.
+    r = client.put("/policies/2027", json={**doc, "holidays": ["2027-03-10"], "minutes_per_day": 280}, headers=bpkad(keys))
     assert r.status_code == 200, r.get_json()
     saved = r.get_json()
     assert saved["version"] == 2 and saved["weights_pct"]["performance"] == "70"
-    assert saved["holidays"] == ["2027-01-01", "2027-03-10"]
+    assert "holidays" not in saved and "minutes_per_day" not in saved
     assert client.get("/policies/2027", headers=keys.headers("e1", "pegawai")).get_json() == saved
     assert stored_versions(runtime, 2027) == [1, 2]
     assert audit_actions(runtime) == ["policy.defaulted", "policy.changed"]
@@ -58,18 +59,17 @@ def test_invalid_policy_lists_every_bad_field_and_stores_nothing(client, keys, r
     doc["base_amounts"]["3"] = -100
     doc["pph21_pct"]["pns"]["III"] = "150"
     doc["bpjs"]["employee_rate_pct"] = "101"
-    doc["holidays"].append("2025-12-31")
     r = client.put("/policies/2026", json=doc, headers=bpkad(keys))
     assert r.status_code == 422
     err = r.get_json()["error"]
     assert err["code"] == "validation_failed" and err["message"] and err["message_en"]
     assert set(err["fields"]) == {"weights_pct", "base_amounts.17", "base_amounts.3", "pph21_pct.pns.III",
-                                  "bpjs.employee_rate_pct", "holidays.5"}
+                                  "bpjs.employee_rate_pct"}
     assert all(f["message"] and f["message_en"] for f in err["fields"].values())
     # The shape is checked too: wrong types and unknown fields are listed.
-    r = client.put("/policies/2026", json={**doc, "minutes_per_day": "banyak", "bonus": 1, "base_amounts": {"9": 1.5}},
+    r = client.put("/policies/2026", json={**doc, "cpns_factor_pct": [], "bonus": 1, "base_amounts": {"9": 1.5}},
                    headers=bpkad(keys))
-    assert r.status_code == 422 and {"minutes_per_day", "bonus", "base_amounts.9"} <= set(r.get_json()["error"]["fields"])
+    assert r.status_code == 422 and {"cpns_factor_pct", "bonus", "base_amounts.9"} <= set(r.get_json()["error"]["fields"])
     r = client.put("/policies/2026", json={**client.get("/policies/2026", headers=bpkad(keys)).get_json(), "year": 2025},
                    headers=bpkad(keys))
     assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"year"}
@@ -91,14 +91,13 @@ def test_new_policy_version_drives_the_next_compute(client, keys, events):
     events.position("p9", kelas=9)
     events.placement("pl-1", "e1", "p9", "2026-01-01")
     doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
-    doc["holidays"] = []
     doc["base_amounts"]["9"] = 6_000_000
     client.put("/policies/2026", json=doc, headers=bpkad(keys))
     run = client.post("/runs/2026/6/compute", headers=bpkad(keys)).get_json()
     assert run["policy_version"] == 2
     inputs = run["lines"][0]["inputs"]
-    # 1 June is no longer a holiday: 22 working days; nothing approved, full discipline: 40 %.
-    assert (inputs["working_days"], inputs["base"], run["lines"][0]["gross"]) == (22, 6_000_000, 2_400_000)
+    # June under the default calendar: 21 working days; nothing approved, full discipline: 40 %.
+    assert (inputs["working_days"], inputs["base"], run["lines"][0]["gross"]) == (21, 6_000_000, 2_400_000)
 
 
 def test_health_metrics_openapi(client):
@@ -137,3 +136,30 @@ def test_new_sections_are_validated_through_the_api(client, keys):
     r = client.put("/policies/2026", json=doc, headers=bpkad(keys))
     assert r.status_code == 422
     assert {"productivity.brackets", "discipline_deductions_pct.TK", "sanctions.combine"} <= set(r.get_json()["error"]["fields"])
+
+
+def outbox(runtime, event_type):
+    import json
+
+    from ekinerja_common.outbox import OUTBOX
+
+    table = runtime.metadata.tables[OUTBOX]
+    with runtime.engine.connect() as conn:
+        return [json.loads(b)["data"] for b in conn.execute(select(table.c.body).where(table.c.type == event_type)
+                                                            .order_by(table.c.seq)).scalars()]
+
+
+def test_a_changed_deduction_table_is_announced_to_activity(client, keys, runtime):
+    """One deduction table (issue 12): BPKAD owns it in the policy; activity prices with the latest
+    it was told of (tpp.deductions_updated), the shared default until then."""
+    doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
+    doc["weights_pct"] = {"performance": "70", "discipline": "30"}
+    assert client.put("/policies/2026", json=doc, headers=bpkad(keys)).status_code == 200
+    assert outbox(runtime, "tpp.deductions_updated") == []  # the table did not change
+    doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
+    doc["discipline_deductions_pct"] = {**doc["discipline_deductions_pct"], "TK": "5", "SAKIT": "0.25"}
+    assert client.put("/policies/2026", json=doc, headers=bpkad(keys)).status_code == 200
+    [event] = outbox(runtime, "tpp.deductions_updated")
+    assert (event["year"], event["policy_version"]) == (2026, 3)
+    assert event["deductions_pct"]["TK"] == "5" and event["deductions_pct"]["SAKIT"] == "0.25"
+    assert event["deductions_pct"]["TL1"] == "0.5"

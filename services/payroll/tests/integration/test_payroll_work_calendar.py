@@ -1,11 +1,11 @@
-"""BKD's work calendar (calendar.updated from activity) decides the month's target; the policy's
-holidays and minutes are the fallback for a year without one.
+"""BKD's work calendar (calendar.updated from activity) decides the month's target; a year without
+one uses the default calendar activity uses too (ekinerja_common.workdays).
 
 One employee, kelas 9 (5,000,000), golongan III/b (PPh 5 %), PNS, no salary (BPJS 1 % of the TPP).
 BKD's June 2026: holidays Mon 1 June (Pancasila) and Tue 16 June (1 Muharram), collective leave
 Mon 15 June: 22 weekdays less 3 = 19 working days, × 300 minutes = 5,700. 5,130 approved minutes
 are then 90 %: gross 5,000,000 × (0.6 × 0.9 + 0.4) = 4,700,000; PPh 235,000; BPJS 47,000.
-Under the policy fallback June has 21 working days (only 1 June off): target 6,300.
+Under the default calendar June has 21 working days (only 1 June off): target 6,300.
 """
 import uuid
 
@@ -51,12 +51,16 @@ def one(events):
     events.decision("approved", "jun-b", EMP, "2026-06-03", 2_130)
 
 
-def test_without_a_calendar_the_policy_decides_and_the_line_says_so(one, client, keys):
+def test_without_a_calendar_the_shared_default_decides_and_the_run_says_so(one, client, keys):
     run = compute(client, keys, 6)
     i = only_line(run)["inputs"]
     assert (i["working_days"], i["minutes_per_day"], i["target_minutes"]) == (21, 300, 6_300)
-    assert (i["calendar_source"], i["calendar_version"], i["minutes_per_day_source"]) == ("policy", None, "policy")
-    assert run["calendar"] == {"source": "policy", "version": None, "latest_version": None, "changed": False}
+    assert (i["calendar_source"], i["calendar_version"], i["minutes_per_day_source"]) == ("default", None, "default")
+    assert run["calendar"] == {"source": "default", "version": None, "latest_version": None, "changed": False,
+                               "is_default": True}
+    # Issue 9 item 5: December 2026 is 22 days / 6,600 minutes here, as in activity.
+    i = only_line(compute(client, keys, 12))["inputs"]
+    assert (i["working_days"], i["target_minutes"]) == (22, 6_600)
 
 
 def test_a_calendar_event_decides_the_working_days_of_the_next_compute(one, events, client, keys, runtime):
@@ -70,14 +74,14 @@ def test_a_calendar_event_decides_the_working_days_of_the_next_compute(one, even
     assert (i["working_days"], i["target_minutes"], i["productivity_pct"]) == (19, 5_700, "90.00")
     assert (i["calendar_source"], i["calendar_version"], i["minutes_per_day_source"]) == ("bkd", 1, "bkd")
     assert figures(line) == (4_700_000, 235_000, 47_000, 4_418_000)
-    assert run["calendar"] == {"source": "bkd", "version": 1, "latest_version": 1, "changed": False}
+    assert run["calendar"] == {"source": "bkd", "version": 1, "latest_version": 1, "changed": False, "is_default": False}
     with runtime.session_factory() as s:
         assert s.scalar(select(TppRun.calendar_version).where(TppRun.year == 2026, TppRun.month == 6)) == 1
     slip = client.get(f"/runs/2026/6/slips/{EMP}.pdf", headers=bpkad(keys))
     assert slip.status_code == 200 and slip.data.startswith(b"%PDF")
 
 
-def test_the_calendars_weekdays_and_daily_minutes_win_over_the_policy(one, events, client, keys):
+def test_the_calendars_weekdays_and_daily_minutes_decide(one, events, client, keys):
     # A six-day week of 250 minutes a day: June has 26 Monday–Saturday days, less 1 June = 25.
     events.calendar(2026, holidays=["2026-06-01"], working_weekdays=[1, 2, 3, 4, 5, 6], target_minutes_per_day=250)
     i = only_line(compute(client, keys, 6))["inputs"]
@@ -85,19 +89,19 @@ def test_the_calendars_weekdays_and_daily_minutes_win_over_the_policy(one, event
     assert (i["calendar_source"], i["minutes_per_day_source"]) == ("bkd", "bkd")
 
 
-def test_optional_fields_left_out_mean_monday_to_friday_and_the_policys_minutes(one, events, client, keys, runtime):
+def test_optional_fields_left_out_mean_monday_to_friday_and_the_default_minutes(one, events, client, keys, runtime):
     events.calendar(2026, **JUNE_OFF, working_weekdays=None, target_minutes_per_day=None)
     row = stored_calendar(runtime, 2026)
     assert (row.working_weekdays, row.target_minutes_per_day) == ([1, 2, 3, 4, 5], None)
     i = only_line(compute(client, keys, 6))["inputs"]
     assert (i["working_days"], i["minutes_per_day"]) == (19, 300)
-    assert (i["calendar_source"], i["minutes_per_day_source"]) == ("bkd", "policy")
+    assert (i["calendar_source"], i["minutes_per_day_source"]) == ("bkd", "default")
 
 
 def test_a_calendar_of_another_year_does_not_apply(one, events, client, keys):
     events.calendar(2027, holidays=["2027-06-01"], working_weekdays=[1, 2, 3, 4, 5, 6])
     i = only_line(compute(client, keys, 6))["inputs"]
-    assert (i["working_days"], i["calendar_source"]) == (21, "policy")
+    assert (i["working_days"], i["calendar_source"]) == (21, "default")
 
 
 def test_duplicate_and_late_older_calendar_events_change_nothing(one, events, client, keys, runtime):
@@ -134,7 +138,7 @@ def test_a_calendar_changed_after_a_compute_shows_on_the_open_run_until_recomput
     compute(client, keys, 6)
     events.calendar(2026, holidays=JUNE_OFF["holidays"], collective_leave=["2026-06-15", "2026-06-17"], version=2)
     run = client.get("/runs/2026/6", headers=bpkad(keys)).get_json()
-    assert run["calendar"] == {"source": "bkd", "version": 1, "latest_version": 2, "changed": True}
+    assert run["calendar"] == {"source": "bkd", "version": 1, "latest_version": 2, "changed": True, "is_default": False}
     assert only_line(run)["inputs"]["working_days"] == 19  # the stored run is what was computed
     run = compute(client, keys, 6)
     assert run["calendar"]["changed"] is False and only_line(run)["inputs"]["working_days"] == 18

@@ -1,5 +1,5 @@
-"""Working days (the policy's fallback and BKD's work calendar), the month's target and the
-placement that decides a month's position.
+"""Working days (BKD's work calendar, or the default shared with activity), the month's target and
+the placement that decides a month's position.
 
 March 2026 (Nyepi and Idul Fitri): holidays Thu 19, Fri 20, Sat 21; collective leave (cuti bersama)
 Wed 18, Mon 23, Tue 24. The month has 22 days Monday–Friday and 26 Monday–Saturday.
@@ -10,72 +10,71 @@ from datetime import date
 import pytest
 
 from ekinerja_common.errors import ValidationFailed
-from payroll import defaults, domain, policy
+from ekinerja_common.workdays import WorkingDays
+from payroll import domain
 
 
 def test_working_days_are_weekdays_less_holidays():
-    assert domain.working_days(2026, 11, []) == 21  # starts on a Sunday, 30 days
-    assert domain.working_days(2026, 2, []) == 20
-    holidays = policy.parse(2026, 1, defaults.document(2026)).holidays
-    assert domain.working_days(2026, 6, holidays) == 21  # 22 weekdays less Hari Lahir Pancasila (Mon 1 June)
-    assert domain.working_days(2026, 12, holidays) == 22  # 23 weekdays less Christmas (Friday)
+    assert WorkingDays(2026).count(11) == 21  # starts on a Sunday, 30 days
+    assert WorkingDays(2026).count(2) == 20
+    default = WorkingDays.default(2026)  # the calendar a year has before BKD stores one
+    assert default.count(6) == 21  # 22 weekdays less Hari Lahir Pancasila (Mon 1 June)
+    assert default.count(12) == 22  # 23 weekdays less Christmas (Friday)
 
 
 def test_holidays_on_weekends_other_months_or_twice_count_once_or_not_at_all():
-    assert domain.working_days(2026, 2, [date(2026, 2, 1)]) == 20  # a Sunday
-    assert domain.working_days(2026, 2, [date(2026, 3, 2)]) == 20  # another month
-    assert domain.working_days(2026, 2, [date(2026, 2, 17), date(2026, 2, 17)]) == 19
-    assert domain.working_days(2028, 2, []) == 21  # leap year: 29 February 2028 is a Tuesday
+    assert WorkingDays(2026, days_off=frozenset({date(2026, 2, 1)})).count(2) == 20  # a Sunday
+    assert WorkingDays(2026, days_off=frozenset({date(2026, 3, 2)})).count(2) == 20  # another month
+    assert WorkingDays(2026, days_off=frozenset({date(2026, 2, 17)})).count(2) == 19
+    assert WorkingDays(2028).count(2) == 21  # leap year: 29 February 2028 is a Tuesday
 
 
 MARCH_HOLIDAYS = frozenset({date(2026, 3, 19), date(2026, 3, 20), date(2026, 3, 21)})
 MARCH_LEAVE = frozenset({date(2026, 3, 18), date(2026, 3, 23), date(2026, 3, 24)})
 
 
-def cal(**kw):
-    return domain.WorkCalendar(**{"year": 2026, "version": 3, **kw})
+def cal(weekdays=frozenset({1, 2, 3, 4, 5}), holidays=frozenset(), collective_leave=frozenset(), minutes=300):
+    """BKD's calendar as payroll holds it (repository.work_calendar)."""
+    return WorkingDays.of(2026, weekdays, holidays | collective_leave, minutes, 3)
 
 
 def test_calendar_counts_only_its_working_weekdays():
-    assert cal().working_days(6) == 22  # Monday to Friday by default
-    assert cal(working_weekdays=frozenset(range(1, 7))).working_days(6) == 26  # a six-day week
-    assert cal(working_weekdays=frozenset({1, 2, 3, 4})).working_days(6) == 18  # no Fridays (4 of them in June)
-    assert cal(working_weekdays=frozenset({7})).working_days(3) == 5  # the Sundays of March 2026
+    assert cal().count(6) == 22  # Monday to Friday by default
+    assert cal(weekdays=frozenset(range(1, 7))).count(6) == 26  # a six-day week
+    assert cal(weekdays=frozenset({1, 2, 3, 4})).count(6) == 18  # no Fridays (4 of them in June)
+    assert cal(weekdays=frozenset({7})).count(3) == 5  # the Sundays of March 2026
 
 
 def test_calendar_takes_off_holidays_and_collective_leave_on_working_weekdays():
-    march = cal(holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE)
-    assert march.working_days(3) == 22 - 2 - 3  # Saturday 21 is no working weekday anyway
-    six_days = cal(working_weekdays=frozenset(range(1, 7)), holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE)
-    assert six_days.working_days(3) == 26 - 3 - 3  # on a six-day week the Saturday holiday counts
-    assert cal(collective_leave=MARCH_LEAVE).working_days(3) == 19  # collective leave alone
-    assert cal(holidays=MARCH_HOLIDAYS).working_days(3) == 20  # holidays alone
+    assert cal(holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE).count(3) == 22 - 2 - 3  # Sat 21 is off anyway
+    six_days = cal(weekdays=frozenset(range(1, 7)), holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE)
+    assert six_days.count(3) == 26 - 3 - 3  # on a six-day week the Saturday holiday counts
+    assert cal(collective_leave=MARCH_LEAVE).count(3) == 19  # collective leave alone
+    assert cal(holidays=MARCH_HOLIDAYS).count(3) == 20  # holidays alone
     # Days of other months change nothing; a date in both lists is one day off.
-    assert cal(holidays=MARCH_HOLIDAYS, collective_leave=frozenset({date(2026, 3, 19)})).working_days(4) == 22
-    assert cal(holidays=MARCH_HOLIDAYS, collective_leave=frozenset({date(2026, 3, 19)})).working_days(3) == 20
+    assert cal(holidays=MARCH_HOLIDAYS, collective_leave=frozenset({date(2026, 3, 19)})).count(4) == 22
+    assert cal(holidays=MARCH_HOLIDAYS, collective_leave=frozenset({date(2026, 3, 19)})).count(3) == 20
 
 
 def test_month_target_follows_bkd_calendar_when_there_is_one():
-    pol = policy.parse(2026, 1, defaults.document(2026))  # 300 minutes; 1 June a holiday
-    t = domain.month_target(2026, 3, cal(holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE,
-                                          target_minutes_per_day=330), pol.holidays, pol.minutes_per_day)
+    t = domain.month_target(2026, 3, cal(holidays=MARCH_HOLIDAYS, collective_leave=MARCH_LEAVE, minutes=330))
     assert (t.working_days, t.minutes_per_day) == (17, 330)
     assert t.shown() == {"calendar_source": "bkd", "calendar_version": 3, "minutes_per_day_source": "bkd"}
-    # The policy's holidays are not added to BKD's: 1 June is a working day if BKD says so.
-    t = domain.month_target(2026, 6, cal(target_minutes_per_day=300), pol.holidays, pol.minutes_per_day)
+    # The default's holidays are not added to BKD's: 1 June is a working day if BKD says so.
+    t = domain.month_target(2026, 6, cal())
     assert (t.working_days, t.calendar_source) == (22, "bkd")
-    # A calendar without a daily target takes the policy's minutes, and says so.
-    t = domain.month_target(2026, 6, cal(), pol.holidays, 270)
-    assert (t.working_days, t.minutes_per_day, t.calendar_source, t.minutes_per_day_source) == (22, 270, "bkd", "policy")
+    # A calendar event without a daily target takes the default 300 minutes, and says so.
+    t = domain.month_target(2026, 6, WorkingDays.of(2026, {1, 2, 3, 4, 5}, (), None, 3), False)
+    assert (t.working_days, t.minutes_per_day, t.calendar_source, t.minutes_per_day_source) == (22, 300, "bkd", "default")
 
 
-def test_month_target_falls_back_to_the_policy_without_a_calendar():
-    pol = policy.parse(2026, 1, defaults.document(2026))
-    t = domain.month_target(2026, 6, None, pol.holidays, pol.minutes_per_day)
+def test_month_target_without_a_calendar_is_the_shared_default():
+    t = domain.month_target(2026, 6, None)
     assert (t.working_days, t.minutes_per_day) == (21, 300)  # Monday to Friday less 1 June
-    assert t.shown() == {"calendar_source": "policy", "calendar_version": None, "minutes_per_day_source": "policy"}
+    assert t.shown() == {"calendar_source": "default", "calendar_version": None, "minutes_per_day_source": "default"}
+    assert (domain.month_target(2026, 12, None).working_days, domain.month_target(2026, 12, None).minutes_per_day) == (22, 300)
     with pytest.raises(ValueError):
-        domain.month_target(2027, 6, cal(), pol.holidays, pol.minutes_per_day)
+        domain.month_target(2027, 6, cal())
 
 
 def test_month_bounds_and_period_check():

@@ -1,5 +1,4 @@
 """The yearly policy document: defaults, validation and lookups."""
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -18,8 +17,13 @@ def test_defaults_parse_and_round_trip():
     assert p.base_for(9) == 5_000_000
     amounts = [p.base_for(k) for k in range(1, 18)]
     assert amounts == sorted(amounts) and len(set(amounts)) == 17
-    assert (p.perf_weight_pct, p.disc_weight_pct, p.minutes_per_day) == (60, 40, 300)
-    assert date(2026, 8, 17) in p.holidays and p.bpjs_cap == 12_000_000 and p.bpjs_rate_pct == 1
+    assert (p.perf_weight_pct, p.disc_weight_pct) == (60, 40)
+    assert p.bpjs_cap == 12_000_000 and p.bpjs_rate_pct == 1
+    # Working days are not TPP policy any more (BKD's calendar or the shared default); a version
+    # stored with the old fallback fields reads back without them.
+    assert "holidays" not in p.document() and "minutes_per_day" not in p.document()
+    old = policy.parse(2026, 1, {**default_doc(), "minutes_per_day": 300, "holidays": ["2026-01-01"]})
+    assert old.document() == default_doc()
 
 
 def test_lookups_by_status_and_golongan():
@@ -37,8 +41,6 @@ def test_every_bad_field_is_listed():
     doc["base_amounts"]["9"] = 0
     doc["base_amounts"]["18"] = 1
     doc["weights_pct"] = {"performance": "70", "discipline": "40"}
-    doc["minutes_per_day"] = 0
-    doc["holidays"] = ["2026-01-01", "2025-12-25"]
     doc["cpns_factor_pct"] = "120"
     doc["pph21_pct"]["pns"]["IV"] = "NaN"
     del doc["pph21_pct"]["pppk"]["XVII"]
@@ -46,7 +48,7 @@ def test_every_bad_field_is_listed():
     with pytest.raises(ValidationFailed) as exc:
         policy.parse(2026, 1, doc)
     assert set(exc.value.fields) == {
-        "base_amounts.5", "base_amounts.9", "base_amounts.18", "weights_pct", "minutes_per_day", "holidays.1",
+        "base_amounts.5", "base_amounts.9", "base_amounts.18", "weights_pct",
         "cpns_factor_pct", "pph21_pct.pns.IV", "pph21_pct.pppk.XVII", "bpjs.employee_rate_pct", "bpjs.cap",
     }
     assert all(t.id and t.en for t in exc.value.fields.values())

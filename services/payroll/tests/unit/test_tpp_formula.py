@@ -17,7 +17,7 @@ def example(**changes) -> domain.TppInputs:
     97 %, salary Rp 4,000,000."""
     base = domain.TppInputs(
         kelas_jabatan=9, base=POLICY.base_for(9), factor=Decimal("1"), employee_kind="PNS", golongan="III/b",
-        status="PNS", approved_minutes=5_670, working_days=21, minutes_per_day=POLICY.minutes_per_day,
+        status="PNS", approved_minutes=5_670, working_days=21, minutes_per_day=300,
         deductions_pct=Decimal("3"), perf_weight_pct=POLICY.perf_weight_pct, disc_weight_pct=POLICY.disc_weight_pct,
         status_factor_pct=POLICY.status_factor_pct("PNS"), pph_rate_pct=POLICY.pph_rate_pct("PNS", "III/b"),
         bpjs_rate_pct=POLICY.bpjs_rate_pct, bpjs_cap=POLICY.bpjs_cap, salary=4_000_000,

@@ -1,0 +1,28 @@
+"""deduction tables: BPKAD's discipline deduction table per year, from payroll
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01 10:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('deduction_tables',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('deductions', sa.JSON(), nullable=False),
+    sa.Column('policy_version', sa.Integer(), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('year')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('deduction_tables')
