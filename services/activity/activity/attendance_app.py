@@ -160,7 +160,7 @@ def leave_json(leave: LeaveRecord) -> dict:
 
 def report_json(r: att.ImportReport) -> dict:
     return {"import_id": r.import_id, "rows": r.rows, "changed": r.changed, "unchanged": r.unchanged,
-            "rejected": r.rejected, "events": r.events,
+            "rejected": r.rejected, "events": r.events, "locked_month_days": r.locked_month_days,
             "errors": {name: t.as_json() for name, t in r.errors.items()}}
 
 
@@ -320,7 +320,7 @@ def enter_leave():
     upload = uploaded_file(required=False) if request.mimetype == "multipart/form-data" else None
     store: EvidenceStore = evidence_store()
     with runtime().uow(g.request_id) as uow:
-        leave, ev, days = att.enter_leave(uow, store, employee_id=body.employee_id, nip=body.nip, code=body.code,
+        leave, ev, days, locked_days = att.enter_leave(uow, store, employee_id=body.employee_id, nip=body.nip, code=body.code,
                                           start=body.start_date, end=body.end_date, note=body.note, upload=upload,
                                           actor=who.account_id, policy=current_policy(), today=clock.today())
         try:
@@ -329,7 +329,8 @@ def enter_leave():
             if ev is not None:
                 store.delete(ev.id)
             raise
-    return {**leave_json(leave), "days_changed": days, "evidence": evidence_json(ev) if ev else None}, 201
+    return {**leave_json(leave), "days_changed": days, "locked_month_days": locked_days,
+            "evidence": evidence_json(ev) if ev else None}, 201
 
 
 @bp.delete("/attendance/leave/<leave_id>")
@@ -337,9 +338,9 @@ def cancel_leave(leave_id: str):
     """Cancel a leave record (admin_bkd): its days lose the code (a new version each)."""
     who = bkd()
     with runtime().uow(g.request_id) as uow:
-        leave, days = att.cancel_leave(uow, leave_id, who.account_id, clock.today())
+        leave, days, locked_days = att.cancel_leave(uow, leave_id, who.account_id, clock.today())
         uow.commit()
-    return {**leave_json(leave), "days_changed": days}
+    return {**leave_json(leave), "days_changed": days, "locked_month_days": locked_days}
 
 
 @bp.post("/attendance/close-day")

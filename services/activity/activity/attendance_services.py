@@ -98,7 +98,8 @@ def put_calendar(uow: UnitOfWork, proposed: WorkCalendar, actor: str, today: dat
     if moved:
         stored = _load_days_on(s, moved)
         changes = [Change(employee_id=e, date=d, recompute=True) for (e, d) in stored]
-        p = plan(s, changes, lambda year: new if year == new.year else load_calendar(s, year), today, stored)
+        p = plan(s, changes, lambda year: new if year == new.year else load_calendar(s, year), today, stored,
+                 skip_locked=True)
         write(uow, p, source="calendar", actor=actor)
         result.recomputed_days = p.changed
         result.skipped_locked_days = len(p.locked)
@@ -151,7 +152,12 @@ class Plan:
     deltas: Deltas = field(default_factory=Deltas)
     changed: int = 0
     unchanged: int = 0
-    locked: list[Change] = field(default_factory=list)  # would change a locked month: not planned
+    # Changes of days in months BPKAD locked: planned like any other (payroll turns them into a
+    # correction, rapel, in its next open month), counted so that the answer can say so...
+    locked_month_days: int = 0
+    # ... except where the writer skips them (a calendar change: payroll keeps a locked month's
+    # working days, so re-evaluating its days would correct what payroll never corrects).
+    locked: list[Change] = field(default_factory=list)
 
 
 def _state(row) -> DayState:
@@ -184,9 +190,13 @@ def _load_days_on(session: Session, dates: list[date]) -> dict[tuple[str, date],
 
 
 def plan(session: Session, changes: list[Change], calendar_for, today: date,
-         stored: dict[tuple[str, date], DayState] | None = None) -> Plan:
+         stored: dict[tuple[str, date], DayState] | None = None, skip_locked: bool = False) -> Plan:
     """New versions for the employee-days whose inputs (or, on recompute, whose codes) change.
-    A day is over once ``today`` has moved past it (see attendance.evaluate)."""
+    A day is over once ``today`` has moved past it (see attendance.evaluate).
+
+    A day of a month BPKAD locked is a correction like any other (DOMAIN.md: "a corrected
+    attendance day becomes a correction line in the next open month"): planned, announced, and
+    counted in ``locked_month_days``; with ``skip_locked`` it is left out (``locked``) instead."""
     if stored is None:
         stored = _load_days(session, {(c.employee_id, c.date) for c in changes})
     locked = locked_months(session)
@@ -220,8 +230,10 @@ def plan(session: Session, changes: list[Change], calendar_for, today: date,
             p.unchanged += 1
             continue
         if (ch.date.year, ch.date.month) in locked:
-            p.locked.append(ch)
-            continue
+            if skip_locked:
+                p.locked.append(ch)
+                continue
+            p.locked_month_days += 1
         if old is not None:
             version = old.version + 1
             published = (old.published_codes, old.published_deduction)
@@ -274,6 +286,7 @@ class ImportReport:
     rejected: int
     events: int
     errors: dict[str, Text]
+    locked_month_days: int = 0  # changed days of locked months: payroll corrects them (rapel)
 
 
 def _line_order(key: str) -> tuple:
@@ -285,18 +298,15 @@ def _row_key(field_key: str) -> str:
     return ".".join(field_key.split(".")[:2])
 
 
-LOCKED_ROW = Text("Bulan ini sudah dikunci oleh BPKAD; hari ini tidak dapat diubah",
-                  "This month has been locked by BPKAD; this day can no longer be changed")
-
-
 def import_rows(uow: UnitOfWork, raw_rows: list[RawRow], parse_errors: dict[str, Text], *, source: str,
                 filename: str | None, digest: str, actor: str, partial: bool, today: date) -> ImportReport:
     """Import attendance rows from a device file or a device push.
 
     All-or-nothing by default: if any row is bad, nothing is stored and every problem is listed
-    with its row (422 ``import_rejected``; 409 ``period_locked`` when the only problem is rows
-    that would change a locked month). With ``partial`` the good rows are imported and the bad
-    ones reported. Rows equal to what is stored change nothing."""
+    with its row (422 ``import_rejected``). With ``partial`` the good rows are imported and the
+    bad ones reported. Rows equal to what is stored change nothing. A row that changes a day of a
+    month BPKAD locked is a correction: stored and announced like any other, and counted in
+    ``locked_month_days`` (payroll pays or recovers the difference in its next open month)."""
     s = uow.session
     if "file" in parse_errors:
         raise ValidationFailed({"file": parse_errors["file"]}, "import_rejected")
@@ -308,26 +318,21 @@ def import_rows(uow: UnitOfWork, raw_rows: list[RawRow], parse_errors: dict[str,
     changes = [Change(employee_id=r.employee_id, date=r.date, key=r.key, set_device=True, check_in=r.check_in,
                       check_out=r.check_out, device_code=r.code) for r in check.rows]
     p = plan(s, changes, calendars, today)
-    lock_errors = {f"{ch.key}.date": LOCKED_ROW for ch in p.locked}
-    all_errors = dict(sorted({**errors, **lock_errors}.items(), key=lambda kv: _line_order(kv[0])))
+    all_errors = dict(sorted(errors.items(), key=lambda kv: _line_order(kv[0])))
     rejected = len({_row_key(k) for k in all_errors})
     if all_errors and not partial:
-        if errors:
-            raise DomainError("import_rejected",
-                              Text(f"Data presensi ditolak: {rejected} baris bermasalah; tidak ada yang diimpor",
-                                   f"Attendance data rejected: {rejected} bad rows; nothing was imported"),
-                              all_errors, status=422)
-        raise DomainError("period_locked",
-                          Text(f"{rejected} baris mengubah bulan yang sudah dikunci BPKAD; tidak ada yang diimpor",
-                               f"{rejected} rows would change a month locked by BPKAD; nothing was imported"),
-                          all_errors, status=409)
+        raise DomainError("import_rejected",
+                          Text(f"Data presensi ditolak: {rejected} baris bermasalah; tidak ada yang diimpor",
+                               f"Attendance data rejected: {rejected} bad rows; nothing was imported"),
+                          all_errors, status=422)
     record = AttendanceImport(source=source, filename=filename, sha256=digest, submitted_by=actor,
                               submitted_at=utcnow(), partial=partial, rows=len(raw_rows) + len(parse_errors),
                               changed=p.changed, unchanged=p.unchanged, rejected=rejected, events=len(p.events))
     s.add(record)
     s.flush()
     write(uow, p, source=source, actor=actor, import_id=record.id)
-    return ImportReport(record.id, record.rows, p.changed, p.unchanged, rejected, len(p.events), all_errors)
+    return ImportReport(record.id, record.rows, p.changed, p.unchanged, rejected, len(p.events), all_errors,
+                        p.locked_month_days)
 
 
 def sha256(data: bytes) -> str:
@@ -363,10 +368,12 @@ def _check_open(session: Session, first: date, last: date) -> None:
 
 def enter_leave(uow: UnitOfWork, store: evidence.EvidenceStore, *, employee_id: str | None, nip: str | None,
                 code: str, start: date, end: date | None, note: str | None, upload: tuple[str, bytes] | None,
-                actor: str, policy: domain.Policy, today: date) -> tuple[LeaveRecord, Evidence | None, int]:
+                actor: str, policy: domain.Policy, today: date) -> tuple[LeaveRecord, Evidence | None, int, int]:
     """BKD records a leave or duty code (cuti, sakit, dinas luar, ...) for the working days of a
     date range, optionally with its evidence. Each day gets a new version with the code, which
-    excuses it whatever the device says. Returns the record, its evidence and the days changed."""
+    excuses it whatever the device says; days of a locked month too (a correction: payroll pays
+    it back in its next open month). Returns the record, its evidence, the days changed and how
+    many of them lie in locked months."""
     s = uow.session
     end = end or start
     code = code.strip().upper()
@@ -396,7 +403,6 @@ def enter_leave(uow: UnitOfWork, store: evidence.EvidenceStore, *, employee_id: 
     if errors:
         raise ValidationFailed(errors)
     assert emp is not None
-    _check_open(s, start, end)
     serialize_attendance_writers(s)
     clash = s.scalar(select(LeaveRecord.id).where(LeaveRecord.employee_id == emp.employee_id,
                                                   LeaveRecord.cancelled_at.is_(None),
@@ -418,26 +424,26 @@ def enter_leave(uow: UnitOfWork, store: evidence.EvidenceStore, *, employee_id: 
                for d in days if calendars(d.year).is_working_day(d)]
     p = plan(s, changes, calendars, today)
     write(uow, p, source="leave", actor=actor)
-    return leave, stored_evidence, p.changed
+    return leave, stored_evidence, p.changed, p.locked_month_days
 
 
-def cancel_leave(uow: UnitOfWork, leave_id: str, actor: str, today: date) -> tuple[LeaveRecord, int]:
-    """Withdraw a leave record: its days lose the code (a new version each); the record stays."""
+def cancel_leave(uow: UnitOfWork, leave_id: str, actor: str, today: date) -> tuple[LeaveRecord, int, int]:
+    """Withdraw a leave record: its days lose the code (a new version each; in a locked month too,
+    a correction); the record stays. Returns it, the days changed and those in locked months."""
     s = uow.session
     serialize_attendance_writers(s)
     leave = s.get(LeaveRecord, leave_id, with_for_update=True)
     if leave is None:
         raise NotFound(Text("Catatan cuti tidak ditemukan", "Leave record not found"))
     if leave.cancelled_at is not None:
-        return leave, 0
-    _check_open(s, leave.start_date, leave.end_date)
+        return leave, 0, 0
     leave.cancelled_at, leave.cancelled_by = utcnow(), actor
     days = s.scalars(select(AttendanceDay.date).where(AttendanceDay.employee_id == leave.employee_id,
                                                       AttendanceDay.leave_id == leave.id)).all()
     changes = [Change(employee_id=leave.employee_id, date=d, set_leave=True) for d in days]
     p = plan(s, changes, Calendars(s), today)
     write(uow, p, source="leave", actor=actor)
-    return leave, p.changed
+    return leave, p.changed, p.locked_month_days
 
 
 def close_day(uow: UnitOfWork, day: date, actor: str, today: date) -> int:
@@ -445,7 +451,11 @@ def close_day(uow: UnitOfWork, day: date, actor: str, today: date) -> int:
     attendance record for it at all, and settle the day's provisional records (a punch pushed
     during the day with no check-out yet becomes PSW4). Run after the day's file is in; running
     it again changes only what is still open. A late record for a marked day is a correction (a
-    new version). Returns how many employee-days changed."""
+    new version). Returns how many employee-days changed.
+
+    Not in a month BPKAD locked (409): closing a day is part of getting a month ready, not a
+    correction — marking people absent after the month was paid would recover allowance for days
+    nobody ever recorded (a missing record is what payroll already paid as full discipline)."""
     s = uow.session
     if day >= today:
         raise ValidationFailed({"date": Text("Hanya hari yang sudah lewat yang dapat ditutup", "Only a past day can be closed")})

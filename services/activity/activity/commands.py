@@ -47,7 +47,7 @@ def import_attendance(argv: list[str]) -> None:
         _fail(exc)
     print(json.dumps({"import_id": report.import_id, "rows": report.rows, "changed": report.changed,
                       "unchanged": report.unchanged, "rejected": report.rejected, "events": report.events,
-                      "errors": {k: t.as_json() for k, t in report.errors.items()}}, ensure_ascii=False, indent=2))
+                      "locked_month_days": report.locked_month_days, "errors": {k: t.as_json() for k, t in report.errors.items()}}, ensure_ascii=False, indent=2))
 
 
 def close_day(argv: list[str]) -> None:

@@ -137,15 +137,19 @@ def on_attendance(session: Session, env: Envelope) -> None:
     d = env.data
     employee_id, day = d["employee_id"], date.fromisoformat(d["date"])
     codes = [str(c).strip().upper() for c in d["codes"]]
-    applied, _ = _upsert(session, AttendanceDay, {"employee_id": employee_id, "day": day}, d["version"],
-                         {"codes": codes, "deduction_pct": Decimal(str(d["deduction_pct"]))})
+    applied, before = _upsert(session, AttendanceDay, {"employee_id": employee_id, "day": day}, d["version"],
+                              {"codes": codes, "deduction_pct": Decimal(str(d["deduction_pct"]))})
     if not applied:
         return
     session.execute(delete(AttendanceCode).where(AttendanceCode.employee_id == employee_id, AttendanceCode.day == day))
     if codes:
         session.execute(insert(AttendanceCode), [{"employee_id": employee_id, "day": day, "seq": n, "code": code[:20]}
                                                  for n, code in enumerate(codes)])
-    _noted(session, env, employee_id, {day})
+    # A day of a locked month (activity accepts corrections after the lock) becomes a correction
+    # in the next open month; the note keeps the day and its codes before and after, so that the
+    # correction's cause can say "presensi 5 Okt 2026 dikoreksi: TL2 → tepat waktu".
+    repository.note_change(session, employee_id, day.year, day.month, day, env.id, env.type,
+                           detail={"codes": codes, "previous_codes": list(before["codes"]) if before else None})
 
 
 def _calendar_dates(year: int, name: str, raw: Any) -> list[str]:

@@ -212,6 +212,10 @@ class DataChange(Base):
     cause_type: Mapped[str] = mapped_column(String(50))
     # What the cause is about, where its words need it: the appeal of an appeal.decided.
     cause_ref: Mapped[str | None] = mapped_column(String(36))
+    # What changed, where the cause's words need it: for attendance, the day's codes before and
+    # after ({"codes": [...], "previous_codes": [...]}; previous_codes null when payroll had no
+    # record of the day). Null for other causes.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     claimed_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -44,6 +44,14 @@ def lock_period(session: Session, year: int, month: int, exclusive: bool) -> Non
                     .with_for_update(read=not exclusive))
 
 
+def lock_order(session: Session, exclusive: bool) -> None:
+    """The order of months: a lock takes it exclusively, a compute shared, so that "no later month
+    is locked" (checked by a compute) and "no earlier month is open" (checked by a lock) cannot
+    both pass for a compute and a lock running at once. A period row of its own (0, 0), taken
+    before any month's, so the order in which transactions take period locks stays the same."""
+    lock_period(session, 0, 0, exclusive)
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: with COPY on PostgreSQL (a run writes
     thousands of lines with their inputs, and COPY is several times faster than batched INSERTs),
@@ -65,24 +73,25 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
 
 
 def note_changes(session: Session, year: int, month: int,
-                 changes: list[tuple[str, date | None, str, str] | tuple[str, date | None, str, str, str | None]]) -> int:
+                 changes: list[tuple[str, date | None, str, str] | tuple[str, date | None, str, str, str | None]],
+                 detail: dict[str, Any] | None = None) -> int:
     """Record that employees' data of a month changed — ``(employee_id, day, cause_id, cause_type[,
-    cause_ref])`` each — if that month has been computed already (a month not computed yet will
-    simply see the data). Call it in the transaction that makes the change; returns how many rows
-    were written."""
+    cause_ref])`` each, with what changed (``detail``, e.g. an attendance day's codes before and
+    after) — if that month has been computed already (a month not computed yet will simply see the
+    data). Call it in the transaction that makes the change; returns how many rows were written."""
     if not changes:
         return 0
     lock_period(session, year, month, exclusive=False)
     if session.scalar(select(TppRun.id).where(TppRun.year == year, TppRun.month == month)) is None:
         return 0
     session.add_all(DataChange(year=year, month=month, employee_id=c[0], day=c[1], cause_id=c[2], cause_type=c[3],
-                               cause_ref=c[4] if len(c) > 4 else None) for c in changes)
+                               cause_ref=c[4] if len(c) > 4 else None, detail=detail) for c in changes)
     return len(changes)
 
 
 def note_change(session: Session, employee_id: str, year: int, month: int, day: date | None, cause_id: str,
-                cause_type: str, cause_ref: str | None = None) -> bool:
-    return note_changes(session, year, month, [(employee_id, day, cause_id, cause_type, cause_ref)]) > 0
+                cause_type: str, cause_ref: str | None = None, detail: dict[str, Any] | None = None) -> bool:
+    return note_changes(session, year, month, [(employee_id, day, cause_id, cause_type, cause_ref)], detail) > 0
 
 
 def placed_employees(session: Session, first: date, last: date) -> dict[str, tuple[Row | None, list[Row]]]:

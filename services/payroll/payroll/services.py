@@ -288,6 +288,27 @@ def _locked_run_row(session: Session, year: int, month: int) -> TppRun | None:
                           .with_for_update().execution_options(populate_existing=True))
 
 
+def _later_locked(session: Session, year: int, month: int) -> tuple[int, int] | None:
+    """The latest locked month after this one, if any."""
+    row = session.execute(select(TppRun.year, TppRun.month).where(
+        TppRun.status == "locked", TppRun.year * 100 + TppRun.month > period_key(year, month))
+        .order_by(TppRun.year.desc(), TppRun.month.desc()).limit(1)).first()
+    return (row.year, row.month) if row else None
+
+
+def _refuse_after_a_later_lock(session: Session, year: int, month: int) -> None:
+    """A month before a locked month can no longer be computed or locked (issue 9 item 6): its
+    people would be paid after a later month was closed, outside the order the corrections rely
+    on (a change to a locked month is paid in the next open month, which must come after it).
+    What such a month still needs to pay goes as a correction, once it has a locked run, or by
+    a manual decision of BPKAD outside the system — never by reopening the order."""
+    later = _later_locked(session, year, month)
+    if later is not None:
+        raise Conflict("later_month_locked", Text(
+            f"Bulan {later[1]:02d}/{later[0]} sudah dikunci; bulan sebelumnya tidak dapat dihitung atau dikunci lagi",
+            f"{later[0]}-{later[1]:02d} is already locked; an earlier month can no longer be computed or locked"))
+
+
 def _open_run(uow: UnitOfWork, year: int, month: int, actor: str, policy_version: int) -> TppRun:
     """The month's run, row-locked so that two computes of one month follow each other."""
     run = _locked_run_row(uow.session, year, month)
@@ -418,6 +439,8 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     a month without attendance rows counts as full discipline (100 %): withholding the discipline
     share for data that has not arrived would underpay everyone."""
     domain.check_period(year, month)
+    repository.lock_order(uow.session, exclusive=False)
+    _refuse_after_a_later_lock(uow.session, year, month)
     pol = current_policy(uow, year, actor)
     s = uow.session
     # The locked months this compute may correct are locked first, exclusively and in month order
@@ -586,7 +609,7 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                or_(*(and_(changes.c.year == y, changes.c.month == m) for y, m in months)))
         .values(claimed_run_id=run.id)
         .returning(changes.c.year, changes.c.month, changes.c.employee_id, changes.c.cause_id,
-                   changes.c.cause_type, changes.c.cause_ref, changes.c.day, changes.c.recorded_at)
+                   changes.c.cause_type, changes.c.cause_ref, changes.c.day, changes.c.recorded_at, changes.c.detail)
     ).all()
     causes: dict[tuple[int, int], dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for c in claimed:
@@ -636,7 +659,8 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                        "for_year": year, "for_month": month,
                        "text": domain.cause_text((c.cause_type, c.day, c.cause_ref) for c in cited),
                        "changes": [{"event_id": c.cause_id, "event_type": c.cause_type, "ref": c.cause_ref,
-                                    "day": c.day.isoformat() if c.day else None} for c in cited]},
+                                    "day": c.day.isoformat() if c.day else None,
+                                    **({"detail": c.detail} if c.detail else {})} for c in cited]},
                 basis={"locked": dataclasses.asdict(paid), "earlier_corrections": dataclasses.asdict(before),
                        "recomputed": {**now.explain(), **shown}, "policy_version": pol.version},
                 created_at=utcnow(),
@@ -652,18 +676,26 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
     """Lock the month as last computed: its lines and corrections never change again. Publishes
     ``tpp.period_locked`` and ``tpp.correction_issued`` for each correction (issued now, not when
     computed, because a recompute before the lock may still replace it). Months are locked in
-    order, so a correction always lands after every month it could affect."""
+    order and without gaps, and no month before a locked one is computed or locked again
+    (README "Lock order"), so a correction always lands after every month it could affect."""
     domain.check_period(year, month)
     s = uow.session
+    repository.lock_order(s, exclusive=True)
     repository.lock_period(s, year, month, exclusive=True)
     run = _locked_run_row(s, year, month)
+    if run is not None and run.status == "locked":
+        raise Conflict("period_locked", PERIOD_LOCKED)
+    _refuse_after_a_later_lock(s, year, month)
     if run is None:
         raise NotFound(NO_RUN, "no_run")
-    if run.status == "locked":
-        raise Conflict("period_locked", PERIOD_LOCKED)
     if expected_version is not None and expected_version != run.version:
         raise Conflict("stale_run", Text("Perhitungan bulan ini sudah diulang orang lain; periksa lalu kunci lagi",
                                          "This month was recomputed meanwhile; review it and lock again"))
+    earlier = _earlier_unlocked(s, year, month)
+    if earlier:
+        raise Conflict("earlier_month_open", Text(
+            f"Bulan {earlier[1]:02d}/{earlier[0]} belum dikunci; kunci bulan secara berurutan",
+            f"{earlier[0]}-{earlier[1]:02d} is not locked yet; lock months in order"))
     # Warnings stop a careless payment: every blocking warning of the run as it stands must be
     # named in ``acknowledged`` (the operator saw it and decided to pay anyway), else 409. Codes
     # the client adds from other services (e.g. validations still pending) are recorded with them.
@@ -674,13 +706,6 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
             f"Periksa dan centang setiap peringatan sebelum mengunci ({', '.join(missing)})",
             f"Review and acknowledge every warning before locking ({', '.join(missing)})"),
             {f"acknowledged_warnings.{code}": Text("Belum dicentang", "Not acknowledged") for code in missing})
-    earlier = s.execute(select(TppRun.year, TppRun.month).where(
-        TppRun.status == "open", TppRun.year * 100 + TppRun.month < period_key(year, month))
-        .order_by(TppRun.year, TppRun.month).limit(1)).first()
-    if earlier:
-        raise Conflict("earlier_month_open", Text(
-            f"Bulan {earlier.month:02d}/{earlier.year} belum dikunci; kunci bulan secara berurutan",
-            f"{earlier.year}-{earlier.month:02d} is not locked yet; lock months in order"))
     now = utcnow()
     run.status, run.locked_at, run.locked_by = "locked", now, actor
     s.execute(update(DataChange).where(DataChange.claimed_run_id == run.id).values(settled_at=now))
@@ -706,6 +731,25 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
         "warnings": [{"code": w["code"], "count": w.get("count")} for w in standing],
         "correction_totals": totals(corrections)})
     return run
+
+
+def _earlier_unlocked(session: Session, year: int, month: int) -> tuple[int, int] | None:
+    """The first month before this one that must be locked first, if any: a month with an open
+    run, or any month without a locked run between the first month ever locked and this one. So
+    locked months are always one unbroken sequence, every one of them earlier than every open
+    month (the first lock starts it: the months before the system went live are never asked for)."""
+    key = period_key(year, month)
+    runs = {(y, m): status for y, m, status in session.execute(
+        select(TppRun.year, TppRun.month, TppRun.status).where(TppRun.year * 100 + TppRun.month < key))}
+    open_runs = sorted(k for k, status in runs.items() if status == "open")
+    locked = sorted(k for k, status in runs.items() if status == "locked")
+    if locked:
+        y, m = locked[0]
+        while period_key(y, m) < key:
+            if runs.get((y, m)) != "locked":
+                return min([(y, m), *open_runs])
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return open_runs[0] if open_runs else None
 
 
 def pending_changes(session: Session, year: int, month: int) -> int:

@@ -229,20 +229,36 @@ def test_only_bkd_imports(client, keys, staff, world, runtime):
     assert days(runtime) == {}
 
 
-def test_locked_months_refuse_changed_rows_with_409(client, keys, staff, feed, runtime, outbox):
+def test_corrections_of_a_locked_month_are_accepted_and_announced(client, keys, staff, feed, runtime, outbox,
+                                                                   month, consistent):
+    """Issue 9 item 2: a wrongly recorded TL2 can be corrected after BPKAD locked the month (import,
+    device push, leave codes): the new version is announced like any other, and payroll turns it
+    into a correction (rapel) in its next open month (tests/rules/test_attendance_rapel.py)."""
     text = csv_text(*week(staff))
     import_csv(client, keys, text)
     feed.lock(2026, 10)
     again = import_csv(client, keys, text)
-    assert again.status_code == 200 and again.get_json()["changed"] == 0  # nothing changes: nothing to refuse
-    a, b, _ = staff.nips
-    changed = csv_text((a, "2026-10-05", "09:00", "16:00", ""), (b, "2026-09-30", "07:30", "16:00", ""))
-    r = import_csv(client, keys, changed)
-    assert r.status_code == 409 and r.get_json()["error"]["code"] == "period_locked"
-    assert list(r.get_json()["error"]["fields"]) == ["lines.2.date"]
-    partial = import_csv(client, keys, changed, partial=True).get_json()
-    assert (partial["changed"], list(partial["errors"])) == (1, ["lines.2.date"])
-    assert days(runtime)[(staff.ids[0], MON)].version == 1
+    assert again.status_code == 200 and again.get_json()["changed"] == 0  # nothing changes
+    a, b, c = staff.nips
+    # b was recorded TL2,PSW1 on Monday; the device was wrong: on time.
+    r = import_csv(client, keys, csv_text((b, "2026-10-05", "07:29", "16:00", ""), (a, "2026-09-30", "07:30", "16:00", "")))
+    assert r.status_code == 200, r.get_json()
+    assert (r.get_json()["changed"], r.get_json()["locked_month_days"]) == (2, 1)  # September is open
+    assert days(runtime)[(staff.ids[1], MON)].version == 2
+    assert attendance_events(outbox)[-1]["data"] == {"employee_id": staff.ids[1], "date": "2026-10-05", "codes": [],
+                                                     "deduction_pct": "0", "version": 2}
+    assert month(staff.ids[1], MONTH)["discipline_pct"] == "100.00"
+    # A device push of the same month, and a leave code over it, are accepted too.
+    push = client.post("/attendance/records", json={"records": [{"nip": a, "date": "2026-10-06", "check_in": "08:10",
+                                                                 "check_out": "16:00"}]}, headers=bkd(keys))
+    assert push.status_code == 200 and push.get_json()["locked_month_days"] == 1
+    leave = client.post("/attendance/leave", json={"nip": a, "code": "SAKIT", "start_date": "2026-10-06"}, headers=bkd(keys))
+    assert leave.status_code == 201 and leave.get_json()["locked_month_days"] == 1
+    assert days(runtime)[(staff.ids[0], TUE)].codes == "SAKIT"
+    cancelled = client.delete(f"/attendance/leave/{leave.get_json()['id']}", headers=bkd(keys))
+    assert cancelled.status_code == 200 and cancelled.get_json()["locked_month_days"] == 1
+    assert days(runtime)[(staff.ids[0], TUE)].codes == "TL2"
+    consistent()
 
 
 # -- device push --------------------------------------------------------------------------------

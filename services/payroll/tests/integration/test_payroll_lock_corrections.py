@@ -88,6 +88,30 @@ def test_lock_is_bpkad_only_and_refuses_what_cannot_be_locked(one, client, keys,
     assert lock(client, keys, 7).status_code == 200  # now in order
 
 
+def test_lock_order_holds_against_every_earlier_month_not_only_those_with_a_run(one, client, keys, runtime):
+    """Issue 9 item 6: September and October (never computed) could be computed and locked after
+    November was locked. The first lock starts the sequence (the months before the system went
+    live are never asked for); after it, no earlier month is computed or locked, and no month is
+    locked while one between it and the last locked month is not."""
+    compute(client, keys, 11)
+    assert lock(client, keys, 11).status_code == 200  # the first lock: November
+    for month in (9, 10):
+        r = client.post(f"/runs/2026/{month}/compute", headers=bpkad(keys))
+        assert r.status_code == 409 and r.get_json()["error"]["code"] == "later_month_locked", month
+        assert r.get_json()["error"]["message"] and r.get_json()["error"]["message_en"]
+        r = lock(client, keys, month)
+        assert r.status_code == 409 and r.get_json()["error"]["code"] == "later_month_locked", month
+    assert count(runtime, TppRun, TppRun.year == 2026, TppRun.month.in_([9, 10])) == 0
+    # January cannot be locked while December, between it and November, is not (no run yet).
+    compute(client, keys, 1, year=2027)
+    r = lock(client, keys, 1, year=2027)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "earlier_month_open"
+    assert "12/2026" in r.get_json()["error"]["message"]
+    compute(client, keys, 12)
+    assert lock(client, keys, 12).status_code == 200
+    assert lock(client, keys, 1, year=2027).status_code == 200
+
+
 def test_a_locked_month_refuses_every_change(one, client, keys, runtime):
     compute(client, keys, 6)
     lock(client, keys, 6)

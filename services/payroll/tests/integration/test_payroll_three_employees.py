@@ -197,4 +197,4 @@ def test_july_august_september(july, client, keys, events, runtime):
     assert ayu_fix["cause"] == {"event_id": fix_id, "event_type": "attendance.recorded", "for_year": 2026,
                                 "for_month": 7, "text": "presensi dikoreksi 07/07/2026",
                                 "changes": [{"event_id": fix_id, "event_type": "attendance.recorded", "ref": None,
-                                             "day": "2026-07-07"}]}
+                                             "day": "2026-07-07", "detail": {"codes": [], "previous_codes": ["TL2"]}}]}
