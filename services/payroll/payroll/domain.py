@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Protocol, Sequence, TypeVar
+from typing import Iterable, Protocol, Sequence, TypeVar
 
 from ekinerja_common.errors import DomainError, FieldErrors, Text
 from ekinerja_common.workdays import WorkingDays
