@@ -13,6 +13,9 @@ revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
+# No compatible_with_code_from: the column is nullable, but policy versions stored by this release
+# have no `minutes_per_day`/`holidays`, which the previous release's code requires to parse a
+# policy; its pods must turn unready once this runs (README "Upgrade without downtime").
 
 
 def upgrade() -> None:
