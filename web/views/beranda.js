@@ -29,7 +29,7 @@ export async function renderBeranda(container) {
     if (r.status === "fulfilled" && r.value.is_default) {
       warnings.push(h("div", { class: "notice", role: "alert", id: `calendar-missing-${y}` },
         h("strong", null, `Kalender kerja ${y} belum ditetapkan.`),
-        ` Sampai ditetapkan, hari kerja dihitung Senin–Jumat tanpa hari libur, dan target menit pegawai bisa salah. `,
+        ` Sampai ditetapkan, hari kerja dihitung Senin–Jumat dikurangi libur nasional bertanggal tetap saja (libur lain dan cuti bersama belum), dan target menit pegawai bisa salah. `,
         h("a", { href: "#/kalender" }, `Tetapkan kalender ${y}`)));
     }
   };

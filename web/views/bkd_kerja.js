@@ -70,7 +70,7 @@ export async function renderKalender(container) {
     const y = Number(yearInput.value);
     const days = Object.values(doc.working_days || {}).reduce((a, b) => a + b, 0);
     status.textContent = doc.is_default
-      ? `Kalender ${y} BELUM ditetapkan: yang tampil adalah bawaan (Senin–Jumat, tanpa libur).`
+      ? `Kalender ${y} BELUM ditetapkan: yang tampil adalah bawaan (Senin–Jumat dikurangi libur nasional bertanggal tetap; libur lain dan cuti bersama belum ada).`
       : `Kalender ${y} versi ${doc.version}, ${number(days)} hari kerja setahun.`;
     status.className = doc.is_default ? "notice" : "ok-line";
     replace(grid, MONTHS.map((name, mi) => {

@@ -13,7 +13,7 @@ import { download } from "./transfer.js";
 // ---- the policy editor ---------------------------------------------------------------------
 
 const LABEL = {
-  base_amounts: "Besaran dasar per kelas jabatan (Rp)", weights_pct: "Bobot (%)", minutes_per_day: "Menit kerja per hari",
+  base_amounts: "Besaran dasar per kelas jabatan (Rp)", weights_pct: "Bobot (%)",
   cpns_factor_pct: "Faktor CPNS (%)", pph21_pct: "PPh 21 per golongan (%)", bpjs: "BPJS Kesehatan",
   productivity: "Aturan produktivitas", discipline_deductions_pct: "Potongan disiplin per kode (%)", sanctions: "Sanksi disiplin",
   performance: "kinerja", discipline: "disiplin", employee_rate_pct: "iuran pegawai (%)", cap: "batas dasar (Rp)",
@@ -72,10 +72,10 @@ export async function renderKebijakan(container) {
     const form = h("form", { novalidate: true, class: "card", id: "policy-form" },
       h("div", { class: "card-head" }, h("h2", null, `Kebijakan TPP ${doc.year} — versi ${doc.version}`)), a,
       h("h3", null, LABEL.base_amounts), h("div", { class: "policy-grid" }, kelas.map((k) => input(`base_amounts.${k}`, doc.base_amounts[k], { label: `Kelas ${k}` }))),
-      h("h3", null, "Bobot, menit, status"), h("div", { class: "policy-grid" },
+      // Working days and minutes per day are BKD's work calendar (activity), not TPP policy.
+      h("h3", null, "Bobot dan status"), h("div", { class: "policy-grid" },
         input("weights_pct.performance", doc.weights_pct.performance, { label: "Bobot kinerja (%)" }),
         input("weights_pct.discipline", doc.weights_pct.discipline, { label: "Bobot disiplin (%)" }),
-        input("minutes_per_day", doc.minutes_per_day, { label: "Menit kerja per hari" }),
         input("cpns_factor_pct", doc.cpns_factor_pct, { label: "Faktor CPNS (%)" })),
       // Where a rule about several inputs (the weights adding up to 100 %) is reported.
       h("div", { class: "field", dataset: { field: "weights_pct" } }, h("p", { class: "field-error", hidden: true })),

@@ -12,8 +12,9 @@ from pydantic import Field
 from ekinerja_common import paging
 from ekinerja_common.errors import FieldErrors, Text, ValidationFailed
 from ekinerja_common.web import accepts, principal
+from ekinerja_common import clock
 
-from . import clock, entry_policy, reports
+from . import entry_policy, reports
 from .app import Strict, _query_month, current_policy, employee, runtime
 from .attendance_app import bkd
 from .orm import Employee, LateEntryPermission

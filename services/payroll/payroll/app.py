@@ -19,6 +19,7 @@ from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
+from ekinerja_common import clock
 
 from . import domain, estimate, exports, reports, services
 from .domain import Figures
@@ -161,7 +162,7 @@ def run_json(session: Session, run: TppRun) -> dict:
                         "net": line_totals["net"] + correction_totals["net"]},
             "pending_changes": services.pending_changes(session, run.year, run.month),
             "calendar": services.calendar_status(session, run),
-            "skipped": run.skipped, "warnings": services.warnings_now(run, services.local_today()),
+            "skipped": run.skipped, "warnings": services.warnings_now(run, clock.today()),
             "lines": [line_json(line) for line in lines],
             "corrections": [correction_json(c) for c in corrections]}
 

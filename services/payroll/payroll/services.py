@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ekinerja_common import discipline
+from ekinerja_common import clock, discipline
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, FieldErrors, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
@@ -35,7 +35,6 @@ from .orm import (AttendanceDay, AuditEntry, DataChange, Employee, PolicyVersion
 from .exports import MONTHS_ID
 from .policy import TppPolicy
 
-WIB = timezone(timedelta(hours=7), "WIB")  # no daylight saving since 1964
 
 STALE_POLICY = Text("Kebijakan tahun ini sudah diubah orang lain; muat ulang lalu ulangi",
                     "Someone else changed this year's policy meanwhile; reload and try again")
@@ -527,7 +526,7 @@ def careless_payment_warnings(session: Session, rows: list[dict], first: date, l
     (their BPJS is computed on TPP alone), people without a single approved minute (paid the
     discipline share only: often entries still unvalidated, or never entered), a month with no
     attendance data at all (everyone gets full discipline), and a year whose calendar BKD has
-    not stored (the target counts every weekday). Each names how many and who. Whether the month
+    not stored (the target follows the default calendar). Each names how many and who. Whether the month
     is still running is judged when the run is read or locked (``month_in_progress``)."""
     out = []
     no_salary = [r for r in rows if r["inputs"].get("salary") is None]
@@ -545,9 +544,12 @@ def careless_payment_warnings(session: Session, rows: list[dict], first: date, l
                     "message_en": "No attendance data at all for the month: everyone is counted 100 % discipline"})
     if calendar_version is None:
         out.append({"code": "calendar_not_stored", "blocking": True, "count": 0, "who": [],
-                    "message": f"Kalender kerja {first.year} belum ditetapkan BKD: hari kerja dihitung Senin-Jumat "
-                               "tanpa hari libur",
-                    "message_en": f"BKD has not stored the {first.year} work calendar: every weekday counts as a working day"})
+                    "message": f"Kalender kerja {first.year} belum ditetapkan BKD: hari kerja dihitung dengan kalender "
+                               "bawaan (Senin-Jumat tanpa libur nasional bertanggal tetap); libur nasional lain dan "
+                               "cuti bersama belum dihitung",
+                    "message_en": f"BKD has not stored the {first.year} work calendar: working days follow the default "
+                                  "(Monday to Friday less the fixed-date national holidays); other holidays and "
+                                  "collective leave are not counted"})
     return out
 
 
@@ -560,11 +562,6 @@ def month_in_progress(year: int, month: int, today: date) -> dict | None:
             "message": f"Bulan ini belum selesai (sampai {last.day} {MONTHS_ID[month - 1]} {year}): "
                        "kegiatan dan presensi masih akan bertambah",
             "message_en": f"The month is not over (until {last.isoformat()}): entries and attendance will still come"}
-
-
-def local_today() -> date:
-    """Today in WIB, the date every rule of the regency uses."""
-    return datetime.now(WIB).date()
 
 
 def warnings_now(run: TppRun, today: date) -> list[dict]:
@@ -699,7 +696,7 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
     # Warnings stop a careless payment: every blocking warning of the run as it stands must be
     # named in ``acknowledged`` (the operator saw it and decided to pay anyway), else 409. Codes
     # the client adds from other services (e.g. validations still pending) are recorded with them.
-    standing = warnings_now(run, today or local_today())
+    standing = warnings_now(run, today or clock.today())
     missing = sorted({w["code"] for w in standing if w.get("blocking")} - set(acknowledged or []))
     if missing:
         raise Conflict("unacknowledged_warnings", Text(

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from identity.orm import Employee
-from identity.services import local_today
+from ekinerja_common.clock import today as local_today
 
 
 def nip(i: int, gender: int = 1) -> str:

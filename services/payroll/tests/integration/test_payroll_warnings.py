@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from ekinerja_common import clock
+
 from payroll import services
 from payroll.orm import AuditEntry, PolicyVersion, Salary
 
@@ -52,7 +54,7 @@ def test_each_warning_names_how_many_and_who(two, client, keys, events):
 
 
 def test_a_month_still_running_is_a_warning_until_it_ends(two, client, keys):
-    today = services.local_today()
+    today = clock.today()
     run = client.post(f"/runs/{today.year}/{today.month}/compute", headers=bpkad(keys)).get_json()
     assert "month_in_progress" in codes(run)
     assert services.month_in_progress(2026, 6, date(2026, 7, 1)) is None
