@@ -84,7 +84,7 @@ def test_policy_versions_and_a_check_that_stores_nothing(client, keys, runtime):
     doc = client.get("/policies/2026", headers=bpkad(keys)).get_json()
     checked = client.put("/policies/2026?dry_run=true", json={**doc, "cpns_factor_pct": "75"}, headers=bpkad(keys))
     assert checked.status_code == 200 and checked.get_json()["dry_run"] is True
-    bad = client.put("/policies/2026?dry_run=true", json={**doc, "cpns_factor_pct": "175", "minutes_per_day": 0},
+    bad = client.put("/policies/2026?dry_run=true", json={**doc, "cpns_factor_pct": "175", "bpjs": {**doc["bpjs"], "cap": 0}},
                      headers=bpkad(keys))
     assert bad.status_code == 422 and len(bad.get_json()["error"]["fields"]) >= 2
     with runtime.session_factory() as s:
