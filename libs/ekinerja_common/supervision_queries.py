@@ -8,7 +8,7 @@ then the same for all of them, on PostgreSQL and on SQLite.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import ARRAY, ColumnElement, String, and_, any_, bindparam, or_, select
@@ -109,18 +109,37 @@ def levels_above(session: Session, m: ReadModel, employee_id: str, day: date, le
 
 
 def subordinates(session: Session, m: ReadModel, supervisor_id: str, day: date) -> set[str]:
-    """Everyone whose supervisor on ``day`` is ``supervisor_id``: the definitive holders of the
-    posts below the supervisor's own posts (one recursive query down), each resolved by the rule."""
-    posts = {h.position_id for h in _holdings(session, m, m.employee_id == supervisor_id, _active_between(m, day, day))}
+    """Everyone whose supervisor on ``day`` is ``supervisor_id``."""
+    return subordinates_between(session, m, supervisor_id, day, day)
+
+
+def subordinates_between(session: Session, m: ReadModel, supervisor_id: str, first: date, last: date) -> set[str]:
+    """Everyone whose supervisor is ``supervisor_id`` on at least one day of [first, last]: the
+    definitive holders of the posts below the supervisor's own posts (one recursive query down),
+    each resolved by the rule, day by day, from one roster (a month of a team of 50 is a few
+    thousand cheap calls in memory and a handful of queries)."""
+    posts = {h.position_id for h in _holdings(session, m, m.employee_id == supervisor_id,
+                                              _active_between(m, first, last))}
     if not posts:
         return set()
     down = select(m.post_id.label("pid")).where(m.parent_id.in_(posts)).cte("down", recursive=True)
+    # UNION (not UNION ALL) drops rows already seen, so a damaged cyclic tree still terminates.
     down = down.union(select(m.post_id).join(down, m.parent_id == down.c.pid))
     below = set(session.scalars(select(down.c.pid)))
     if not below:
         return set()
     candidates = set(session.scalars(
         select(m.employee_id).distinct().where(in_ids(session, m.position_id, below), m.kind == DEFINITIVE,
-                                               _active_between(m, day, day)))) - {supervisor_id}
-    found = chains(session, m, [(e, day) for e in candidates], levels=1)
-    return {e for (e, _), c in found.items() if c and c[0].supervisor_id == supervisor_id}
+                                               _active_between(m, first, last)))) - {supervisor_id}
+    if not candidates:
+        return set()
+    roster, parents = lines(session, m, candidates, first, last)
+    found: set[str] = set()
+    day = first
+    while day <= last and candidates - found:
+        for e in candidates - found:
+            s = supervision.supervisor_of(e, day, roster, parents)
+            if s is not None and s.supervisor_id == supervisor_id:
+                found.add(e)
+        day += timedelta(days=1)
+    return found

@@ -5,7 +5,8 @@ its own real PostgreSQL database:
 
 - identity: ``people.supervisor`` (GET /employees/{id}/supervisor) and ``people.subordinate_ids``
   (who may read whose record);
-- activity: ``repository.supervisors_of`` (who sees an entry's evidence: three levels);
+- activity: ``repository.supervisors_of`` (who sees an entry's evidence: three levels) and
+  ``team.members`` (who is on a supervisor's team month);
 - approval: ``repository.supervisors_for`` (who decides), ``repository.lines_for`` (escalations,
   the first level of appeals), the escalation job's stored rows, and ``repository.queue_for``,
   whose recursive-CTE SQL picks the candidates of a supervisor's queue.
@@ -31,6 +32,7 @@ from ekinerja_common.testing import fresh_database
 import activity.orm as act
 import activity.repository as act_repo
 import activity.runtime
+import activity.team as act_team
 import approval.orm as apv
 import approval.repository as apv_repo
 import approval.runtime
@@ -113,6 +115,7 @@ def answers_everywhere(dbs, questions, people):
         got["identity subordinates"] = {(p, d): idn_people.subordinate_ids(s, p, d) for p in people for _, d in questions}
     with dbs["activity"].session_factory() as s:
         got["activity line (evidence)"] = {(e, d): tuple(act_repo.supervisors_of(s, e, d, LEVELS)) for e, d in questions}
+        got["activity team"] = {(p, d): set(act_team.members(s, p, d, d)) for p in people for _, d in questions}
     with dbs["approval"].session_factory() as s:
         got["approval supervisor"] = apv_repo.supervisors_for(s, questions)
         got["approval single supervisor"] = {(e, d): apv_repo.supervisor_of(s, e, d) for e, d in questions}
@@ -149,10 +152,11 @@ def check(dbs, parents, placements, people, questions, expected_line):
         assert escalation == ((first, line[1] if len(line) > 1 else None) if first else None), ("escalation", e, d)
         if first:
             supervised.setdefault((first, d), set()).add(e)
-    for (p, d), found in got["identity subordinates"].items():
-        # Among the people asked about; the reference knows everyone's supervisor.
-        mine = {e for e in people if (lambda line: line and line[0] == p)(expected_line(e, d))}
-        assert found == mine, ("identity subordinates", p, d)
+    for place in ("identity subordinates", "activity team"):
+        for (p, d), found in got[place].items():
+            # Among the people asked about; the reference knows everyone's supervisor.
+            mine = {e for e in people if (lambda line: line and line[0] == p)(expected_line(e, d))}
+            assert found == mine, (place, p, d)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -2,67 +2,32 @@
 person sees on their own "my month" — days filled, minutes approved against the target, what
 still waits and since when, rejections — and whether they entered anything this week.
 
-Who is on the team: everyone whose supervisor (atasan langsung, :func:`domain.supervisor_chain`,
-the rule evidence access uses) is the caller on at least one day of the month up to today. It is
+Who is on the team: everyone whose supervisor (atasan langsung: the rule every service shares,
+``ekinerja_common.supervision``) is the caller on at least one day of the month up to today. It is
 found set-wise: the posts below the caller's, everyone placed in them, and the rule applied day by
 day in memory (a month of a team of 50 is a few thousand cheap calls, a handful of queries).
 Drafts are the employee's own and withdrawn entries never reached the supervisor: neither counts.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from ekinerja_common import supervision_queries
+
 from . import domain, repository
-from .orm import Employee, Entry, MonthSummary, Placement, Position
+from .orm import Employee, Entry, MonthSummary
 
 VISIBLE = ("submitted", "approved", "returned", "rejected", "overturned")  # what the supervisor has seen
 
 
-def _active_between(first: date, last: date):
-    return and_(Placement.start_date <= last, or_(Placement.end_date.is_(None), Placement.end_date >= first))
-
-
-def _below(session: Session, roots: set[str]) -> dict[str, str | None]:
-    """Every position under ``roots`` (at any depth) with its parent; the roots too."""
-    tree = select(Position.position_id, Position.parent_id).where(Position.position_id.in_(roots)).cte("tree", recursive=True)
-    # UNION (not UNION ALL) drops rows already seen, so a damaged cyclic tree still ends.
-    tree = tree.union(select(Position.position_id, Position.parent_id).join(tree, Position.parent_id == tree.c.position_id))
-    return {pid: parent for pid, parent in session.execute(select(tree.c.position_id, tree.c.parent_id))}
-
-
 def members(session: Session, supervisor_id: str, first: date, last: date) -> list[str]:
-    """The people ``supervisor_id`` supervises on at least one day of [first, last]."""
-    own = session.scalars(select(Placement).where(Placement.employee_id == supervisor_id,
-                                                  _active_between(first, last))).all()
-    if not own:
-        return []
-    parent_of = _below(session, {p.position_id for p in own})
-    placements = session.scalars(select(Placement).where(Placement.position_id.in_(list(parent_of)),
-                                                         _active_between(first, last))).all()
-    candidates = {p.employee_id for p in placements if p.kind == "definitive" and p.employee_id != supervisor_id}
-    found: set[str] = set()
-    day = first
-    while day <= last and candidates - found:
-        on = [p for p in placements if p.start_date <= day and (p.end_date is None or p.end_date >= day)]
-        holders: dict[str, list[domain.Holding]] = defaultdict(list)
-        own_post: dict[str, Placement] = {}
-        for p in on:
-            holders[p.position_id].append(domain.Holding(p.employee_id, p.kind, p.start_date, p.placement_id))
-            if p.kind == "definitive":
-                best = own_post.get(p.employee_id)
-                # The latest definitive placement is the post (as repository.supervisors_of reads it).
-                if best is None or (p.start_date, p.placement_id) > (best.start_date, best.placement_id):
-                    own_post[p.employee_id] = p
-        for employee_id in candidates - found:
-            post = own_post.get(employee_id)
-            if post is not None and domain.supervisor_chain(employee_id, post.position_id, parent_of, holders, 1) == [supervisor_id]:
-                found.add(employee_id)
-        day += timedelta(days=1)
-    return sorted(found)
+    """The people ``supervisor_id`` supervises on at least one day of [first, last]: the shared
+    supervisor rule and loader (``ekinerja_common.supervision_queries.subordinates_between``),
+    the same approval routes validations with."""
+    return sorted(supervision_queries.subordinates_between(session, repository.FACTS, supervisor_id, first, last))
 
 
 def team_month(session: Session, supervisor_id: str, year: int, month: int, today: date) -> dict:
