@@ -59,7 +59,7 @@ def estimate(uow: UnitOfWork, employee_id: str, year: int, month: int, pending_m
     position = repository.positions(s, [placement.position_id]).get(placement.position_id)
     if _skip_reason(pol, employee, position) is not None:
         raise NotFound(NO_LINE)
-    target = domain.month_target(year, month, repository.work_calendar(s, year), pol.holidays, pol.minutes_per_day)
+    target = domain.month_target(year, month, *repository.work_calendar(s, year))
     only = select(Employee.employee_id).where(Employee.employee_id == employee_id)
     data = MonthReader(s, year, month, only).of(employee_id)
     salary = _salary(s, employee_id, year, month)
