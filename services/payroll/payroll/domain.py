@@ -329,16 +329,24 @@ CAUSE_WORDS = {
 }
 
 
-def cause_text(changes: Iterable[tuple[str, date | None, str | None]]) -> str:
-    """``(cause_type, day, ref)`` of each change, in the order they happened, as one phrase per
-    distinct cause: "banding dikabulkan (keberatan 1a2b3c4d); presensi dikoreksi 05/10/2026"."""
+def _codes(codes: Sequence[str] | None) -> str:
+    return ", ".join(codes) if codes else "tepat waktu"  # a day without discipline codes
+
+
+def cause_text(changes: Iterable[tuple[str, date | None, str | None] | tuple[str, date | None, str | None, dict | None]]) -> str:
+    """``(cause_type, day, ref[, detail])`` of each change, in the order they happened, as one
+    phrase per distinct cause: "banding dikabulkan (keberatan 1a2b3c4d); presensi dikoreksi
+    05/10/2026 (TL2 → tepat waktu)"."""
     phrases: list[str] = []
-    for cause_type, day, ref in changes:
+    for cause_type, day, ref, *rest in changes:
+        detail = rest[0] if rest else None
         words = CAUSE_WORDS.get(cause_type, cause_type)
         if cause_type == "appeal.decided" and ref:
             words += f" (keberatan {ref[:8]})"
         elif cause_type == "attendance.recorded" and day is not None:
             words += f" {day:%d/%m/%Y}"
+            if detail and detail.get("previous_codes") is not None:
+                words += f" ({_codes(detail['previous_codes'])} → {_codes(detail.get('codes'))})"
         if words not in phrases:
             phrases.append(words)
     return "; ".join(phrases)

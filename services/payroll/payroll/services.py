@@ -654,7 +654,7 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                 gross=delta.gross, pph=delta.pph, bpjs=delta.bpjs, net=delta.net,
                 cause={"event_id": latest.cause_id, "event_type": latest.cause_type,
                        "for_year": year, "for_month": month,
-                       "text": domain.cause_text((c.cause_type, c.day, c.cause_ref) for c in cited),
+                       "text": domain.cause_text((c.cause_type, c.day, c.cause_ref, c.detail) for c in cited),
                        "changes": [{"event_id": c.cause_id, "event_type": c.cause_type, "ref": c.cause_ref,
                                     "day": c.day.isoformat() if c.day else None,
                                     **({"detail": c.detail} if c.detail else {})} for c in cited]},

@@ -195,6 +195,6 @@ def test_july_august_september(july, client, keys, events, runtime):
     # Bayu's and Citra's July were corrected in August and nothing changed since: nothing more.
     assert (ayu_fix["employee_id"], figures(ayu_fix)) == (AYU, (35_000, 5_250, 0, 29_750))
     assert ayu_fix["cause"] == {"event_id": fix_id, "event_type": "attendance.recorded", "for_year": 2026,
-                                "for_month": 7, "text": "presensi dikoreksi 07/07/2026",
+                                "for_month": 7, "text": "presensi dikoreksi 07/07/2026 (TL2 → tepat waktu)",
                                 "changes": [{"event_id": fix_id, "event_type": "attendance.recorded", "ref": None,
                                              "day": "2026-07-07", "detail": {"codes": [], "previous_codes": ["TL2"]}}]}
