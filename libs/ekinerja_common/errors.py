@@ -74,6 +74,31 @@ class Conflict(DomainError):
     status = 409
 
 
+class TooManyAttempts(DomainError):
+    """Slowed down, not refused for good: 429 with ``Retry-After`` and the wait in the message."""
+
+    status = 429
+
+    def __init__(self, retry_after: int, text: Text | None = None, code: str = "too_many_attempts"):
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(code, text or Text(
+            f"Terlalu banyak percobaan; coba lagi dalam {self.retry_after} detik",
+            f"Too many attempts; try again in {self.retry_after} seconds"))
+
+
+class ServiceUnavailable(DomainError):
+    """Something the request needs is down for a while (not the caller's fault): 503 with
+    ``Retry-After``; the client tries again."""
+
+    status = 503
+
+    def __init__(self, retry_after: int = 5, text: Text | None = None, code: str = "service_unavailable"):
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(code, text or Text(
+            f"Layanan sedang sibuk/terganggu, coba lagi dalam {self.retry_after} detik",
+            f"The service is busy or disrupted, try again in {self.retry_after} seconds"))
+
+
 @dataclass
 class FieldErrors:
     """Collects every problem of one input before raising, so the user fixes them all at once."""

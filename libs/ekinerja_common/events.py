@@ -45,6 +45,11 @@ CATALOGUE: dict[str, EventType] = {
                   ("placement_id", "employee_id", "position_id", "start_date", "end_date", "kind", "version"),
                   "A placement in a position (kind definitive or plt), effective from start_date to end_date "
                   "(inclusive, null = open); re-sent with a higher version when it changes or ends."),
+        EventType("account.revoked", "identity", ("organization", "activity", "approval", "payroll"),
+                  ("account_id", "token_version", "reason", "revoked_at"),
+                  "Access tokens of the account issued before now are void (reason: deactivated, roles_removed, "
+                  "password_reset, password_changed): every service refuses a token whose ver claim is lower "
+                  "than token_version."),
         EventType("unit.created", "organization", ("activity", "payroll"), _UNIT,
                   "A unit (opd, bidang or subbidang) with its code, name and parent unit; also carries active."),
         EventType("unit.updated", "organization", ("activity", "payroll"), _UNIT,

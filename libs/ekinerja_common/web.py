@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import conditional, metrics
 from .auth import Principal, TokenVerifier
-from .errors import DomainError, Text, Unauthorized, ValidationFailed
+from .errors import DomainError, Forbidden, Text, Unauthorized, ValidationFailed
 from .logs import request_id_var
 
 log = logging.getLogger("ekinerja.web")
@@ -65,6 +65,10 @@ def validation_error(exc: ValidationError) -> ValidationFailed:
         if err["type"] == "value_error" and isinstance(ctx.get("error"), DomainError):
             fields.setdefault(name, ctx["error"].text)
             continue
+        if err.get("input", ...) is None and err["type"] != "missing":
+            # An explicit null for a field that has no "empty" value (e.g. PATCH {"name": null}).
+            fields.setdefault(name, Text("Tidak boleh kosong (null)", "Must not be null"))
+            continue
         en = err["msg"].removeprefix("Value error, ")
         fields.setdefault(name, Text(_PYDANTIC_ID.get(err["type"], en), en))
     return ValidationFailed(fields)
@@ -98,14 +102,27 @@ def public(view: Callable) -> Callable:
     return view
 
 
+def allows_password_change(view: Callable) -> Callable:
+    """Marks the one endpoint a must-change-password token may call (identity's POST
+    /auth/password); every other one answers such a token 403 password_change_required."""
+    view._allows_password_change = True  # type: ignore[attr-defined]
+    return view
+
+
 def principal() -> Principal:
-    """The verified caller of this request, or 401."""
+    """The verified caller of this request, or 401 (403 for a token that must first change the
+    one-time password, on every endpoint not marked :func:`allows_password_change`)."""
     if "principal" not in g:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise Unauthorized()
         verifier: TokenVerifier = current_app.extensions["token_verifier"]
-        g.principal = verifier.verify(header.removeprefix("Bearer ").strip())
+        found = verifier.verify(header.removeprefix("Bearer ").strip())
+        view = current_app.view_functions.get(request.endpoint or "")
+        if found.password_change_required and not getattr(view, "_allows_password_change", False):
+            raise Forbidden(Text("Ganti kata sandi awal Anda terlebih dahulu", "Change your one-time password first"),
+                            "password_change_required")
+        g.principal = found
     return g.principal
 
 
@@ -131,6 +148,10 @@ def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[
     @app.after_request
     def _finish(resp: Response) -> Response:
         resp.headers["X-Request-ID"] = g.get("request_id", "")
+        if "Cache-Control" not in resp.headers and ("Authorization" in request.headers or "principal" in g):
+            # What a person sees with their token (their record, slips, runs, bank data) must not
+            # stay in a browser's or a proxy's cache. Public answers set their own header.
+            resp.headers["Cache-Control"] = "no-store"
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
         resp = conditional.apply(request, resp)  # ETag / 304 for the reads
         if "started" in g:
@@ -149,7 +170,8 @@ def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        return jsonify(exc.as_json()), exc.status
+        retry_after = getattr(exc, "retry_after", None)
+        return jsonify(exc.as_json()), exc.status, ({"Retry-After": str(retry_after)} if retry_after else {})
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-import jwt
 from flask import Blueprint, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
@@ -18,14 +17,14 @@ from ekinerja_common.envelope import utcnow
 from ekinerja_common import paging, preview
 from ekinerja_common.errors import DomainError, FieldErrors, Forbidden, NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal, public
+from ekinerja_common.web import accepts, allows_password_change, create_base_app, principal, public
 from ekinerja_common import clock
 
-from . import cookies, directory, domain, imports, people, services, sessions
+from . import cookies, directory, domain, grants, imports, people, services, sessions, throttle
 from .keys import KeyStore
-from .orm import Account, AccountRole, Employee, Placement, PositionRef
+from .orm import Account, AccountRole, AttemptCounter, Employee, Placement, PositionRef, RoleGrant
 from .runtime import build_runtime
-from .tokens import PASSWORD_CHANGE_CLAIM, Issuer
+from .tokens import Issuer
 
 bp = Blueprint("identity", __name__)
 
@@ -72,12 +71,17 @@ class EmployeeIn(Strict):
 
 
 class EmployeePatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    status: Literal["CPNS", "PNS", "PPPK"] | None = None
-    golongan: str | None = Field(default=None, min_length=1, max_length=10)
+    """Only the fields sent change. ``null`` clears a field that may be empty (bank account,
+    NPWP); for any other field it is an error (422, every such field listed), never "leave as
+    is" or "false". The defaults below only stand for "not sent": pydantic does not validate
+    them, but it does validate an explicit null against the type, which has no None."""
+
+    name: str = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+    status: Literal["CPNS", "PNS", "PPPK"] = None  # type: ignore[assignment]
+    golongan: str = Field(default=None, min_length=1, max_length=10)  # type: ignore[assignment]
     bank_account: str | None = Field(default=None, max_length=40)
     npwp: str | None = Field(default=None, max_length=40)
-    active: bool | None = None
+    active: bool = None  # type: ignore[assignment]
 
 
 class PlacementIn(Strict):
@@ -123,17 +127,20 @@ def admin() -> Principal:
 
 
 @bp.before_request
-def _password_change_first():
-    """An account still on its one-time password gets a token that is good for one thing:
-    POST /auth/password (see tokens.Issuer.access_token)."""
+def _authenticated_first():
+    """Every endpoint not marked public verifies the token before anything else. An account still
+    on its one-time password is refused (403 password_change_required) everywhere but at POST
+    /auth/password: the common web base does that for every service."""
     view = current_app.view_functions.get(request.endpoint or "")
-    if view is None or getattr(view, "_public", False) or request.endpoint == "identity.change_password":
+    if view is None or getattr(view, "_public", False):
         return
-    principal()  # verifies the token (401 if absent or invalid) before its claims are trusted
-    token = request.headers["Authorization"].removeprefix("Bearer ").strip()
-    if jwt.decode(token, options={"verify_signature": False}).get(PASSWORD_CHANGE_CLAIM):
-        raise Forbidden(Text("Ganti kata sandi awal Anda terlebih dahulu", "Change your one-time password first"),
-                        "password_change_required")
+    principal()
+
+
+def client_address() -> str:
+    """The caller's address as the gateway saw it (X-Real-IP, which nginx sets and a client cannot,
+    because identity is reachable only through the gateway), else the socket's peer."""
+    return (request.headers.get("X-Real-IP") or request.remote_addr or "")[:45]
 
 
 def account_json(a: Account, e: Employee | None) -> dict:
@@ -141,10 +148,24 @@ def account_json(a: Account, e: Employee | None) -> dict:
             "name": e.name if e else a.username, "roles": a.roles, "must_change_password": a.must_change_password}
 
 
-def employee_json(e: Employee) -> dict:
-    return {"id": e.id, "nip": e.nip, "nip_formatted": domain.format_nip(e.nip), "name": e.name,
+# Who reads bank account numbers and NPWP: BKD, which keeps them, and BPKAD, which pays to them
+# (besides the employee themself). A supervisor reads the rest of a subordinate's record only.
+MONEY_READERS = ("admin_bkd", "bpkad")
+
+
+def shows_money(p: Principal | None, e: Employee) -> bool:
+    return p is None or p.has(*MONEY_READERS) or (p.employee_id is not None and p.employee_id == e.id)
+
+
+def employee_json(e: Employee, reader: Principal | None = None) -> dict:
+    """The record for ``reader`` (None: an administrator's own write): ``bank_account`` and
+    ``npwp`` only for MONEY_READERS and the employee themself."""
+    body = {"id": e.id, "nip": e.nip, "nip_formatted": domain.format_nip(e.nip), "name": e.name,
             "employee_kind": e.employee_kind, "status": e.status, "golongan": e.golongan,
             "bank_account": e.bank_account, "npwp": e.npwp, "active": e.active, "version": e.version}
+    if not shows_money(reader, e):
+        del body["bank_account"], body["npwp"]
+    return body
 
 
 def placement_json(p: Placement, position: PositionRef | None = None) -> dict:
@@ -154,10 +175,10 @@ def placement_json(p: Placement, position: PositionRef | None = None) -> dict:
             "kind": p.kind, "version": p.version}
 
 
-def employee_with_placements(s: Session, e: Employee) -> dict:
+def employee_with_placements(s: Session, e: Employee, reader: Principal | None = None) -> dict:
     rows = s.execute(select(Placement, PositionRef).outerjoin(PositionRef, PositionRef.position_id == Placement.position_id)
                      .where(Placement.employee_id == e.id).order_by(Placement.start_date, Placement.kind)).all()
-    return {**employee_json(e), "placements": [placement_json(p, pos) for p, pos in rows]}
+    return {**employee_json(e, reader), "placements": [placement_json(p, pos) for p, pos in rows]}
 
 
 def tokens_json(t: sessions.Tokens, cookie: bool = False):
@@ -176,10 +197,11 @@ def tokens_json(t: sessions.Tokens, cookie: bool = False):
 @public
 @accepts(LoginIn)
 def login(body: LoginIn):
-    """Log in with username and password; returns an access token and a refresh token.
-    Five wrong passwords in a row lock the account for 15 minutes (423 account_locked)."""
+    """Log in with username and password; returns an access token and a refresh token. Failed
+    attempts slow further ones per username + address, username and address (429
+    too_many_attempts with Retry-After; README), the same for a username that does not exist."""
     with runtime().uow(g.request_id) as uow:
-        tokens = sessions.login(uow, issuer(), body.username, body.password, utcnow())
+        tokens = sessions.login(uow, issuer(), body.username, body.password, utcnow(), client_address())
         uow.commit()
     return tokens_json(tokens, cookie=body.refresh_cookie)
 
@@ -227,12 +249,14 @@ def logout(body: RefreshIn):
 
 
 @bp.post("/auth/password")
+@allows_password_change
 @accepts(PasswordIn)
 def change_password(body: PasswordIn):
-    """Change one's own password; every session of the account ends, log in again."""
+    """Change one's own password; every session of the account ends, log in again. Wrong current
+    passwords slow further changes (429 too_many_attempts), never logins."""
     p = principal()
     with runtime().uow(g.request_id) as uow:
-        sessions.change_password(uow, p.account_id, body.current_password, body.new_password, utcnow())
+        sessions.change_password(uow, p.account_id, body.current_password, body.new_password, utcnow(), client_address())
         uow.commit()
     return "", 204
 
@@ -253,7 +277,7 @@ def me():
         if account is None or not account.active:
             raise Unauthorized()
         e = s.get(Employee, account.employee_id) if account.employee_id else None
-        return {"account": account_json(account, e), "employee": employee_with_placements(s, e) if e else None}
+        return {"account": account_json(account, e), "employee": employee_with_placements(s, e, p) if e else None}
 
 
 # -- employees ------------------------------------------------------------------------------------
@@ -298,7 +322,7 @@ def list_employees():
         page = paging.paginate(s, directory.employee_query(filters, today, visible),
                                [paging.SortKey(Employee.name), paging.SortKey(Employee.id)], req)
         posts = directory.posts_today(s, [e.id for e in page.items], today)
-        return page.as_json(lambda e: {**employee_json(e), "current_position": posts.get(e.id)})
+        return page.as_json(lambda e: {**employee_json(e, p), "current_position": posts.get(e.id)})
 
 
 @bp.get("/employees/<employee_id>")
@@ -313,7 +337,7 @@ def get_employee(employee_id: str):
         e = s.get(Employee, employee_id)
         if e is None:
             raise NotFound(Text("Pegawai tidak ditemukan", "Employee not found"))
-        return employee_with_placements(s, e)
+        return employee_with_placements(s, e, p)
 
 
 @bp.get("/employees/<employee_id>/supervisor")
@@ -446,11 +470,26 @@ def import_placements():
 
 # -- accounts -------------------------------------------------------------------------------------
 
+def grant_json(g_: RoleGrant, account: Account | None = None, may_approve: bool | None = None) -> dict:
+    body = {"id": g_.id, "account_id": g_.account_id, "role": g_.role, "status": g_.status,
+            "requested_by": g_.requested_by, "requested_at": g_.requested_at.isoformat(),
+            "expires_at": g_.expires_at.isoformat(), "decided_by": g_.decided_by,
+            "decided_at": g_.decided_at.isoformat() if g_.decided_at else None,
+            "approver": grants.AGENCY[grants.APPROVER_ROLE[g_.role]]}
+    if account is not None:
+        body["username"] = account.username
+    if may_approve is not None:
+        body["may_approve"] = may_approve
+    return body
+
+
 @bp.get("/accounts")
 def list_accounts():
     """Login accounts with their roles and state (role admin_bkd), paged by username (``limit``,
     ``cursor`` or ``page``; ``{items, total, next_cursor}``); ``q`` finds part of the username or
-    the employee's name, ``role`` those holding a role. Never a password."""
+    the employee's name, ``role`` those holding a role. Never a password. ``locked``: logins with
+    this username are being slowed right now (throttle); ``pending_roles``: roles asked for and
+    waiting for their second person."""
     admin()
     problems = FieldErrors()
     req = paging.page_request(request.args, errors=problems)
@@ -467,9 +506,16 @@ def list_accounts():
         stmt = stmt.where(Account.id.in_(select(AccountRole.account_id).where(AccountRole.role == role)))
     with runtime().session_factory() as s:
         page = paging.paginate(s, stmt, [paging.SortKey(Account.username), paging.SortKey(Account.id)], req)
+        names = [row[0].username for row in page.items]
+        slowed = set(s.scalars(select(AttemptCounter.subject).where(
+            AttemptCounter.subject.in_(names), AttemptCounter.blocked_until > now,
+            AttemptCounter.scope.in_([throttle.LOGIN_USER.scope, throttle.LOGIN_USER_ADDRESS.scope]))))
+        pending: dict[str, list[str]] = {}
+        for g_ in services._pending(s, None, now):
+            pending.setdefault(g_.account_id, []).append(g_.role)
         return page.as_json(lambda row: {
-            **account_json(row[0], row[1]), "active": row[0].active,
-            "locked": domain.is_locked(sessions.as_utc(row[0].locked_until) if row[0].locked_until else None, now)})
+            **account_json(row[0], row[1]), "active": row[0].active, "locked": row[0].username in slowed,
+            "pending_roles": pending.get(row[0].id, [])})
 
 
 @bp.post("/accounts")
@@ -477,13 +523,14 @@ def list_accounts():
 def create_account(body: AccountIn):
     """Create a login account (role admin_bkd), optionally linked to an employee. Without a
     ``password`` a one-time password is generated and returned once as ``one_time_password``.
-    Either way the user must replace it at first login."""
+    Either way the user must replace it at first login. Roles other than ``pegawai`` wait for the
+    second person (``pending_grants``; README "Roles and who grants them")."""
     p = admin()
     with runtime().uow(g.request_id) as uow:
-        a, generated = services.create_account(uow, p.account_id, **body.model_dump())
+        a, generated, pending = services.create_account(uow, p.account_id, **body.model_dump())
         uow.commit()
         e = uow.session.get(Employee, a.employee_id) if a.employee_id else None
-        body_out = {**account_json(a, e), "active": a.active}
+        body_out = {**account_json(a, e), "active": a.active, "pending_grants": [grant_json(x) for x in pending]}
         if generated:
             body_out["one_time_password"] = generated
         return body_out, 201, {"Cache-Control": "no-store"}
@@ -491,9 +538,10 @@ def create_account(body: AccountIn):
 
 @bp.post("/accounts/<account_id>/reset-password")
 def reset_password(account_id: str):
-    """Give an account a new one-time password (role admin_bkd), returned once as
-    ``one_time_password``. Every session of the account ends, a lockout is lifted, and the user
-    must choose a new password at the next login."""
+    """Give an account a new one-time password (role admin_bkd, never one's own), returned once as
+    ``one_time_password``. Every session of the account ends, its access tokens stop working in
+    every service, login waits of its username are lifted, and the user must choose a new
+    password at the next login."""
     p = admin()
     with runtime().uow(g.request_id) as uow:
         a, password = services.reset_password(uow, p.account_id, account_id, utcnow())
@@ -506,19 +554,76 @@ def reset_password(account_id: str):
 @bp.put("/accounts/<account_id>/roles")
 @accepts(RolesIn)
 def set_roles(account_id: str, body: RolesIn):
-    """Replace an account's roles (role admin_bkd); effective from the user's next token."""
+    """Make an account's roles the given list (role admin_bkd; never one's own account: 403
+    own_roles). Roles left out are taken away at once and the account's tokens stop working in
+    every service. Roles added wait for the agency that answers for them (``pending_grants``,
+    202): BPKAD approves ``bpkad``, Bagian Organisasi ``organisasi``, a second admin_bkd
+    ``admin_bkd`` and ``majelis``."""
     p = admin()
     with runtime().uow(g.request_id) as uow:
-        a = services.set_roles(uow, p.account_id, account_id, body.roles)
+        a, pending = services.set_roles(uow, p.account_id, p.roles, account_id, body.roles, utcnow())
         uow.commit()
         e = uow.session.get(Employee, a.employee_id) if a.employee_id else None
-        return {**account_json(a, e), "active": a.active}
+        return ({**account_json(a, e), "active": a.active, "pending_grants": [grant_json(x) for x in pending]},
+                202 if pending else 200)
+
+
+@bp.get("/role-grants")
+def list_role_grants():
+    """Pending role requests the caller may decide: admin_bkd sees them all, BPKAD and Bagian
+    Organisasi the requests for their own role; ``may_approve`` says whether the caller may
+    approve this one (never a request for their own account or one they asked for)."""
+    p = principal()
+    if not p.has("admin_bkd", "bpkad", "organisasi"):
+        raise Forbidden()
+    with runtime().session_factory() as s:
+        found = services.decidable_grants(s, grants.Approver(p.account_id, p.roles), utcnow())
+        accounts = {a.id: a for a in s.scalars(select(Account).where(Account.id.in_({x.account_id for x, _ in found})))}
+        return {"items": [grant_json(x, accounts.get(x.account_id), ok) for x, ok in found]}
+
+
+def _decide(grant_id: str, approve: bool):
+    p = principal()
+    with runtime().uow(g.request_id) as uow:
+        grant = services.decide_grant(uow, grants.Approver(p.account_id, p.roles), grant_id, approve, utcnow())
+        uow.commit()
+        return grant_json(grant, uow.session.get(Account, grant.account_id))
+
+
+@bp.post("/role-grants/<grant_id>/approve")
+def approve_role_grant(grant_id: str):
+    """Approve a pending role request: the role is added at once. Only the agency that answers
+    for the role (or a second admin_bkd, README), never for one's own account, never the one who
+    asked. Audited (account.role_granted)."""
+    return _decide(grant_id, True)
+
+
+@bp.post("/role-grants/<grant_id>/reject")
+def reject_role_grant(grant_id: str):
+    """Reject a pending role request (whoever may approve it), or withdraw it (the administrator
+    who asked). Audited."""
+    return _decide(grant_id, False)
+
+
+class AccountVersions:
+    """Identity's own revocation check: the token version is read from the account itself."""
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+
+    def min_version(self, account_id: str) -> int:
+        with self.rt.session_factory() as s:
+            row = s.execute(select(Account.token_version, Account.active).where(Account.id == account_id)).first()
+        if row is None or not row.active:
+            return 1 << 62  # no such account (any more): no token of it is good
+        return row.token_version or 0
 
 
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None):
     rt = build_runtime(settings)
     keys = KeyStore(rt)
-    verifier = verifier or TokenVerifier(CallableKeySource(keys.public_key), rt.settings.jwt_issuer, rt.settings.jwt_audience)
+    verifier = verifier or TokenVerifier(CallableKeySource(keys.public_key), rt.settings.jwt_issuer,
+                                         rt.settings.jwt_audience, AccountVersions(rt))
     app = create_base_app("identity", verifier, rt.check_ready, "E-Kinerja identity (BKD personnel)",
                           "Employees (NIP, golongan, status, placements), accounts, roles, login and token keys.")
     app.extensions["runtime"] = rt

@@ -1,5 +1,5 @@
-"""Operator commands beyond the common ones: ``create-admin USERNAME``, ``rotate-keys`` and
-``retire-key KID`` (``python -m identity ...``)."""
+"""Operator commands beyond the common ones: ``create-admin USERNAME``, ``grant-role USERNAME
+ROLE``, ``rotate-keys`` and ``retire-key KID`` (``python -m identity ...``)."""
 from __future__ import annotations
 
 import getpass
@@ -8,6 +8,7 @@ import sys
 
 from sqlalchemy import select
 
+from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import DomainError
 from ekinerja_common.runtime import Runtime
 
@@ -65,6 +66,21 @@ def create_admin(runtime: Runtime, args: list[str]) -> None:
     print(f"admin account {username!r} created")
 
 
+def grant_role(runtime: Runtime, args: list[str]) -> None:
+    """Give an account a role at once, without the second person the API asks for: whoever runs
+    commands on the server holds the database and the keys anyway (this is how a new regency's
+    first BPKAD and Bagian Organisasi accounts get their roles). Audited with no actor."""
+    if len(args) != 2:
+        _fail("usage: python -m identity grant-role USERNAME ROLE")
+    try:
+        with runtime.uow() as uow:
+            services.grant_by_operator(uow, args[0], args[1], utcnow())
+            uow.commit()
+    except DomainError as exc:
+        _fail(f"not granted: {_error(exc)}")
+    print(f"role {args[1]!r} granted to {domain.normalize_username(args[0])!r}")
+
+
 def rotate_keys(runtime: Runtime, args: list[str]) -> None:
     """Add a signing key that signs from now on; older keys keep verifying until retired."""
     if args:
@@ -91,6 +107,7 @@ def retire_key(runtime: Runtime, args: list[str]) -> None:
 def extra_commands(runtime: Runtime) -> dict:
     return {
         "create-admin": lambda args: create_admin(runtime, args),
+        "grant-role": lambda args: grant_role(runtime, args),
         "rotate-keys": lambda args: rotate_keys(runtime, args),
         "retire-key": lambda args: retire_key(runtime, args),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from ekinerja_common.auth import ROLES
 from ekinerja_common.errors import Conflict, FieldErrors, Text, ValidationFailed
@@ -19,10 +19,6 @@ PNS_GOLONGAN = tuple(f"{g}/{r}" for g, ranks in (("I", "abcd"), ("II", "abcd"), 
 PPPK_GOLONGAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X",
                  "XI", "XII", "XIII", "XIV", "XV", "XVI", "XVII")
 
-# Guessing protection (security policy, not TPP policy): lock an account after this many
-# consecutive wrong passwords, for this long.
-MAX_FAILED_LOGINS = 5
-LOCK_DURATION = timedelta(minutes=15)
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 200
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,49}$")
@@ -306,16 +302,3 @@ def check_new_password(new: str, current: str, username: str) -> None:
         problem = Text("Kata sandi baru harus berbeda dari yang lama", "The new password must differ from the current one")
     if problem:
         raise ValidationFailed({"new_password": problem})
-
-
-def is_locked(locked_until: datetime | None, now: datetime) -> bool:
-    return locked_until is not None and locked_until > now
-
-
-def after_failed_login(failed_before: int, now: datetime) -> tuple[int, datetime | None]:
-    """(new failure count, locked until). The count restarts once the lock is set, so the
-    account gets a fresh series of attempts when the lock runs out."""
-    failed = failed_before + 1
-    if failed >= MAX_FAILED_LOGINS:
-        return 0, now + LOCK_DURATION
-    return failed, None

@@ -84,9 +84,10 @@ class Account(Base):
     # One account per employee; null for service staff without a personnel record (the admin).
     employee_id: Mapped[str | None] = mapped_column(ForeignKey("employees.id"), unique=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Goes up whenever the account's tokens must stop working at once (deactivation, a role taken
+    # away, password reset or change); tokens carry it as ``ver`` and older ones are refused.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     role_rows: Mapped[list[AccountRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -101,6 +102,38 @@ class AccountRole(Base):
     __tablename__ = "account_roles"
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class RoleGrant(Base):
+    """A request to add a role to an account, waiting for the second person (grants.py). Kept
+    after the decision: with the audit records it says who asked and who agreed."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (Index("ix_role_grants_pending", "status", "role"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))  # pending | approved | rejected | cancelled
+    requested_by: Mapped[str | None] = mapped_column(String(36))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(36))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AttemptCounter(Base):
+    """Failed logins or password changes of one scope (throttle.py): a username from an address,
+    a username, an address, an account. ``key`` is a digest of (scope, subject, address)."""
+
+    __tablename__ = "attempt_counters"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(30))
+    # The username (login scopes) or account id: what an administrator's reset clears.
+    subject: Mapped[str] = mapped_column(String(100), index=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RefreshToken(Base):
@@ -133,8 +166,9 @@ class SigningKey(Base):
 
 
 class AuditRecord(Base):
-    """Who did what to which record, written in the same transaction as the change; only ever
-    inserted."""
+    """Who did what to which record, when, in which request, and the record before and after;
+    written in the same transaction as the change. Append-only: the database refuses UPDATE and
+    DELETE (migration 0004)."""
 
     __tablename__ = "audit_records"
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
@@ -145,6 +179,9 @@ class AuditRecord(Base):
     object_type: Mapped[str] = mapped_column(String(30))
     object_id: Mapped[str] = mapped_column(String(36))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 add_messaging_tables(Base.metadata)

@@ -9,14 +9,13 @@ from datetime import datetime, timedelta
 
 import jwt
 
-from ekinerja_common.auth import ALGORITHM
+from ekinerja_common.auth import ALGORITHM, PASSWORD_CHANGE_CLAIM, VERSION_CLAIM
 from ekinerja_common.config import Settings
 
 from .keys import KeyStore, Signer
 from .orm import Account, Employee
 
 ACCESS_TTL = timedelta(minutes=15)
-PASSWORD_CHANGE_CLAIM = "pwd_change"
 DEFAULT_REFRESH_TTL_HOURS = 12  # a working day plus overtime; IDENTITY_REFRESH_TTL_HOURS overrides
 
 
@@ -59,12 +58,14 @@ class Issuer:
             "emp": employee.id if employee else None,
             "name": employee.name if employee else account.username,
             "roles": account.roles, "typ": "access",
+            # Tokens of an older version are refused everywhere (account.revoked).
+            VERSION_CLAIM: account.token_version or 0,
             "iat": now, "exp": now + ACCESS_TTL,
         }
         if account.must_change_password:
             # The one-time password must be replaced first. Other services know nothing of this
-            # flag and verify tokens on their own, so the token itself is made powerless there:
-            # no roles and no employee, hence every role and object check refuses it. Identity
-            # reads the claim and accepts such a token only at POST /auth/password.
+            # flag and verify tokens on their own, so the token itself says so: the common web base
+            # refuses it everywhere but at POST /auth/password (403 password_change_required), and
+            # it carries no roles and no employee in case anything checked it otherwise.
             claims.update({"roles": [], "emp": None, PASSWORD_CHANGE_CLAIM: True})
         return jwt.encode(claims, signer.key, algorithm=ALGORITHM, headers={"kid": signer.kid})

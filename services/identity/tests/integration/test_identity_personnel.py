@@ -64,7 +64,7 @@ def test_placement_waits_for_the_position_event(api, client, admin, admin_h):
     assert data == {"placement_id": p["id"], "employee_id": e["id"], "position_id": position_id,
                     "start_date": "2025-01-01", "end_date": None, "kind": "definitive", "version": 1}
     [record] = api.audits("employee.placed")
-    assert record.actor_account_id == admin["account"]["id"] and record.details["position_id"] == position_id
+    assert record.actor_account_id == admin["account"]["id"] and record.after["position_id"] == position_id
 
 
 def test_a_transfer_ends_the_previous_definitive_placement(api, client, admin_h):
@@ -147,20 +147,26 @@ def test_a_non_admin_cannot_manage_people_or_roles(api, client, admin_h, runtime
 
 def test_role_change_is_audited_and_reaches_the_next_token(api, client, admin, admin_h):
     _, user = api.make_user(admin_h, "budi.santoso")
+    _, second = api.make_user(admin_h, "admin.kedua", nip="197103141996031002", roles=["admin_bkd"])
     account_id = user["account"]["id"]
     r = client.put(f"/accounts/{account_id}/roles", json={"roles": ["majelis"]}, headers=admin_h)
-    assert r.status_code == 200 and r.get_json()["roles"] == ["pegawai", "majelis"]
-    [record] = api.audits("account.roles_changed")
-    assert record.actor_account_id == admin["account"]["id"] and record.object_id == account_id
-    assert record.details == {"before": ["pegawai"], "after": ["pegawai", "majelis"]}
+    assert r.status_code == 202 and r.get_json()["roles"] == ["pegawai"]
+    [grant] = r.get_json()["pending_grants"]
+    assert (grant["role"], grant["status"], grant["approver"]) == ("majelis", "pending", "BKD")
+    r = client.post(f"/role-grants/{grant['id']}/approve", headers=api.bearer(second))
+    assert r.status_code == 200 and r.get_json()["status"] == "approved"
+    [record] = [a for a in api.audits("account.role_granted") if a.object_id == account_id]
+    assert record.actor_account_id == second["account"]["id"] and record.object_id == account_id
+    assert (record.before["roles"], record.after["roles"]) == (["pegawai"], ["pegawai", "majelis"])
+    assert record.details["requested_by"] == admin["account"]["id"] and record.request_id
     renewed = api.refresh(user["refresh_token"]).get_json()
     assert renewed["account"]["roles"] == ["pegawai", "majelis"]
     r = client.put(f"/accounts/{account_id}/roles", json={"roles": ["raja"]}, headers=admin_h)
     assert r.status_code == 422 and "roles" in r.get_json()["error"]["fields"]
     r = client.put(f"/accounts/{admin['account']['id']}/roles", json={"roles": ["bpkad"]}, headers=admin_h)
-    assert r.status_code == 409 and r.get_json()["error"]["code"] == "own_admin_role"
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "own_roles"
     assert client.put(f"/accounts/{uuid.uuid4()}/roles", json={"roles": ["bpkad"]}, headers=admin_h).status_code == 404
-    assert len(api.audits("account.roles_changed")) == 1
+    assert len(api.audits("account.role_granted")) == 2  # the second admin's (operator) and budi's
 
 
 def test_account_rules(api, client, admin_h):
@@ -175,9 +181,11 @@ def test_account_rules(api, client, admin_h):
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "employee_has_account"
     dup = client.post("/accounts", json={"username": "budi", "password": "Sandi-Rahasia-1", "roles": ["bpkad"]}, headers=admin_h)
     assert dup.status_code == 409 and dup.get_json()["error"]["code"] == "duplicate_username"
-    [created] = [a for a in api.audits("account.created") if a.details["username"] == "budi"]
-    assert created.details == {"username": "budi", "employee_id": e["id"], "roles": ["pegawai"]}
-    assert "Sandi" not in str(created.details)
+    [created] = [a for a in api.audits("account.created") if a.after["username"] == "budi"]
+    assert created.after == {"username": "budi", "employee_id": e["id"], "roles": ["pegawai"], "active": True,
+                             "must_change_password": True, "token_version": 0}
+    assert created.details == {"requested_roles": ["pegawai"]} and created.before is None
+    assert "Sandi" not in str(created.details) + str(created.after)
 
 
 def test_employee_events_carry_the_bank_account(api, client, admin_h):

@@ -195,16 +195,3 @@ def test_new_password_must_differ():
         with pytest.raises(ValidationFailed) as exc:
             domain.check_new_password(new, "Sandi-Lama-2025", "budi")
         assert set(exc.value.fields) == {"new_password"}
-
-
-def test_lockout_after_five_consecutive_failures():
-    now = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
-    failed, locked = 0, None
-    for attempt in range(1, 5):
-        failed, locked = domain.after_failed_login(failed, now)
-        assert (failed, locked) == (attempt, None)
-    failed, locked = domain.after_failed_login(failed, now)
-    assert failed == 0 and locked == now + timedelta(minutes=15)
-    assert domain.is_locked(locked, now + timedelta(minutes=14, seconds=59))
-    assert not domain.is_locked(locked, now + timedelta(minutes=15))
-    assert not domain.is_locked(None, now)
