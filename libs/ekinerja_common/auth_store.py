@@ -106,3 +106,26 @@ def verifier_for(runtime) -> TokenVerifier:
     s = runtime.settings
     return TokenVerifier(JwksKeySource(s.jwks_url, DatabaseKeyCache(engine)),
                          s.jwt_issuer, s.jwt_audience, DatabaseRevocations(engine))
+
+
+def create_auth_tables(op) -> None:
+    """For the migration that brings a service these tables (its shape as of that migration:
+    a later change of the tables needs a migration of its own)."""
+    import sqlalchemy as sa
+
+    op.create_table(JWKS_CACHE,
+                    sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+                    sa.Column("jwks", sa.Text(), nullable=False),
+                    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint("id"))
+    op.create_table(REVOCATIONS,
+                    sa.Column("account_id", sa.String(length=36), nullable=False),
+                    sa.Column("min_version", sa.Integer(), nullable=False),
+                    sa.Column("reason", sa.String(length=30), nullable=False),
+                    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint("account_id"))
+
+
+def drop_auth_tables(op) -> None:
+    op.drop_table(REVOCATIONS)
+    op.drop_table(JWKS_CACHE)

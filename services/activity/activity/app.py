@@ -15,7 +15,8 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ekinerja_common.auth import JwksKeySource, TokenVerifier
+from ekinerja_common.auth import TokenVerifier
+from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
@@ -410,7 +411,7 @@ def create_app(settings: Settings | None = None, verifier: TokenVerifier | None 
     from .bkd_app import bp as bkd_bp
 
     rt = build_runtime(settings)
-    verifier = verifier or TokenVerifier(JwksKeySource(rt.settings.jwks_url), rt.settings.jwt_issuer, rt.settings.jwt_audience)
+    verifier = verifier or verifier_for(rt)
     app = create_base_app("activity", verifier, rt.check_ready, "E-Kinerja activity (BKD kinerja)",
                           "Daily activity entries against the duties of the employee's position, with credited "
                           "minutes and evidence; attendance (presensi) with discipline codes; the work calendar.")

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from ekinerja_common.auth_store import on_account_revoked
 from ekinerja_common.envelope import Envelope, utcnow
 
 from . import domain, services
@@ -228,6 +229,7 @@ def on_deductions_updated(session: Session, env: Envelope) -> None:
 
 
 HANDLERS = {
+    "account.revoked": on_account_revoked,
     "employee.registered": on_employee,
     "employee.updated": on_employee,
     "employee.placed": on_employee_placed,

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ekinerja_common.envelope import utcnow
+from ekinerja_common.auth_store import add_auth_tables
 from ekinerja_common.outbox import add_messaging_tables
 
 
@@ -285,7 +286,8 @@ class DeductionTable(Base):
 
 
 class CalendarAudit(Base):
-    """Every version of every year's calendar, as stored, by whom. Rows are only inserted."""
+    """Every version of every year's calendar, as stored, by whom, in which request (the version
+    before is the previous row). Append-only: the database refuses UPDATE and DELETE (0003)."""
 
     __tablename__ = "calendar_audit"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
@@ -403,3 +405,4 @@ class Device(Base):
 
 
 add_messaging_tables(Base.metadata)
+add_auth_tables(Base.metadata)  # the last good JWKS and account revocations (auth_store)

@@ -19,7 +19,8 @@ from flask import Blueprint, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Row
 
-from ekinerja_common.auth import JwksKeySource, Principal, TokenVerifier
+from ekinerja_common.auth import Principal, TokenVerifier
+from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
 from ekinerja_common.evidence import DEFAULT_MAX_BYTES, EvidenceStore
 from ekinerja_common.errors import FieldErrors, Forbidden, Text, ValidationFailed
@@ -463,7 +464,7 @@ def create_app(settings: Settings | None = None, verifier: TokenVerifier | None 
     from .appeals_app import bp as appeals_bp
 
     rt = build_runtime(settings)
-    verifier = verifier or TokenVerifier(JwksKeySource(rt.settings.jwks_url), rt.settings.jwt_issuer, rt.settings.jwt_audience)
+    verifier = verifier or verifier_for(rt)
     app = create_base_app("approval", verifier, rt.check_ready, "E-Kinerja approval (BKD, validasi atasan)",
                           "The supervisor's validation queue and decisions on daily activity entries, deadlines and "
                           "escalation, appeals (keberatan) and the appeals board (majelis banding).")

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from ekinerja_common.auth_store import on_account_revoked
 from ekinerja_common.envelope import Envelope, utcnow
 from ekinerja_common.uow import publisher
 
@@ -158,6 +159,7 @@ def on_period_locked(session: Session, env: Envelope) -> None:
 
 
 HANDLERS = {
+    "account.revoked": on_account_revoked,
     "employee.registered": on_employee,
     "employee.updated": on_employee,
     "employee.placed": on_employee_placed,

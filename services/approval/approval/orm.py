@@ -13,6 +13,7 @@ from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ekinerja_common.envelope import utcnow
+from ekinerja_common.auth_store import add_auth_tables
 from ekinerja_common.outbox import add_messaging_tables
 
 
@@ -100,7 +101,8 @@ class ValidationItem(Base):
 
 
 class Decision(Base):
-    """Audit of one supervisor decision. Rows are only ever inserted, never edited."""
+    """Audit of one supervisor decision. Rows are only ever inserted, never edited: the database
+    refuses UPDATE and DELETE (migration 0003)."""
 
     __tablename__ = "decisions"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -171,7 +173,8 @@ class ValidationPolicy(Base):
 
 
 class PolicyChange(Base):
-    """Audit of every policy change: the whole document as stored. Insert-only."""
+    """Audit of every policy change: the whole document as stored (the one before is the previous
+    version's row), by whom, when, in which request. Append-only at the database (0003)."""
 
     __tablename__ = "validation_policy_changes"
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
@@ -180,6 +183,7 @@ class PolicyChange(Base):
     document: Mapped[str] = mapped_column(Text)  # JSON
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    request_id: Mapped[str | None] = mapped_column(String(100))
 
 
 # -- deadlines -----------------------------------------------------------------------------------
@@ -298,8 +302,8 @@ class AppealEvidence(Base):
 
 class AppealTrail(Base):
     """Every step of an appeal (filed, commented, evidence_added, escalated, decided), in order.
-    Append-only: no endpoint edits or deletes it, and on PostgreSQL a trigger refuses UPDATE and
-    DELETE (migration 0002)."""
+    Append-only: no endpoint edits or deletes it, and a trigger refuses UPDATE and DELETE (migration
+    0002 on PostgreSQL, 0003 on SQLite too)."""
 
     __tablename__ = "appeal_trail"
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
@@ -344,3 +348,4 @@ class BoardAudit(Base):
 
 
 add_messaging_tables(Base.metadata)
+add_auth_tables(Base.metadata)  # the last good JWKS and account revocations (auth_store)

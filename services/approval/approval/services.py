@@ -221,7 +221,7 @@ def put_policy(uow: UnitOfWork, year: int, values: dict, actor_account_id: str) 
     row.version += 1
     row.updated_by, row.updated_at = actor_account_id, now
     uow.session.add(PolicyChange(year=year, version=row.version, document=json.dumps(policy.as_json(), sort_keys=True),
-                                 changed_by=actor_account_id, changed_at=now))
+                                 changed_by=actor_account_id, changed_at=now, request_id=uow.correlation_id))
     uow.session.flush()
     return policy_view(uow.session, year)
 

@@ -136,16 +136,18 @@ def _finish(problems_by_line: list[RowProblems], rows: int, partial: bool) -> li
     return errors
 
 
-def _audit_rows(actor: str | None, action: str, object_type: str, items: list[dict], id_key: str, import_id: str) -> list[dict]:
+def _audit_rows(uow: UnitOfWork, actor: str | None, action: str, object_type: str, items: list[dict], id_key: str,
+                import_id: str) -> list[dict]:
     now = utcnow()
     return [{"id": str(uuid.uuid4()), "at": now, "actor_account_id": actor, "action": action, "object_type": object_type,
-             "object_id": item[id_key], "details": {**item, "import_id": import_id}} for item in items]
+             "object_id": item[id_key], "details": {**item, "import_id": import_id}, "request_id": uow.correlation_id,
+             "before": None, "after": item} for item in items]
 
 
 def _summary(uow: UnitOfWork, actor: str | None, action: str, import_id: str, result: ImportResult, fmt: str) -> None:
     uow.session.execute(insert(AUDIT).values(
         id=str(uuid.uuid4()), at=utcnow(), actor_account_id=actor, action=action, object_type="import",
-        object_id=import_id, details={"format": fmt, "rows": result.rows, "employees": result.employees,
+        object_id=import_id, request_id=uow.correlation_id, details={"format": fmt, "rows": result.rows, "employees": result.employees,
                                       "placements": result.placements, "placements_ended": result.ended,
                                       "rejected_lines": sorted({e.line for e in result.errors})}))
 
@@ -231,9 +233,9 @@ def _publish(uow: UnitOfWork, actor: str | None, employees: list[dict], new: lis
     placed_ended = [_placement_event(p) for p in ended]
     uow.publish_many("employee.registered", registered)
     uow.publish_many("employee.placed", placed_ended + placed_new)
-    audits = (_audit_rows(actor, "employee.registered", "employee", registered, "employee_id", import_id)
-              + _audit_rows(actor, "placement.ended", "placement", placed_ended, "placement_id", import_id)
-              + _audit_rows(actor, "employee.placed", "placement", placed_new, "placement_id", import_id))
+    audits = (_audit_rows(uow, actor, "employee.registered", "employee", registered, "employee_id", import_id)
+              + _audit_rows(uow, actor, "placement.ended", "placement", placed_ended, "placement_id", import_id)
+              + _audit_rows(uow, actor, "employee.placed", "placement", placed_new, "placement_id", import_id))
     if audits:
         uow.session.execute(insert(AUDIT), audits)
     _summary(uow, actor, action, import_id, result, fmt)

@@ -12,7 +12,8 @@ from flask import Blueprint, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
-from ekinerja_common.auth import JwksKeySource, Principal, TokenVerifier
+from ekinerja_common.auth import Principal, TokenVerifier
+from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
 from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
@@ -420,7 +421,7 @@ def put_abk_policy(year: str, body: AbkPolicyIn):
 
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None):
     rt = build_runtime(settings)
-    verifier = verifier or TokenVerifier(JwksKeySource(rt.settings.jwks_url), rt.settings.jwt_issuer, rt.settings.jwt_audience)
+    verifier = verifier or verifier_for(rt)
     app = create_base_app("organization", verifier, rt.check_ready, "E-Kinerja organization (Bagian Organisasi)",
                           "Unit tree, positions (jabatan) with their history, duties (uraian tugas) with norma waktu, "
                           "and the workload analysis (ABK).")

@@ -102,8 +102,9 @@ def import_duties(uow: UnitOfWork, actor: str | None, data: bytes, *, partial: b
     result = DutyImport(len(table.rows), len(rows), errors)
     uow.session.execute(insert(AuditRecord), [
         {"id": str(uuid.uuid4()), "at": now, "actor_account_id": actor, "action": "duty.published", "object_type": "duty",
-         "object_id": e["duty_id"], "details": {**e, "import_id": import_id}} for e in events] + [
+         "object_id": e["duty_id"], "details": {**e, "import_id": import_id}, "request_id": uow.correlation_id,
+         "before": None, "after": e} for e in events] + [
         {"id": import_id, "at": now, "actor_account_id": actor, "action": "duties.imported", "object_type": "import",
-         "object_id": import_id, "details": {"format": table.format, "rows": result.rows, "duties": result.duties,
+         "object_id": import_id, "request_id": uow.correlation_id, "before": None, "after": None, "details": {"format": table.format, "rows": result.rows, "duties": result.duties,
                                              "rejected_lines": sorted({e.line for e in errors})}}])
     return result

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from ekinerja_common.auth_store import on_account_revoked
 from ekinerja_common.envelope import Envelope
 
 from .orm import Placement
@@ -27,4 +28,5 @@ def on_employee_placed(session: Session, env: Envelope) -> None:
     row.version = d["version"]
 
 
-HANDLERS = {"employee.placed": on_employee_placed}
+HANDLERS = {"employee.placed": on_employee_placed,
+            "account.revoked": on_account_revoked}

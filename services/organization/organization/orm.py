@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ekinerja_common.envelope import utcnow
+from ekinerja_common.auth_store import add_auth_tables
 from ekinerja_common.outbox import add_messaging_tables
 
 
@@ -118,8 +119,9 @@ class AbkPolicy(Base):
 
 
 class AuditRecord(Base):
-    """Who changed which part of the structure, written in the same transaction as the change;
-    only ever inserted."""
+    """Who changed which part of the structure, when, in which request, and the record before and
+    after; written in the same transaction as the change. Append-only: the database refuses UPDATE
+    and DELETE (migration 0004)."""
 
     __tablename__ = "audit_records"
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
@@ -130,6 +132,10 @@ class AuditRecord(Base):
     object_type: Mapped[str] = mapped_column(String(30))
     object_id: Mapped[str] = mapped_column(String(36))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 add_messaging_tables(Base.metadata)
+add_auth_tables(Base.metadata)  # the last good JWKS and account revocations (auth_store)

@@ -49,9 +49,13 @@ def duty_data(d: Duty) -> dict:
     }
 
 
-def audit(uow: UnitOfWork, actor: str | None, action: str, object_type: str, object_id: str, **details: Any) -> None:
+def audit(uow: UnitOfWork, actor: str | None, action: str, object_type: str, object_id: str, *,
+          before: Any = None, after: Any = None, **details: Any) -> None:
+    """One audit record: who, when, in which request (the gateway's request id), the record
+    before and after the change, and what else explains it."""
     uow.session.add(AuditRecord(at=utcnow(), actor_account_id=actor, action=action, object_type=object_type,
-                                object_id=object_id, details=details))
+                                object_id=object_id, details=details, request_id=uow.correlation_id,
+                                before=before, after=after))
 
 
 def _unit(uow: UnitOfWork, unit_id: str, field: str = "unit_id") -> Unit:
@@ -102,7 +106,8 @@ def create_unit(uow: UnitOfWork, code: str, name: str, kind: str, parent_id: str
     uow.session.add(unit)
     _flush_unique(uow, duplicate)
     uow.publish("unit.created", unit_data(unit))
-    audit(uow, actor, "unit.created", "unit", unit.id, code=code, name=name, kind=kind, parent_id=parent_id)
+    audit(uow, actor, "unit.created", "unit", unit.id, after=unit_data(unit), code=code, name=name, kind=kind,
+          parent_id=parent_id)
     return unit
 
 
@@ -113,11 +118,12 @@ def rename_unit(uow: UnitOfWork, unit_id: str, name: str, actor: str | None = No
     if unit is None:
         raise NotFound(Text("Unit tidak ditemukan", "Unit not found"))
     if unit.name != name:
-        audit(uow, actor, "unit.renamed", "unit", unit.id, before=unit.name, after=name)
+        before = unit_data(unit)
         unit.name = name
         unit.version += 1
         uow.session.flush()
         uow.publish("unit.updated", unit_data(unit))
+        audit(uow, actor, "unit.renamed", "unit", unit.id, before=before, after=unit_data(unit))
     return unit
 
 
@@ -133,12 +139,13 @@ def dissolve_unit(uow: UnitOfWork, unit_id: str, actor: str | None = None) -> Un
     positions = uow.session.scalar(select(func.count()).select_from(Position)
                                    .where(Position.unit_id == unit.id, Position.active))
     domain.check_unit_removable(children or 0, positions or 0)
+    before = unit_data(unit)
     unit.active = False
     unit.dissolved_at = utcnow()
     unit.version += 1
     uow.session.flush()
     uow.publish("unit.updated", unit_data(unit))
-    audit(uow, actor, "unit.dissolved", "unit", unit.id, code=unit.code)
+    audit(uow, actor, "unit.dissolved", "unit", unit.id, before=before, after=unit_data(unit), code=unit.code)
     return unit
 
 
@@ -164,7 +171,7 @@ def create_position(uow: UnitOfWork, *, code: str, name: str, kind: str, kelas_j
     _flush_unique(uow, duplicate)
     _record_version(uow, actor, p)
     uow.publish("position.created", position_data(p))
-    audit(uow, actor, "position.created", "position", p.id, **position_data(p))
+    audit(uow, actor, "position.created", "position", p.id, after=position_data(p), **position_data(p))
     return p
 
 
@@ -200,6 +207,7 @@ def update_position(uow: UnitOfWork, position_id: str, changes: dict, valid_from
         _position(uow, after["parent_id"], "parent_id")
         domain.check_no_cycle(p.id, after["parent_id"],
                               lambda pid: uow.session.scalar(select(Position.parent_id).where(Position.id == pid)))
+    record_before = position_data(p)
     for f in changed:
         setattr(p, f, after[f])
     p.version += 1
@@ -208,7 +216,8 @@ def update_position(uow: UnitOfWork, position_id: str, changes: dict, valid_from
     uow.session.flush()
     _record_version(uow, actor, p)
     uow.publish("position.updated", position_data(p))
-    audit(uow, actor, "position.updated", "position", p.id, changed=changed, version=p.version, valid_from=day.isoformat())
+    audit(uow, actor, "position.updated", "position", p.id, before=record_before, after=position_data(p),
+          changed=changed, version=p.version, valid_from=day.isoformat())
     return p
 
 
@@ -232,6 +241,7 @@ def abolish_position(uow: UnitOfWork, position_id: str, today: date | None = Non
     domain.check_abolishable(holders or 0, children or 0)
     duties = uow.session.scalars(select(Duty).where(Duty.position_id == p.id, Duty.status == "published")
                                  .with_for_update()).all()
+    record_before = position_data(p)
     for d in duties:
         d.status = "retired"
         d.version += 1
@@ -244,7 +254,8 @@ def abolish_position(uow: UnitOfWork, position_id: str, today: date | None = Non
     for d in duties:
         uow.publish("duty.retired", {"duty_id": d.id, "position_id": d.position_id, "version": d.version})
     uow.publish("position.updated", position_data(p))
-    audit(uow, actor, "position.abolished", "position", p.id, code=p.code, version=p.version,
+    audit(uow, actor, "position.abolished", "position", p.id, before=record_before, after=position_data(p),
+          code=p.code, version=p.version,
           retired_duties=[d.id for d in duties])
     return p
 
@@ -268,7 +279,7 @@ def publish_duty(uow: UnitOfWork, position_id: str, description: str, output_uni
     uow.session.add(d)
     uow.session.flush()
     uow.publish("duty.published", duty_data(d))
-    audit(uow, actor, "duty.published", "duty", d.id, **duty_data(d))
+    audit(uow, actor, "duty.published", "duty", d.id, after=duty_data(d), **duty_data(d))
     return d
 
 
@@ -285,12 +296,12 @@ def set_yearly_volume(uow: UnitOfWork, duty_id: str, yearly_volume: int | None, 
     domain.check_duty(d.norma_waktu, d.description, d.output_unit, yearly_volume)
     if d.yearly_volume == yearly_volume:
         return d
-    before = d.yearly_volume
+    before = duty_data(d)
     d.yearly_volume = yearly_volume
     d.version += 1
     uow.session.flush()
     uow.publish("duty.published", duty_data(d))
-    audit(uow, actor, "duty.volume_changed", "duty", d.id, before=before, after=yearly_volume, version=d.version)
+    audit(uow, actor, "duty.volume_changed", "duty", d.id, before=before, after=duty_data(d), version=d.version)
     return d
 
 
@@ -300,11 +311,13 @@ def retire_duty(uow: UnitOfWork, duty_id: str, actor: str | None = None) -> Duty
         raise NotFound(Text("Uraian tugas tidak ditemukan", "Duty not found"))
     if d.status == "retired":
         return d
+    before = duty_data(d)
     d.status = "retired"
     d.version += 1
     uow.session.flush()
     uow.publish("duty.retired", {"duty_id": d.id, "position_id": d.position_id, "version": d.version})
-    audit(uow, actor, "duty.retired", "duty", d.id, version=d.version)
+    audit(uow, actor, "duty.retired", "duty", d.id, before=before, after={**duty_data(d), "status": "retired"},
+          version=d.version)
     return d
 
 
@@ -329,5 +342,7 @@ def set_abk_policy(uow: UnitOfWork, year: int, minutes: int, actor: str | None =
     row.updated_at = utcnow()
     row.updated_by = actor
     uow.session.flush()
-    audit(uow, actor, "abk_policy.changed", "abk_policy", str(year), before=before, after=minutes)
+    audit(uow, actor, "abk_policy.changed", "abk_policy", str(year),
+          before=None if before is None else {"effective_minutes_per_year": before},
+          after={"effective_minutes_per_year": minutes})
     return row

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ekinerja_common.auth import JwksKeySource, TokenVerifier
+from ekinerja_common.auth import TokenVerifier
+from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
 from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
@@ -196,12 +197,11 @@ def check_format(fmt: str) -> None:
 
 @bp.get("/policies/<int:year>")
 def get_policy(year: int):
-    """The year's TPP policy (logged in); a year never configured starts from the defaults."""
-    who = principal()
-    with runtime().uow(g.request_id) as uow:
-        p = services.current_policy(uow, year, who.account_id)
-        uow.commit()
-    return policy_json(p)
+    """The year's TPP policy (logged in); a year never configured shows the defaults (a read,
+    so nothing is stored: they are stored as version 1 when first used)."""
+    principal()
+    with runtime().session_factory() as s:
+        return policy_json(services.policy_to_show(s, year))
 
 
 @bp.put("/policies/<int:year>")
@@ -472,7 +472,7 @@ def disbursement(year: int, month: int, fmt: str):
 
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None):
     rt = build_runtime(settings)
-    verifier = verifier or TokenVerifier(JwksKeySource(rt.settings.jwks_url), rt.settings.jwt_issuer, rt.settings.jwt_audience)
+    verifier = verifier or verifier_for(rt)
     app = create_base_app("payroll", verifier, rt.check_ready, "E-Kinerja payroll (BPKAD)",
                           "The yearly TPP policy, monthly TPP runs (gross, PPh 21, BPJS, net), the period lock, "
                           "corrections (rapel), sanctions, salary import and the slip, recap and disbursement files.")

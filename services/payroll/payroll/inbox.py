@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from ekinerja_common.consumer import Handler
+from ekinerja_common.auth_store import on_account_revoked
 from ekinerja_common.envelope import Envelope, utcnow
 from ekinerja_common.workdays import MONDAY_TO_FRIDAY
 
@@ -192,6 +193,7 @@ def on_calendar(session: Session, env: Envelope) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
+    "account.revoked": on_account_revoked,
     "employee.registered": on_employee,
     "employee.updated": on_employee,
     "employee.placed": on_employee_placed,

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, In
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ekinerja_common.envelope import utcnow
+from ekinerja_common.auth_store import add_auth_tables
 from ekinerja_common.outbox import add_messaging_tables
 
 
@@ -294,7 +295,8 @@ class TppCorrection(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what and when; rows are only ever added."""
+    """Who changed what, when, in which request, and the subject before and after. Append-only:
+    the database refuses UPDATE and DELETE (migration 0005)."""
 
     __tablename__ = "audit_log"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -303,6 +305,10 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(50))
     subject: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 add_messaging_tables(Base.metadata)
+add_auth_tables(Base.metadata)  # the last good JWKS and account revocations (auth_store)

@@ -43,8 +43,12 @@ NO_RUN = Text("Perhitungan TPP bulan ini belum ada", "No TPP run for this month"
 DEDUCTION_PLACES = Decimal("0.001")
 
 
-def audit(uow: UnitOfWork, actor: str, action: str, subject: str, detail: dict) -> None:
-    uow.session.add(AuditEntry(actor=actor, action=action, subject=subject, detail=detail))
+def audit(uow: UnitOfWork, actor: str, action: str, subject: str, detail: dict, *, before: dict | None = None,
+          after: dict | None = None) -> None:
+    """One audit entry: who, when, in which request (the gateway's request id), the subject
+    before and after, and the figures that explain the decision (``detail``)."""
+    uow.session.add(AuditEntry(actor=actor, action=action, subject=subject, detail=detail,
+                               request_id=uow.correlation_id, before=before, after=after))
 
 
 def period_key(year: int, month: int) -> int:
@@ -63,6 +67,15 @@ def _parse_stored(row: PolicyVersion) -> TppPolicy:
     return policy.parse(row.year, row.version, defaults.complete(row.year, row.document))
 
 
+def policy_to_show(session: Session, year: int) -> TppPolicy:
+    """What ``GET /policies/{year}`` shows, without writing: the latest stored version, or for a
+    year nobody configured the defaults as the version 1 they will be stored as when first used
+    (a compute or a save, see current_policy)."""
+    domain.check_period(year)
+    row = _latest_policy(session, year)
+    return _parse_stored(row) if row is not None else policy.parse(year, 1, defaults.document(year))
+
+
 def current_policy(uow: UnitOfWork, year: int, actor: str) -> TppPolicy:
     """The year's latest policy; a year nobody configured starts from the defaults, stored as
     version 1 so that the runs computed with it can name it."""
@@ -73,7 +86,7 @@ def current_policy(uow: UnitOfWork, year: int, actor: str) -> TppPolicy:
             with uow.session.begin_nested():
                 row = PolicyVersion(year=year, version=1, document=defaults.document(year), created_by=actor)
                 uow.session.add(row)
-                audit(uow, actor, "policy.defaulted", f"policy/{year}", {"version": 1})
+                audit(uow, actor, "policy.defaulted", f"policy/{year}", {"version": 1}, after={"version": 1})
         except IntegrityError:
             # Another request stored the defaults first; the same document, so use theirs.
             row = _latest_policy(uow.session, year)
@@ -104,7 +117,9 @@ def replace_policy(uow: UnitOfWork, year: int, document: dict, actor: str, expec
             uow.session.add(PolicyVersion(year=year, version=new.version, document=new.document(), created_by=actor))
     except IntegrityError:  # two editors saved at once: the second must see the first's change
         raise Conflict("stale_policy", STALE_POLICY)
-    audit(uow, actor, "policy.changed", f"policy/{year}", {"version": new.version, "previous_version": current.version})
+    # The documents themselves are the insert-only policy_versions rows these numbers name.
+    audit(uow, actor, "policy.changed", f"policy/{year}", {"version": new.version, "previous_version": current.version},
+          before={"version": current.version}, after={"version": new.version})
     if new.deductions_pct != current.deductions_pct:
         # The deduction table is priced by activity too (the month it shows the employee): one
         # table, announced whenever BPKAD changes it (ekinerja_common.discipline).
@@ -127,20 +142,28 @@ def _refuse_if_locked(session: Session, year: int, month: int) -> None:
         raise Conflict("period_locked", PERIOD_LOCKED)
 
 
-def _store_salaries(uow: UnitOfWork, year: int, month: int, rows: list[tuple[str, int, int | None]], actor: str) -> None:
-    """Upsert (employee_id, salary, bpjs_already) rows of the month."""
+def _store_salaries(uow: UnitOfWork, year: int, month: int, rows: list[tuple[str, int, int | None]],
+                    actor: str) -> tuple[dict, dict]:
+    """Upsert (employee_id, salary, bpjs_already) rows of the month. Returns what changed, before
+    and after, per employee ({employee_id: {"salary", "bpjs_already"}}, for the audit)."""
     ids = {r[0] for r in rows}
     existing = {s.employee_id: s for s in uow.session.scalars(
         select(Salary).where(Salary.year == year, Salary.month == month, Salary.employee_id.in_(ids)))}
     now = utcnow()
     changed = []
+    before: dict[str, dict | None] = {}
+    after: dict[str, dict] = {}
     for employee_id, amount, already in rows:
         salary = existing.get(employee_id)
         if salary is None:
             salary = Salary(year=year, month=month, employee_id=employee_id)
             uow.session.add(salary)
+            before[employee_id] = None
         elif (salary.salary, salary.bpjs_already) == (amount, already):
             continue
+        else:
+            before[employee_id] = {"salary": salary.salary, "bpjs_already": salary.bpjs_already}
+        after[employee_id] = {"salary": amount, "bpjs_already": already}
         salary.salary, salary.bpjs_already = amount, already
         salary.updated_at, salary.updated_by = now, actor
         changed.append((employee_id, None, f"salaries/{year}-{month:02d}", "salary.changed"))
@@ -152,6 +175,7 @@ def _store_salaries(uow: UnitOfWork, year: int, month: int, rows: list[tuple[str
     except IntegrityError:  # another upload added the same employee's salary meanwhile
         raise Conflict("salaries_changed", Text("Gaji bulan ini sedang diubah bersamaan; ulangi",
                                                 "This month's salaries were changed meanwhile; try again"))
+    return before, after
 
 
 def set_salaries(uow: UnitOfWork, year: int, month: int, rows: list[dict], actor: str) -> int:
@@ -166,8 +190,9 @@ def set_salaries(uow: UnitOfWork, year: int, month: int, rows: list[dict], actor
         seen.add(row["employee_id"])
     errors.raise_if_any()
     _refuse_if_locked(uow.session, year, month)
-    _store_salaries(uow, year, month, [(r["employee_id"], r["salary"], r["bpjs_already"]) for r in rows], actor)
-    audit(uow, actor, "salaries.set", f"salaries/{year}-{month:02d}", {"count": len(rows)})
+    before, after = _store_salaries(uow, year, month, [(r["employee_id"], r["salary"], r["bpjs_already"]) for r in rows],
+                                    actor)
+    audit(uow, actor, "salaries.set", f"salaries/{year}-{month:02d}", {"count": len(rows)}, before=before, after=after)
     return len(rows)
 
 
@@ -196,12 +221,14 @@ def import_salaries(uow: UnitOfWork, year: int, month: int, content: bytes, acto
     file_broken = 0 in parsed.errors
     if fields and (not partial or file_broken):
         raise ValidationFailed(fields, "invalid_rows")
+    before: dict = {}
+    after: dict = {}
     if good:
-        _store_salaries(uow, year, month, good, actor)
+        before, after = _store_salaries(uow, year, month, good, actor)
     rejected = [{"line": line, "field": name, **text.as_json()}
                 for line, items in sorted(parsed.errors.items()) for name, text in items.items()]
     audit(uow, actor, "salaries.imported", f"salaries/{year}-{month:02d}",
-          {"imported": len(good), "rejected_lines": len(parsed.errors), "partial": partial})
+          {"imported": len(good), "rejected_lines": len(parsed.errors), "partial": partial}, before=before, after=after)
     return {"year": year, "month": month, "imported": len(good), "rejected": rejected}
 
 
@@ -242,7 +269,7 @@ def record_sanction(uow: UnitOfWork, *, employee_id: str, start_date: date, end_
     uow.session.flush()
     for year, month in _months(start_date, end_date):
         repository.note_change(uow.session, employee_id, year, month, None, sanction.id, "sanction.recorded")
-    audit(uow, actor, "sanction.recorded", f"sanction/{sanction.id}", sanction_json(sanction))
+    audit(uow, actor, "sanction.recorded", f"sanction/{sanction.id}", sanction_json(sanction), after=sanction_json(sanction))
     return sanction
 
 
@@ -256,10 +283,12 @@ def revoke_sanction(uow: UnitOfWork, sanction_id: str, reason: str, actor: str) 
         raise Conflict("already_revoked", Text("Hukuman ini sudah dicabut", "This sanction is already revoked"))
     if not reason.strip():
         raise ValidationFailed({"reason": Text("Alasan pencabutan wajib diisi", "A reason is required")})
+    before = sanction_json(sanction)
     sanction.revoked_at, sanction.revoked_by, sanction.revoke_reason = utcnow(), actor, reason.strip()
     for year, month in _months(sanction.start_date, sanction.end_date):
         repository.note_change(uow.session, sanction.employee_id, year, month, None, sanction.id, "sanction.revoked")
-    audit(uow, actor, "sanction.revoked", f"sanction/{sanction.id}", {"reason": sanction.revoke_reason})
+    audit(uow, actor, "sanction.revoked", f"sanction/{sanction.id}", {"reason": sanction.revoke_reason},
+          before=before, after=sanction_json(sanction))
     return sanction
 
 
@@ -502,7 +531,8 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
         "run_version": run.version, "policy_version": pol.version, "working_days": target.working_days,
         "minutes_per_day": target.minutes_per_day, **target.shown(),
         "skipped": len(skipped), "totals": totals(lines), "corrections": len(corrections),
-        "correction_totals": totals(corrections)})
+        "correction_totals": totals(corrections)},
+        before={"run_version": run.version - 1}, after={"run_version": run.version, "policy_version": pol.version})
     return run
 
 
@@ -704,6 +734,7 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
             f"Review and acknowledge every warning before locking ({', '.join(missing)})"),
             {f"acknowledged_warnings.{code}": Text("Belum dicentang", "Not acknowledged") for code in missing})
     now = utcnow()
+    status_before = run.status
     run.status, run.locked_at, run.locked_by = "locked", now, actor
     s.execute(update(DataChange).where(DataChange.claimed_run_id == run.id).values(settled_at=now))
     # A locked line keeps the salary it was computed with, so a salary changed after the last
@@ -726,7 +757,8 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
         "run_version": run.version, "totals": totals(lines), "corrections": len(corrections),
         "acknowledged_warnings": sorted(set(acknowledged or [])),
         "warnings": [{"code": w["code"], "count": w.get("count")} for w in standing],
-        "correction_totals": totals(corrections)})
+        "correction_totals": totals(corrections)},
+        before={"status": status_before, "run_version": run.version}, after={"status": "locked", "run_version": run.version})
     return run
 
 

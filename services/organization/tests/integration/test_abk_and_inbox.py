@@ -55,7 +55,8 @@ def test_abk_compares_required_and_actual_staff_per_position_and_unit(org, clien
     assert client.get("/abk/policy/2027", headers=org.h).get_json() == {
         "year": 2027, "effective_minutes_per_year": 72000, "is_default": True, "updated_at": None, "updated_by": None}
     [record] = org.audits("abk_policy.changed")
-    assert record.details == {"before": None, "after": 54000} and record.actor_account_id == org.account
+    assert (record.before, record.after) == (None, {"effective_minutes_per_year": 54000})
+    assert record.actor_account_id == org.account and record.request_id
     bad = client.put("/abk/policy/2026", json={"effective_minutes_per_year": 0}, headers=org.h)
     assert bad.status_code == 422 and "effective_minutes_per_year" in bad.get_json()["error"]["fields"]
 

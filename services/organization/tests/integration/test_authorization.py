@@ -40,5 +40,5 @@ def test_reading_needs_a_role_so_a_password_change_token_reads_nothing(client, k
         # What identity issues before the one-time password is replaced: no roles, no employee.
         restricted = keys.headers(None, account_id=str(uuid.uuid4()), roles=[], pwd_change=True)
         r = client.get(path, headers=restricted)
-        assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden", path
+        assert r.status_code == 403 and r.get_json()["error"]["code"] == "password_change_required", path
         assert client.get(path).status_code == 401

@@ -18,7 +18,7 @@ def audit_actions(runtime):
         return s.scalars(select(AuditEntry.action).order_by(AuditEntry.at)).all()
 
 
-def test_first_read_stores_the_defaults_once(client, keys, runtime):
+def test_reading_a_year_never_configured_shows_the_defaults_and_writes_nothing(client, keys, runtime):
     h = keys.headers("e1", "pegawai")
     first = client.get("/policies/2026", headers=h)
     assert first.status_code == 200
@@ -30,7 +30,8 @@ def test_first_read_stores_the_defaults_once(client, keys, runtime):
     assert p["pph21_pct"]["pppk"]["IX"] == "5" and p["pph21_pct"]["pppk"]["XIII"] == "15"
     assert p["bpjs"] == {"employee_rate_pct": "1", "cap": 12_000_000}
     assert client.get("/policies/2026", headers=h).get_json() == p
-    assert stored_versions(runtime, 2026) == [1] and audit_actions(runtime) == ["policy.defaulted"]
+    # A read must not write (issue 9 item 13): the defaults are stored when first used.
+    assert stored_versions(runtime, 2026) == [] and audit_actions(runtime) == []
     assert client.get("/policies/2026").status_code == 401
 
 
@@ -73,7 +74,7 @@ def test_invalid_policy_lists_every_bad_field_and_stores_nothing(client, keys, r
     r = client.put("/policies/2026", json={**client.get("/policies/2026", headers=bpkad(keys)).get_json(), "year": 2025},
                    headers=bpkad(keys))
     assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"year"}
-    assert stored_versions(runtime, 2026) == [1] and audit_actions(runtime) == ["policy.defaulted"]
+    assert stored_versions(runtime, 2026) == [] and audit_actions(runtime) == []  # nothing stored, not even the defaults
 
 
 def test_only_bpkad_changes_the_policy(client, keys, runtime):
@@ -81,9 +82,9 @@ def test_only_bpkad_changes_the_policy(client, keys, runtime):
     for roles in [("pegawai",), ("admin_bkd",), ("organisasi",), ("majelis",)]:
         r = client.put("/policies/2026", json=doc, headers=keys.headers("e1", *roles))
         assert r.status_code == 403, roles
-    assert stored_versions(runtime, 2026) == [1]
+    assert stored_versions(runtime, 2026) == []
     with runtime.session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 1
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
 def test_new_policy_version_drives_the_next_compute(client, keys, events):

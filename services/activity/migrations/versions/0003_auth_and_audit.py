@@ -1,0 +1,31 @@
+"""verification without identity, revocations, append-only calendar audit
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01 09:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from ekinerja_common.audit import append_only, drop_append_only
+from ekinerja_common.auth_store import create_auth_tables, drop_auth_tables
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+# Audit trails: who, when, which request, before/after; the database refuses UPDATE and DELETE.
+AUDIT_TABLES = ('calendar_audit',)
+
+
+def upgrade() -> None:
+    # The last good JWKS (tokens verify while identity is down) and account revocations
+    # (account.revoked: deactivation, roles taken away, password reset take effect at once).
+    create_auth_tables(op)
+    append_only(op, AUDIT_TABLES)
+
+
+def downgrade() -> None:
+    drop_append_only(op, AUDIT_TABLES)
+    drop_auth_tables(op)
