@@ -127,9 +127,12 @@ class JwksKeySource:
             self._load_cached()
             now = time.monotonic()
             fresh = now - self._fetched < self.lifespan
-            if kid in self._keys and fresh:
+            recently_tried = now - self._attempted < self.min_refetch
+            if kid in self._keys and (fresh or recently_tried):
+                # Stale but identity was just asked (and failed): the last good key serves, and
+                # no request waits for another attempt before min_refetch has passed.
                 return self._keys[kid]
-            if kid not in self._keys and now - self._attempted < self.min_refetch:
+            if kid not in self._keys and recently_tried:
                 # Asked again too soon: answer from what the last attempt learnt.
                 if self._last_ok:
                     raise jwt.InvalidTokenError("unknown key id")

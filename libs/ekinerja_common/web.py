@@ -145,6 +145,14 @@ def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[
             metrics.IN_FLIGHT.labels(service).inc()
             g.in_flight = True
 
+    @app.before_request
+    def _token_first() -> None:
+        # A request that carries a token has it checked before its body or anything else: a bad,
+        # revoked or must-change-password token is refused the same way on every endpoint.
+        view = app.view_functions.get(request.endpoint or "")
+        if view is not None and not getattr(view, "_public", False) and "Authorization" in request.headers:
+            principal()
+
     @app.after_request
     def _finish(resp: Response) -> Response:
         resp.headers["X-Request-ID"] = g.get("request_id", "")
