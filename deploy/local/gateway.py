@@ -66,7 +66,7 @@ def nginx_argv(nginx_dir: Path) -> list[str]:
 
 
 def local_values(*, run_dir: Path, logs_dir: Path, web_root: Path, host: str, gateway_port: int, status_port: int,
-                 service_ports: dict[str, int], login_rate: str = "10r/m", login_burst: int = 5) -> dict[str, object]:
+                 service_ports: dict[str, int], login_rate: str = "20r/s", login_burst: int = 400) -> dict[str, object]:
     """Template values for a gateway on this machine, in front of services on 127.0.0.1."""
     values: dict[str, object] = {
         "RUN_DIR": run_dir,

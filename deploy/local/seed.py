@@ -205,9 +205,13 @@ class Api:
 # -- seeding --------------------------------------------------------------------------------------
 
 def seed(base_url: str, create_admin: Callable[[str, str], None], logins_file: Path,
-         placement_wait: float = 30.0, identity_url: str | None = None) -> list[Login]:
+         placement_wait: float = 30.0, identity_url: str | None = None,
+         grant_role: Callable[[str, str], None] | None = None) -> list[Login]:
     """Seed the stack behind ``base_url``; ``create_admin(username, password)`` runs identity's
-    create-admin command against the stack's identity database. Returns every demo login.
+    create-admin command against the stack's identity database, ``grant_role(username, role)``
+    its grant-role command (a role other than pegawai asked for through the API waits for a
+    second person; the operator's command line is how a new regency's first BPKAD and Bagian
+    Organisasi accounts get theirs). Returns every demo login.
 
     ``identity_url`` (identity's own address, not the gateway's) is used only for each demo
     account's first password change: a dozen logins in a row would trip the gateway's per-IP
@@ -251,6 +255,10 @@ def seed(base_url: str, create_admin: Callable[[str, str], None], logins_file: P
             if username not in stored:
                 raise SeedError(f"account {username!r} already exists but its password is not in {logins_file}: {resp}")
             return login
+        for pending in resp.get("pending_grants", []):
+            if grant_role is None:
+                raise SeedError(f"account {username!r} waits for role {pending['role']!r}: no grant_role command given")
+            grant_role(username, pending["role"])
         once = resp["one_time_password"]
         direct, prefix = (first_login, "") if first_login else (api, "/api/identity")
         _, session = direct.call("POST", f"{prefix}/auth/login", None, {"username": username, "password": once}, ok=(200,))
@@ -341,8 +349,14 @@ def seed_stack(stack, logins_file: Path | None = None, placement_wait: float = 3
             raise SeedError(f"python -m identity create-admin failed (exit {done.returncode}): "
                             f"{(done.stderr or done.stdout).strip()[-2000:]}")
 
+    def grant_role(username: str, role: str) -> None:
+        done = stack.run_cli("identity", "grant-role", username, role)
+        if done.returncode != 0:
+            raise SeedError(f"python -m identity grant-role failed (exit {done.returncode}): "
+                            f"{(done.stderr or done.stdout).strip()[-2000:]}")
+
     return seed(base_url or stack.url(), create_admin, logins_file or stack.run_dir / LOGINS_FILE, placement_wait,
-                identity_url=stack.service_url("identity", "").rstrip("/"))
+                identity_url=stack.service_url("identity", "").rstrip("/"), grant_role=grant_role)
 
 
 def format_logins(logins: list[Login]) -> str:

@@ -13,11 +13,17 @@ Every process is the leader of its own session (``start_new_session``): a Ctrl-C
 reaches only the runner, which then stops the stack in order, and a signal sent to one process
 group also reaches a gunicorn master's workers. Output of each process goes to
 ``<run_dir>/logs/<name>.log``.
+
+The run directory holds the databases and the demo passwords, so it is the owner's alone: 0700,
+every process started with umask 077 (files 0600), files of an earlier run tightened at start.
+Identity's token-signing keys are encrypted with a passphrase generated once into
+``<run_dir>/secrets/identity-key-passphrase`` (0600) unless IDENTITY_KEY_PASSPHRASE(_FILE) is set.
 """
 from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -38,6 +44,9 @@ from . import gateway
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("web", "relay", "consumer")
 GATEWAY = "gateway"
+PASSPHRASE_FILE = Path("secrets") / "identity-key-passphrase"
+# Children create their files (databases, logs, keys) for the owner only.
+UMASK = 0o077
 DEFAULT_AMQP_URL = Settings.amqp_url
 
 # Plain urllib with proxies disabled: an http_proxy in the environment must not capture 127.0.0.1.
@@ -188,7 +197,7 @@ class Stack:
     def __init__(self, run_dir: str | os.PathLike, *, services: Iterable[str] = SERVICES, ports: Ports | None = None,
                  database_urls: Mapping[str, str] | None = None, amqp_url: str = DEFAULT_AMQP_URL,
                  queue_prefix: str = "", host: str = "127.0.0.1", web_root: str | os.PathLike | None = None,
-                 python: str | None = None, login_rate: str = "10r/m", login_burst: int = 5,
+                 python: str | None = None, login_rate: str = "20r/s", login_burst: int = 400,
                  env: Mapping[str, str] | None = None, start_timeout: float = 90.0, stop_timeout: float = 30.0,
                  check_broker: bool = True):
         self.services = tuple(services)
@@ -251,6 +260,8 @@ class Stack:
             "QUEUE_PREFIX": self.queue_prefix,
             "JWKS_URL": self.jwks_url,
         })
+        if service == "identity" and not (env.get("IDENTITY_KEY_PASSPHRASE") or env.get("IDENTITY_KEY_PASSPHRASE_FILE")):
+            env["IDENTITY_KEY_PASSPHRASE_FILE"] = str(self.run_dir / PASSPHRASE_FILE)
         if kind == "web":
             env["GUNICORN_BIND"] = f"127.0.0.1:{self.ports.web[service]}"
             env["PROMETHEUS_MULTIPROC_DIR"] = str(self._prom_dir(service))
@@ -266,7 +277,7 @@ class Stack:
                 timeout: float = 120.0) -> subprocess.CompletedProcess:
         """Run ``python -m <service> ARGS`` against this stack's database (output captured)."""
         return subprocess.run([self.python, "-m", service, *args], cwd=ROOT, env={**self.env_for(service), **(env or {})},
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, umask=UMASK)
 
     # -- process definitions ----------------------------------------------------------------
     def _define(self) -> None:
@@ -372,7 +383,8 @@ class Stack:
         self._check_ports()
         if self.check_broker:
             self._check_broker()
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._private_run_dir()
+        self.logs_dir.mkdir(mode=0o700, exist_ok=True)
         self._define()
         atexit.register(self.stop)
         try:
@@ -387,6 +399,23 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _private_run_dir(self) -> None:
+        """0700 for the run directory and what is below it, 0600 for its files (a run directory
+        of an earlier version had world-readable databases), and the key passphrase made once."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for root, dirs, files in os.walk(self.run_dir):
+            os.chmod(root, 0o700)
+            for name in files:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):
+                    os.chmod(path, 0o600)
+        secret = self.run_dir / PASSPHRASE_FILE
+        if not secret.exists():
+            secret.parent.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32) + "\n")
 
     def _migrate(self) -> None:
         # Independent databases: migrate them side by side, then require every one to succeed.
@@ -416,11 +445,11 @@ class Stack:
         if proc.before_start:
             proc.before_start()
         proc.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(proc.log, "ab") as log:
+        with os.fdopen(os.open(proc.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(proc.argv)}\n".encode())
             log.flush()
             proc.popen = subprocess.Popen(proc.argv, cwd=ROOT, env=proc.env, stdin=subprocess.DEVNULL,
-                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=UMASK)
         return proc
 
     def _wait_ready(self, procs: list[Process]) -> None:

@@ -79,6 +79,23 @@ class Runner:
             self.proc.wait(timeout=90)
 
 
+def assert_private_and_encrypted(run_dir: Path) -> None:
+    """Issue 9 item 23: the run directory is the owner's alone and the signing key is encrypted."""
+    import sqlite3
+
+    assert stat.S_IMODE(os.stat(run_dir).st_mode) == 0o700
+    databases = sorted(run_dir.glob("*.db"))
+    assert {p.name for p in databases} == {f"{s}.db" for s in SERVICES}
+    for path in run_dir.rglob("*"):
+        if path.is_file() and (path.suffix in (".db", ".db-wal", ".db-shm") or path.parent.name == "secrets"):
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+    passphrase = run_dir / "secrets" / "identity-key-passphrase"
+    assert len(passphrase.read_text().strip()) >= 32
+    with sqlite3.connect(run_dir / "identity.db") as conn:
+        pems = [row[0] for row in conn.execute("SELECT private_pem FROM signing_keys")]
+    assert pems and all(p.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----") for p in pems)
+
+
 def test_run_prints_logins_stops_on_ctrl_c_and_restarts_with_the_same_logins(tmp_path):
     offset = free_offset()
     ports = Ports().shifted(offset)
@@ -95,6 +112,7 @@ def test_run_prints_logins_stops_on_ctrl_c_and_restarts_with_the_same_logins(tmp
             assert {x.username for x in logins} == {"admin", "organisasi", "bpkad", *(e[0] for e in EMPLOYEES)}
             for login in logins:
                 assert re.search(rf"^{login.role}\s+{login.username}\s+{re.escape(login.password)}\s+", out, re.M)
+            assert_private_and_encrypted(run_dir)
             out = first.stop(signal.SIGINT)
         finally:
             first.ensure_gone()

@@ -61,7 +61,7 @@ def stack(tmp_path_factory):
     (web / "app.js").write_text("export const ok = true;\n")
     prefix = queue_prefix()
     s = Stack(tmp_path_factory.mktemp("run"), services=["organization"], ports=Ports.free(), queue_prefix=prefix,
-              web_root=web, env={"GUNICORN_WORKERS": "1"}, login_burst=2)
+              web_root=web, env={"GUNICORN_WORKERS": "1"}, login_rate="1r/m", login_burst=2)
     try:
         with s:
             yield s
@@ -108,8 +108,9 @@ def test_a_service_that_is_down_gets_a_json_502_and_logins_are_rate_limited(stac
     statuses = [r.status_code for r in answers]
     assert statuses[0] == 502 and 429 in statuses, statuses
     limited = answers[statuses.index(429)]
-    assert_error(limited, 429, "rate_limited")
-    assert limited.json()["error"]["message"] == "Terlalu banyak percobaan masuk, coba lagi nanti"
+    assert_error(limited, 429, "too_many_attempts")
+    # The wait is shown, in the header and in the words a person reads.
+    assert limited.headers["Retry-After"] == "5" and "5 detik" in limited.json()["error"]["message"]
     assert limited.headers["X-Request-ID"]
 
 

@@ -2,8 +2,10 @@
 
 The live key of the highest generation signs. ``rotate`` adds a generation; older keys stay in the
 JWKS, and keep verifying the tokens they signed, until retired. Private keys are encrypted at rest
-with ``IDENTITY_KEY_PASSPHRASE`` when it is set (the passphrase lives in the environment, never in
-the repository or the database).
+with the passphrase of ``IDENTITY_KEY_PASSPHRASE`` or of the file ``IDENTITY_KEY_PASSPHRASE_FILE``
+names (a compose/Kubernetes secret; the local runner generates one into its run directory): never
+in the repository or the database. A key stored in the clear before a passphrase was configured is
+encrypted the first time it is loaded with one.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from ekinerja_common.runtime import Runtime
 from .orm import SigningKey, new_id
 
 PASSPHRASE_VAR = "IDENTITY_KEY_PASSPHRASE"
+PASSPHRASE_FILE_VAR = "IDENTITY_KEY_PASSPHRASE_FILE"
 # How long a verifying process trusts its cached public key before looking again, so that a key
 # retired by another process stops verifying within this time.
 PUBLIC_KEY_CACHE_SECONDS = 60
@@ -39,8 +42,7 @@ class Signer:
 class KeyStore:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
-        passphrase = runtime.settings.extra.get(PASSPHRASE_VAR)
-        self.passphrase = passphrase.encode() if passphrase else None
+        self.passphrase = passphrase_from(runtime.settings.extra)
         self._private: dict[str, Ed25519PrivateKey] = {}
         self._public: dict[str, tuple[float, Ed25519PublicKey]] = {}
 
@@ -131,10 +133,7 @@ class KeyStore:
         kid = new_id()
         jwk = OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
         jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
-        encryption = (serialization.BestAvailableEncryption(self.passphrase) if self.passphrase
-                      else serialization.NoEncryption())
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-        row = SigningKey(kid=kid, generation=generation, private_pem=pem.decode(), public_jwk=json.dumps(jwk),
+        row = SigningKey(kid=kid, generation=generation, private_pem=self._pem(key), public_jwk=json.dumps(jwk),
                          created_at=utcnow())
         try:
             with self.runtime.session_factory() as s, s.begin():
@@ -146,11 +145,38 @@ class KeyStore:
 
     def _load_private(self, row: SigningKey) -> Ed25519PrivateKey:
         pem = row.private_pem.encode()
-        encrypted = b"ENCRYPTED" in pem.split(b"\n", 1)[0]
+        encrypted = _is_encrypted(row.private_pem)
         if encrypted and not self.passphrase:
             raise RuntimeError(f"signing key {row.kid} is encrypted: set {PASSPHRASE_VAR}")
-        # A key stored before the passphrase was configured is plain; it still loads.
+        # A key stored before the passphrase was configured is plain; it still loads, and is
+        # encrypted now so that the database no longer holds it in the clear.
         key = serialization.load_pem_private_key(pem, password=self.passphrase if encrypted else None)
         if not isinstance(key, Ed25519PrivateKey):
             raise RuntimeError(f"signing key {row.kid} is not Ed25519")
+        if self.passphrase and not encrypted:
+            with self.runtime.session_factory() as s, s.begin():
+                stored = s.get(SigningKey, row.kid, with_for_update=True)
+                if stored is not None and not _is_encrypted(stored.private_pem):
+                    stored.private_pem = self._pem(key)
         return key
+
+    def _pem(self, key: Ed25519PrivateKey) -> str:
+        encryption = (serialization.BestAvailableEncryption(self.passphrase) if self.passphrase
+                      else serialization.NoEncryption())
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption).decode()
+
+
+def _is_encrypted(pem: str) -> bool:
+    return "ENCRYPTED" in pem.split("\n", 1)[0]
+
+
+def passphrase_from(settings_extra: dict[str, str]) -> bytes | None:
+    """The key passphrase: the variable itself, or the first line of the file it names."""
+    value = settings_extra.get(PASSPHRASE_VAR)
+    path = settings_extra.get(PASSPHRASE_FILE_VAR)
+    if not value and path:
+        with open(path, encoding="utf-8") as fh:
+            value = fh.readline().strip()
+        if not value:
+            raise RuntimeError(f"{PASSPHRASE_FILE_VAR} names an empty file: {path}")
+    return value.encode() if value else None

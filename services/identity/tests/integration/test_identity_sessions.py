@@ -207,6 +207,38 @@ def test_passphrase_encrypts_private_keys_at_rest():
             rt.engine.dispose()
 
 
+def test_a_passphrase_file_encrypts_keys_stored_in_the_clear_before(tmp_path):
+    """Issue 9 item 23: a run directory from before the passphrase holds a plain key; with the
+    passphrase file (a compose secret, or the local runner's) the key is encrypted when first
+    loaded, and tokens it signed keep verifying."""
+    from ekinerja_common.config import Settings
+    from ekinerja_common.testing import fresh_database
+
+    from identity.keys import KeyStore
+    from identity.runtime import build_runtime
+
+    secret = tmp_path / "identity-key-passphrase"
+    secret.write_text("kata-rahasia-dari-berkas\n")
+    with fresh_database("identity") as url:
+        plain_rt = build_runtime(Settings(service="identity", database_url=url))
+        plain_rt.migrate()
+        old = KeyStore(plain_rt).signer()
+        rt = build_runtime(Settings(service="identity", database_url=url,
+                                    extra={"IDENTITY_KEY_PASSPHRASE_FILE": str(secret)}))
+        try:
+            store = KeyStore(rt)
+            assert store.signer().kid == old.kid
+            with rt.session_factory() as s:
+                assert s.get(SigningKey, old.kid).private_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+            again = KeyStore(rt).signer()  # a fresh process decrypts it with the same file
+            assert again.key.private_bytes_raw() == old.key.private_bytes_raw()
+            with pytest.raises(RuntimeError, match="IDENTITY_KEY_PASSPHRASE"):
+                KeyStore(plain_rt).signer()  # and without the passphrase nobody can sign
+        finally:
+            plain_rt.engine.dispose()
+            rt.engine.dispose()
+
+
 def test_malformed_json_and_bad_bodies(client, admin_h):
     r = client.post("/auth/login", data="{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "malformed_json"
