@@ -287,7 +287,7 @@ class DeductionTable(Base):
 
 class CalendarAudit(Base):
     """Every version of every year's calendar, as stored, by whom, in which request (the version
-    before is the previous row). Append-only: the database refuses UPDATE and DELETE (0003)."""
+    before is the previous row). Append-only: the database refuses UPDATE and DELETE (0004)."""
 
     __tablename__ = "calendar_audit"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)

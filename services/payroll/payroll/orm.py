@@ -296,7 +296,7 @@ class TppCorrection(Base):
 
 class AuditEntry(Base):
     """Who changed what, when, in which request, and the subject before and after. Append-only:
-    the database refuses UPDATE and DELETE (migration 0005)."""
+    the database refuses UPDATE and DELETE (migration 0006)."""
 
     __tablename__ = "audit_log"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

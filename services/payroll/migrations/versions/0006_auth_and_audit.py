@@ -1,7 +1,7 @@
-"""verification without identity, revocations, append-only calendar audit
+"""verification without identity, revocations, append-only audit with request id and before/after
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 09:00:00
 """
 from alembic import op
@@ -10,22 +10,28 @@ import sqlalchemy as sa
 from ekinerja_common.audit import append_only, drop_append_only
 from ekinerja_common.auth_store import create_auth_tables, drop_auth_tables
 
-revision = '0003'
-down_revision = '0002'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
 # Audit trails: who, when, which request, before/after; the database refuses UPDATE and DELETE.
-AUDIT_TABLES = ('calendar_audit',)
+AUDIT_TABLES = ('audit_log',)
 
 
 def upgrade() -> None:
     # The last good JWKS (tokens verify while identity is down) and account revocations
     # (account.revoked: deactivation, roles taken away, password reset take effect at once).
     create_auth_tables(op)
+    op.add_column('audit_log', sa.Column('request_id', sa.String(length=100), nullable=True))
+    op.add_column('audit_log', sa.Column('before', sa.JSON(), nullable=True))
+    op.add_column('audit_log', sa.Column('after', sa.JSON(), nullable=True))
     append_only(op, AUDIT_TABLES)
 
 
 def downgrade() -> None:
     drop_append_only(op, AUDIT_TABLES)
+    op.drop_column('audit_log', 'after')
+    op.drop_column('audit_log', 'before')
+    op.drop_column('audit_log', 'request_id')
     drop_auth_tables(op)
