@@ -8,7 +8,10 @@ server one hash and the network nothing when unchanged.
 
 The body differs per caller (what each may see), so responses say ``Vary: Authorization`` and,
 unless the view chose otherwise, ``Cache-Control: private, no-cache``: a browser may keep a copy
-for that user and must ask again each time. Streamed downloads (files) are left alone.
+for that user and must ask again each time. Answers to a request carrying a token are
+``no-store`` already (the web base: records, runs and bank data must not stay in a browser's disk
+cache on a shared office computer), so there the ETag serves clients that keep their own copy in
+memory and send If-None-Match themselves. Streamed downloads (files) are left alone.
 """
 from __future__ import annotations
 
