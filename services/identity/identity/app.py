@@ -511,7 +511,7 @@ def list_accounts():
             AttemptCounter.subject.in_(names), AttemptCounter.blocked_until > now,
             AttemptCounter.scope.in_([throttle.LOGIN_USER.scope, throttle.LOGIN_USER_ADDRESS.scope]))))
         pending: dict[str, list[str]] = {}
-        for g_ in services._pending(s, None, now):
+        for g_ in services.pending_grants(s, None, now):
             pending.setdefault(g_.account_id, []).append(g_.role)
         return page.as_json(lambda row: {
             **account_json(row[0], row[1]), "active": row[0].active, "locked": row[0].username in slowed,

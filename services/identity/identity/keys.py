@@ -150,7 +150,11 @@ class KeyStore:
             raise RuntimeError(f"signing key {row.kid} is encrypted: set {PASSPHRASE_VAR}")
         # A key stored before the passphrase was configured is plain; it still loads, and is
         # encrypted now so that the database no longer holds it in the clear.
-        key = serialization.load_pem_private_key(pem, password=self.passphrase if encrypted else None)
+        try:
+            key = serialization.load_pem_private_key(pem, password=self.passphrase if encrypted else None)
+        except ValueError:
+            raise RuntimeError(f"signing key {row.kid} does not open with the configured {PASSPHRASE_VAR} "
+                               "(a restore without the old passphrase: run rotate-keys)") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise RuntimeError(f"signing key {row.kid} is not Ed25519")
         if self.passphrase and not encrypted:

@@ -290,7 +290,7 @@ def set_roles(uow: UnitOfWork, actor: str, actor_roles: frozenset[str], account_
         revoke_tokens(uow, account, "roles_removed", now)
         audit(uow, actor, "account.roles_removed", "account", account.id, before=before, after=account_record(account),
               roles=removed)
-    pending = {g.role: g for g in _pending(uow.session, account.id, now)}
+    pending = {g.role: g for g in pending_grants(uow.session, account.id, now)}
     for role, g in pending.items():
         if role not in wanted:  # asked for earlier, no longer wanted
             _close(uow, g, actor, "cancelled", now)
@@ -299,7 +299,8 @@ def set_roles(uow: UnitOfWork, actor: str, actor_roles: frozenset[str], account_
     return account, [g for r, g in pending.items() if r in wanted] + fresh
 
 
-def _pending(session: Session, account_id: str | None, now: datetime) -> list[RoleGrant]:
+def pending_grants(session: Session, account_id: str | None, now: datetime) -> list[RoleGrant]:
+    """Role requests still waiting for their second person (of one account, or all)."""
     q = select(RoleGrant).where(RoleGrant.status == "pending", RoleGrant.expires_at > now)
     if account_id is not None:
         q = q.where(RoleGrant.account_id == account_id)
@@ -335,7 +336,7 @@ def decidable_grants(session: Session, viewer: grants.Approver, now: datetime) -
     """Pending grants the viewer may see, each with whether they may approve it: admin_bkd sees
     them all, an agency the grants of its own role."""
     out = []
-    for g in _pending(session, None, now):
+    for g in pending_grants(session, None, now):
         holders = role_has_holders(session, g.role, g.account_id)
         if "admin_bkd" in viewer.roles or grants.may_decide(g.role, viewer.roles, holders):
             out.append((g, grants.approval_problem(g.role, viewer, g.requested_by, g.account_id, holders) is None))
@@ -384,7 +385,7 @@ def grant_by_operator(uow: UnitOfWork, username: str, role: str, now: datetime) 
     if role in account.roles:
         return account
     before = account_record(account)
-    for g in _pending(uow.session, account.id, now):
+    for g in pending_grants(uow.session, account.id, now):
         if g.role == role:
             _close(uow, g, None, "approved", now)
     account.role_rows.append(AccountRole(role=role))
