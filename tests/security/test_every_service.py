@@ -22,6 +22,7 @@ AUDIT_TRAILS = [
     ("identity", "audit_records", "actor_account_id", "at", "request_id"),
     ("organization", "audit_records", "actor_account_id", "at", "request_id"),
     ("activity", "calendar_audit", "changed_by", "changed_at", "request_id"),
+    ("activity", "submission_policy_audit", "changed_by", "changed_at", "request_id"),
     ("approval", "decisions", "decided_by", "decided_at", "request_id"),
     ("approval", "appeal_trail", "actor_id", "at", "request_id"),
     ("approval", "board_audit", "actor_id", "at", "request_id"),
@@ -30,7 +31,7 @@ AUDIT_TRAILS = [
 ]
 # Append-only too, though their actor/time/request id live in the trail rows above.
 APPEND_ONLY_ALSO = [("approval", "appeal_decisions"), ("approval", "appeal_comments")]
-VERSIONED = {"calendar_audit", "validation_policy_changes", "decisions", "appeal_trail", "board_audit"}
+VERSIONED = {"calendar_audit", "submission_policy_audit", "validation_policy_changes", "decisions", "appeal_trail", "board_audit"}
 
 KEYS = TestKeys()
 

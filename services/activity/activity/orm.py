@@ -185,7 +185,8 @@ class SubmissionPolicyRow(Base):
 
 
 class SubmissionPolicyAudit(Base):
-    """Every stored version of every year's entry rules, by whom and why. Only inserted."""
+    """Every stored version of every year's entry rules (before: previous_window_days), by whom, why,
+    in which request. Append-only: the database refuses UPDATE and DELETE (0005)."""
 
     __tablename__ = "submission_policy_audit"
     __table_args__ = (Index("ix_submission_policy_audit_year", "year", "version", unique=True),)
@@ -287,7 +288,7 @@ class DeductionTable(Base):
 
 class CalendarAudit(Base):
     """Every version of every year's calendar, as stored, by whom, in which request (the version
-    before is the previous row). Append-only: the database refuses UPDATE and DELETE (0004)."""
+    before is the previous row). Append-only: the database refuses UPDATE and DELETE (0005)."""
 
     __tablename__ = "calendar_audit"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)

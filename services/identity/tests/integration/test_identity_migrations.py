@@ -33,14 +33,14 @@ def test_existing_position_refs_survive_the_upgrade(backend, tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
-def test_revision_0003_keeps_accounts_and_makes_the_audit_append_only(backend, tmp_path):
+def test_revision_0004_keeps_accounts_and_makes_the_audit_append_only(backend, tmp_path):
     """Accounts made before the limits and token versions keep working (version 0); the audit
     table refuses UPDATE and DELETE on both databases; the downgrade gives the old shape back."""
     from contextlib import nullcontext
 
     with (nullcontext(f"sqlite:///{tmp_path}/identity.db") if backend == "sqlite" else fresh_database("idmig3")) as url:
         rt = build_runtime(Settings(service="identity", database_url=url))
-        rt.migrate("0002")
+        rt.migrate("0003")
         with rt.engine.begin() as conn:
             conn.execute(text("INSERT INTO accounts (id, username, password_hash, must_change_password, failed_logins,"
                               " active, created_at) VALUES ('a1', 'budi', 'h', false, 3, true, CURRENT_TIMESTAMP)"))
@@ -55,7 +55,7 @@ def test_revision_0003_keeps_accounts_and_makes_the_audit_append_only(backend, t
                 conn.execute(text(sql))
         from alembic import command
 
-        command.downgrade(rt._alembic_config(), "0002")
+        command.downgrade(rt._alembic_config(), "0003")
         with rt.engine.begin() as conn:
             assert conn.execute(text("SELECT failed_logins FROM accounts")).scalar() == 0
             conn.execute(text("DELETE FROM audit_records"))  # no trigger any more

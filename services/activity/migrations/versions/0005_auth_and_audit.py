@@ -1,7 +1,7 @@
-"""verification without identity, revocations, append-only calendar audit
+"""verification without identity, revocations, append-only calendar and entry-rule audits
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01 09:00:00
 """
 from alembic import op
@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from ekinerja_common.audit import append_only, drop_append_only
 from ekinerja_common.auth_store import create_auth_tables, drop_auth_tables
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
 # Audit trails: who, when, which request, before/after; the database refuses UPDATE and DELETE.
-AUDIT_TABLES = ('calendar_audit',)
+AUDIT_TABLES = ('calendar_audit', 'submission_policy_audit')
 
 
 def upgrade() -> None:
