@@ -240,7 +240,10 @@ function accountsCard() {
     });
     const state = [!a.active ? badge("nonaktif") : null, a.locked ? badge("terkunci", "st-rejected") : null,
       a.must_change_password ? badge("sandi awal", "st-returned") : null].filter(Boolean);
-    return h("tr", null, h("td", null, a.username), h("td", null, a.name), h("td", null, a.roles.map((r) => ROLE_NAMES[r] || r).join(", ")),
+    // Roles other than pegawai wait for a second person (identity README, "Roles and who grants them").
+    const pending = (a.pending_roles || []).map((r) => ROLE_NAMES[r] || r);
+    const roleText = a.roles.map((r) => ROLE_NAMES[r] || r).join(", ") + (pending.length ? ` (menunggu persetujuan: ${pending.join(", ")})` : "");
+    return h("tr", null, h("td", null, a.username), h("td", null, a.name), h("td", null, roleText),
       h("td", null, state.length ? state : badge("aktif", "st-approved")), h("td", null, reset));
   }
 
@@ -248,7 +251,9 @@ function accountsCard() {
     return h("div", { class: "notice", role: "status", id: "one-time-password" },
       h("p", null, `Kata sandi sekali pakai untuk ${a.username} (hanya ditampilkan sekarang; berikan secara langsung):`),
       h("p", null, h("span", { class: "one-time" }, a.one_time_password || "—")),
-      h("p", { class: "small" }, "Pengguna wajib menggantinya saat pertama masuk."));
+      h("p", { class: "small" }, "Pengguna wajib menggantinya saat pertama masuk."),
+      (a.pending_grants || []).length ? h("p", { class: "small" }, `Peran ${a.pending_grants.map((g) => ROLE_NAMES[g.role] || g.role).join(", ")} `
+        + "menunggu persetujuan orang kedua (BPKAD, Bagian Organisasi, atau admin BKD lain).") : null);
   }
 
   load();

@@ -47,7 +47,7 @@ def test_bank_account_and_npwp_are_for_bkd_bpkad_and_the_person_only(api, client
         assert r.status_code == 201
     as_boss = client.get(f"/employees/{staff['id']}", headers=api.bearer(boss_login)).get_json()
     assert as_boss["name"] == "Dewi" and "bank_account" not in as_boss and "npwp" not in as_boss
-    listed = client.get("/employees", headers=api.bearer(boss_login)).get_json()["employees"]
+    listed = client.get("/employees", headers=api.bearer(boss_login)).get_json()["items"]
     assert [("bank_account" in e, "npwp" in e) for e in listed if e["id"] == staff["id"]] == [(False, False)]
     own = client.get(f"/employees/{staff['id']}", headers=api.bearer(staff_login)).get_json()
     assert (own["bank_account"], own["npwp"]) == ("0012007402", "012345678901000")

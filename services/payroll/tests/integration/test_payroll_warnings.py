@@ -88,7 +88,7 @@ def test_policy_versions_and_a_check_that_stores_nothing(client, keys, runtime):
                      headers=bpkad(keys))
     assert bad.status_code == 422 and len(bad.get_json()["error"]["fields"]) >= 2
     with runtime.session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(PolicyVersion)) == 1
+        assert s.scalar(select(func.count()).select_from(PolicyVersion)) == 0  # neither the read nor the checks stored anything (a read never writes)
     saved = client.put("/policies/2026", json={**doc, "cpns_factor_pct": "75"}, headers=bpkad(keys))
     assert saved.status_code == 200 and saved.get_json()["version"] == 2
     versions = client.get("/policies/2026/versions", headers=bpkad(keys)).get_json()["versions"]
