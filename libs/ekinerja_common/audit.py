@@ -17,7 +17,7 @@ FUNCTION = "ekinerja_append_only"
 
 
 def append_only(op, tables: Iterable[str]) -> None:
-    dialect = op.get_bind().dialect.name
+    dialect = op.get_context().dialect.name
     if dialect == "postgresql":
         op.execute(f"""
             CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -39,7 +39,7 @@ def append_only(op, tables: Iterable[str]) -> None:
 
 def drop_append_only(op, tables: Iterable[str]) -> None:
     """For a migration's downgrade."""
-    dialect = op.get_bind().dialect.name
+    dialect = op.get_context().dialect.name
     for table in tables:
         if dialect == "postgresql":
             op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")

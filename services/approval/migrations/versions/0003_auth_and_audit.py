@@ -14,6 +14,8 @@ revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
+# Only adds (tables, nullable columns, triggers on tables the older code never updates).
+compatible_with_code_from = "0002"
 
 # Audit trails: who, when, which request, before/after; the database refuses UPDATE and DELETE.
 AUDIT_TABLES = ('appeal_trail', 'appeal_decisions', 'appeal_comments', 'board_audit', 'validation_policy_changes', 'decisions')
@@ -28,7 +30,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if op.get_context().dialect.name == "postgresql":
         # 0002's tables had these triggers already (now on the shared function, which stays).
         drop_append_only(op, ("decisions",))
     else:

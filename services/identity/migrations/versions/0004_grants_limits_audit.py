@@ -13,6 +13,8 @@ revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
+# No compatible_with_code_from: the older code still writes accounts.failed_logins/locked_until,
+# which this revision drops.
 
 AUDIT_TABLES = ("audit_records",)
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from identity.orm import Employee
-from identity.services import local_today
+from ekinerja_common.clock import today as local_today
 
 KABID, STAFF = str(uuid.uuid4()), str(uuid.uuid4())
 

@@ -14,6 +14,8 @@ revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
+# Only adds (tables, nullable columns, triggers on tables the older code never updates).
+compatible_with_code_from = "0003"
 
 # Audit trails: who, when, which request, before/after; the database refuses UPDATE and DELETE.
 AUDIT_TABLES = ('audit_records',)
