@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import topology
 from .config import Settings
 from .envelope import Envelope, utcnow
+from .errors import Unrecoverable
 from .logs import request_id_var
 from .metrics import health, start_metrics_server
 from .outbox import OUTBOX, PROCESSED
@@ -100,6 +101,11 @@ class Consumer:
             self.stopping.wait(1.0)
             channel.basic_nack(method.delivery_tag, requeue=True)
             outcome = "requeued"
+        except Unrecoverable as exc:
+            # No retry can cure it: straight to the dead-letter queue, the queue keeps flowing.
+            channel.basic_nack(method.delivery_tag, requeue=False)
+            outcome = "unrecoverable"
+            log.error("%s %s cannot be applied, dead-lettered: %s", env.type, env.id, exc)
         except Exception as exc:  # the handler failed: retry later, then dead-letter
             retries = int((props.headers or {}).get(RETRIES_HEADER, 0))
             if retries < self.settings.consumer_max_retries:

@@ -119,3 +119,10 @@ class FieldValueError(DomainError, ValueError):
 
     def __init__(self, id_text: str, en_text: str):
         super().__init__("invalid_value", Text(id_text, en_text))
+
+
+class Unrecoverable(Exception):
+    """An incoming event that no retry can cure (damaged or impossible data, not a passing fault):
+    raised by an event handler, the consumer dead-letters the message at once, with the reason,
+    instead of retrying it; an operator replays it after the fix. Not a :class:`DomainError`: it
+    never reaches an HTTP client."""

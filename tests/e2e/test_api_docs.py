@@ -4,6 +4,7 @@ operations from its /openapi.json, with query parameters and documented response
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -33,6 +34,13 @@ def test_every_service_documents_query_parameters_and_responses(stack):
 def test_the_docs_page_renders_in_a_browser_under_the_gateway_csp(stack):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing (deploy/local/bootstrap.sh test installs it)")
+    # In its own thread: a session-wide Playwright of the browser tests (tests/browser) may be
+    # running in this one, and the sync API refuses to start inside a running event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(_render_docs_page, stack.url("/api-docs/?layanan=approval")).result()
+
+
+def _render_docs_page(url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -42,7 +50,7 @@ def test_the_docs_page_renders_in_a_browser_under_the_gateway_csp(stack):
             problems = []
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(stack.url("/api-docs/?layanan=approval"))
+            page.goto(url)
             page.wait_for_selector(".opblock-summary-path", timeout=30_000)
             paths = page.locator(".opblock-summary-path").all_inner_texts()
             assert any("/queue" in t for t in paths), paths

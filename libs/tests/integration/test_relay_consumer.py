@@ -13,6 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 
 from ekinerja_common.config import Settings
 from ekinerja_common.consumer import Consumer
+from ekinerja_common.errors import Unrecoverable
 from ekinerja_common.db import make_session_factory
 from ekinerja_common.envelope import Envelope
 from ekinerja_common.outbox import OUTBOX, add_messaging_tables
@@ -216,3 +217,40 @@ def test_failing_handler_is_retried_then_dead_lettered(producer, receiver):
         t.join(5)
     assert len(attempts) == 1 + r_settings.consumer_max_retries
     assert count_of(r_engine, seen, "d7") is None  # every failed attempt rolled back
+
+
+def test_an_unrecoverable_message_is_dead_lettered_at_once(producer, receiver):
+    """A handler that raises Unrecoverable (damaged data no retry cures) is not retried: the
+    message goes to the dead-letter queue after one attempt."""
+    settings, engine, metadata = producer
+    r_settings, r_engine, r_metadata, seen = receiver
+    attempts = []
+
+    def damaged(session, env):
+        attempts.append(env.id)
+        raise Unrecoverable("a decision about a version never announced")
+
+    publish_rows(settings, engine, metadata, [duty(8)])
+    conn, ch = channel_for(settings)
+    try:
+        Relay(settings, engine, metadata).publish_batch(ch)
+    finally:
+        conn.close()
+    consumer = Consumer(r_settings, make_session_factory(r_engine), r_metadata, {"duty.published": damaged})
+    t = threading.Thread(target=consumer.run, daemon=True)
+    t.start()
+    names = topology.names(r_settings, "activity")
+
+    def dead_count():
+        c = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        try:
+            return c.channel().queue_declare(names["dead"], passive=True).method.message_count
+        finally:
+            c.close()
+
+    try:
+        wait_until(lambda: dead_count() == 1, timeout=15, what="message in the dead-letter queue")
+    finally:
+        consumer.stopping.set()
+        t.join(5)
+    assert len(attempts) == 1

@@ -11,7 +11,7 @@ from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Mapping
 
-from ekinerja_common.errors import Conflict, FieldErrors, Text, ValidationFailed
+from ekinerja_common.errors import Conflict, FieldErrors, Text, Unrecoverable, ValidationFailed
 
 STATUSES = ("draft", "submitted", "approved", "rejected", "returned", "withdrawn", "overturned")
 # A withdrawn or rejected entry no longer claims its time slot or its minutes. A draft does claim
@@ -310,8 +310,9 @@ class Settlement:
     release_through: int | None = None
 
 
-class DecisionDamage(ValueError):
-    """A decision about a version this service never announced: damaged data, not a race."""
+class DecisionDamage(Unrecoverable):
+    """A decision about a version this service never announced: damaged data, not a race, so
+    the consumer dead-letters it at once rather than retrying."""
 
 
 def settle(decided: str, version: int, submission_version: int, *, status: str, decision_version: int,
