@@ -213,6 +213,39 @@ export function confirmDialog({ title, text, confirm = "Ya", cancel = "Batal", d
   });
 }
 
+/**
+ * A modal question that needs a written reason (revoking a permission, refusing a request);
+ * resolves the reason, or null when cancelled. An empty reason is refused in the dialog itself.
+ */
+export function reasonDialog({ title, text, label = "Alasan", confirm = "Simpan", cancel = "Batal", danger = false }) {
+  const titleId = newId("rs");
+  const reason = h("textarea", { rows: "3", maxlength: "500", required: true });
+  const problem = h("p", { class: "field-error", role: "alert", hidden: true }, "Alasan wajib diisi.");
+  const yes = h("button", { type: "submit", class: `btn ${danger ? "btn-danger" : "btn-primary"}` }, confirm);
+  const no = h("button", { type: "button", class: "btn btn-ghost" }, cancel);
+  const form = h("form", { method: "dialog", novalidate: true }, h("h2", { id: titleId }, title),
+    text ? h("p", null, text) : null, field(label, reason, { name: "reason" }), problem, h("div", { class: "actions" }, no, yes));
+  const el = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
+  document.body.append(el);
+  return new Promise((resolve) => {
+    const done = (value) => {
+      if (el.open) el.close();
+      el.remove();
+      resolve(value);
+    };
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const value = reason.value.trim();
+      if (!value) { problem.hidden = false; reason.focus(); return; }
+      done(value);
+    });
+    no.addEventListener("click", () => done(null));
+    el.addEventListener("cancel", (ev) => { ev.preventDefault(); done(null); });
+    el.showModal();
+    reason.focus();
+  });
+}
+
 /** Saves a Blob as a file (an authenticated download: the API needs the Authorization header,
  *  which a plain link cannot carry). */
 export function saveBlob(blob, filename) {

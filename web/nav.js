@@ -33,6 +33,8 @@ export const VIEWS = [
   { route: "bulanan", label: "Bulan TPP", roles: ["bpkad"], load: () => import("./views/bpkad.js"), render: "renderBulanan" },
   { route: "kebijakan", label: "Kebijakan", roles: ["bpkad"], load: () => import("./views/bpkad.js"), render: "renderKebijakan" },
   { route: "gaji", label: "Gaji & Sanksi", roles: ["bpkad"], load: () => import("./views/bpkad.js"), render: "renderGaji" },
+  // Role requests waiting for their second person (identity grants.py): BKD, BPKAD, Bagian Organisasi.
+  { route: "peran", label: "Persetujuan Peran", roles: ["admin_bkd", "bpkad", "organisasi"], load: () => import("./views/peran.js") },
   { route: "akun", label: "Akun", roles: ["*"], load: () => import("./views/akun.js") },
 ];
 

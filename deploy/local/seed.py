@@ -124,7 +124,9 @@ EMPLOYEES = [
 ]
 
 SERVICE_ACCOUNTS = [
-    # username, role, shown name
+    # username, role, shown name. A second BKD administrator, so that a role asked for in the
+    # browser (majelis, another admin) can be approved by a second person there too.
+    ("admin2", "admin_bkd", "Administrator BKD kedua (demo)"),
     ("organisasi", "organisasi", "Bagian Organisasi (demo)"),
     ("bpkad", "bpkad", "BPKAD (demo)"),
 ]

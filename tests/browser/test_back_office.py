@@ -193,7 +193,7 @@ def test_a_month_of_the_back_office(stack, logins, browser, shots, tmp_path):
         org = Office(browser, stack, shots, "organisasi", tmp_path)
         people.append(org)
         org.login("organisasi", logins["organisasi"].password)
-        assert org.nav_labels() == ["Struktur", "ABK", "Akun"]
+        assert org.nav_labels() == ["Struktur", "ABK", "Persetujuan Peran", "Akun"]
         page = org.page
         org.open("Struktur", "Struktur organisasi")
         page.locator("#unit-tree button.unit-link", has_text="Bidang Aplikasi Informatika").click()
@@ -243,7 +243,7 @@ def test_a_month_of_the_back_office(stack, logins, browser, shots, tmp_path):
         bkd = Office(browser, stack, shots, "bkd", tmp_path)
         people.append(bkd)
         bkd.login("admin", logins["admin"].password)
-        assert bkd.nav_labels() == ["Beranda", "Pegawai", "Impor", "Kalender", "Presensi", "Izin Susulan", "Laporan", "Akun"]
+        assert bkd.nav_labels() == ["Beranda", "Pegawai", "Impor", "Kalender", "Presensi", "Izin Susulan", "Laporan", "Persetujuan Peran", "Akun"]
         bpage = bkd.page
         bpage.get_by_role("heading", name="Beranda BKD").wait_for()
         bpage.locator(f"#calendar-missing-{today.year + 1}").wait_for()  # next year's calendar is not stored
@@ -341,7 +341,7 @@ def test_a_month_of_the_back_office(stack, logins, browser, shots, tmp_path):
         fin = Office(browser, stack, shots, "bpkad", tmp_path)
         people.append(fin)
         fin.login("bpkad", logins["bpkad"].password)
-        assert fin.nav_labels() == ["TPP", "Bulan TPP", "Kebijakan", "Gaji & Sanksi", "Akun"]
+        assert fin.nav_labels() == ["TPP", "Bulan TPP", "Kebijakan", "Gaji & Sanksi", "Persetujuan Peran", "Akun"]
         kpage = fin.page
         fin.open("Kebijakan", "Kebijakan TPP")
         if year != today.year:  # the editor opens on this year; the month closed may be last year's
@@ -438,6 +438,63 @@ def test_a_month_of_the_back_office(stack, logins, browser, shots, tmp_path):
     finally:
         for p in people:
             p.close()
+
+
+def test_bpkad_approves_the_role_bkd_asked_for_in_the_browser(stack, logins, browser, shots, tmp_path):
+    """Two people give a role (identity grants.py): BKD asks for bpkad for a staff member's
+    account, BPKAD sees the request on Persetujuan Peran with who gets it and who asked, confirms
+    it, and the role is held; BKD, who asked, can only withdraw its own request, with a reason."""
+    import requests
+
+    http = requests.Session()
+    http.trust_env = False
+    r = http.post(stack.url("/api/identity/auth/login"), json={"username": "admin", "password": logins["admin"].password}, timeout=30)
+    http.headers["Authorization"] = "Bearer " + r.json()["access_token"]
+    nip, name = EMPLOYEES[-1][0], EMPLOYEES[-1][1]
+
+    def account():
+        return next(a for a in http.get(stack.url(f"/api/identity/accounts?q={nip}"), timeout=30).json()["items"]
+                    if a["username"] == nip)
+
+    r = http.put(stack.url(f"/api/identity/accounts/{account()['id']}/roles"), json={"roles": ["pegawai", "bpkad"]}, timeout=30)
+    assert r.status_code == 202, r.text
+
+    bkd = Office(browser, stack, shots, "admin", tmp_path)
+    fin = Office(browser, stack, shots, "bpkad", tmp_path)
+    try:
+        bkd.login("admin", logins["admin"].password)
+        bkd.open("Persetujuan Peran", "Persetujuan Peran")
+        mine = bkd.page.locator("#role-grants li.grant")
+        assert "Anda yang mengajukan" in mine.first.text_content()
+        assert bkd.page.get_by_role("button", name="Setujui").count() == 0  # not the one who asked
+
+        fin.login("bpkad", logins["bpkad"].password)
+        fin.open("Persetujuan Peran", "Persetujuan Peran")
+        card = fin.page.locator("#role-grants li.grant").first
+        assert name in card.text_content() and "Diajukan oleh admin" in card.text_content()
+        fin.shot("persetujuan-peran")
+        card.get_by_role("button", name="Setujui").click()
+        fin.page.locator("dialog").get_by_role("button", name="Setujui").click()
+        fin.page.get_by_text("Tidak ada permintaan peran yang menunggu Anda.").wait_for()
+        assert "bpkad" in account()["roles"]
+
+        # A request the asker withdraws needs a reason, asked in the page (not a browser prompt).
+        r = http.put(stack.url(f"/api/identity/accounts/{account()['id']}/roles"),
+                     json={"roles": ["pegawai", "bpkad", "organisasi"]}, timeout=30)
+        assert r.status_code == 202, r.text
+        bkd.open("Persetujuan Peran", "Persetujuan Peran")
+        bkd.page.get_by_role("button", name="Tarik permintaan").click()
+        dialog = bkd.page.locator("dialog")
+        dialog.get_by_role("button", name="Tarik permintaan").click()
+        dialog.get_by_text("Alasan wajib diisi.").wait_for()
+        dialog.get_by_label("Alasan (dicatat di jejak audit)").fill("salah orang")
+        dialog.get_by_role("button", name="Tarik permintaan").click()
+        bkd.page.get_by_text("Tidak ada permintaan peran yang menunggu Anda.").wait_for()
+        assert "organisasi" not in account()["roles"]
+        assert bkd.problems == [] and fin.problems == [], (bkd.problems, fin.problems)
+    finally:
+        bkd.close()
+        fin.close()
 
 
 def test_the_back_office_files_keep_the_strict_csp(stack):

@@ -23,7 +23,6 @@ targets of at least 44 px).
 from __future__ import annotations
 
 import base64
-import os
 import re
 from datetime import timedelta
 
@@ -62,18 +61,6 @@ def check_layout(kit, person, name: str) -> None:
             assert kit.layout_problems(page) == [], (name, kit.layout_problems(page))
     page.set_viewport_size(person.viewport)
     person.redraw()
-
-
-SECOND_ADMIN = "admin.kedua"
-
-
-def make_second_admin(stack) -> str:
-    """A second BKD administrator, created the way an operator does (``create-admin``): a role
-    asked for through the API waits for a second person."""
-    password = "Kedua-" + base64.urlsafe_b64encode(os.urandom(12)).decode()
-    done = stack.run_cli("identity", "create-admin", SECOND_ADMIN, env={"EKINERJA_ADMIN_PASSWORD": password})
-    assert done.returncode == 0, done.stderr or done.stdout
-    return password
 
 
 def grant_board(admin, second_admin, nip: str) -> None:
@@ -155,7 +142,7 @@ def test_a_month_of_the_front_office(stack, logins, browser, shots, kit):
         load = month_end.load(stack.url(), stack.database_urls, ("admin", logins["admin"].password),
                               ("organisasi", logins["organisasi"].password))
         assert load.supervisor_nip == SUPERVISOR and len(load.entry_ids) >= 3000
-        second_admin = Api(stack, SECOND_ADMIN, make_second_admin(stack))
+        second_admin = Api(stack, "admin2", logins["admin2"].password)  # the seed's second BKD administrator
         for nip in (BOARD, HEAD):
             grant_board(admin, second_admin, nip)
 

@@ -194,7 +194,7 @@ def test_staff_supervisor_bpkad_in_the_browser(stack, logins, browser, shots, ki
         people.append(bpkad)
         kpage = bpkad.page
         bpkad.login("bpkad", logins["bpkad"].password, keyboard=True)
-        assert bpkad.nav_labels() == ["TPP", "Bulan TPP", "Kebijakan", "Gaji & Sanksi", "Akun"]  # no employee record: no daily activity, no queue
+        assert bpkad.nav_labels() == ["TPP", "Bulan TPP", "Kebijakan", "Gaji & Sanksi", "Persetujuan Peran", "Akun"]  # no employee record: no daily activity, no queue
         kpage.get_by_role("heading", name="TPP", exact=True).wait_for()
         assert kpage.get_by_label("Tahun").input_value() == str(today.year)
         assert kpage.get_by_label("Bulan").input_value() == str(today.month)

@@ -3,7 +3,7 @@
 // careless payment, a lock that states the totals, downloads, a chart of the month per unit,
 // corrections with their cause in words.
 import * as api from "../api.js";
-import { h, replace, field, alertBox, showError, clearErrors, busy, toast } from "../dom.js";
+import { h, replace, field, alertBox, showError, clearErrors, busy, toast, reasonDialog } from "../dom.js";
 import { number, rupiah, nip as fmtNip, monthName, todayWib, longDate, percent } from "../format.js";
 import { ensureStyles, importPanel, monthPicker, loadUnits, employeePicker, stat, badge } from "./bo.js";
 import { counts } from "./bkd_kerja.js";
@@ -193,7 +193,8 @@ async function sanctionsCard() {
     const rows = (body.sanctions || []).map((s) => {
       const revoke = h("button", { type: "button", class: "btn btn-small btn-reject", hidden: Boolean(s.revoked_at) }, "Cabut");
       revoke.addEventListener("click", async () => {
-        const why = window.prompt("Alasan pencabutan:");
+        const why = await reasonDialog({ title: "Cabut sanksi", label: "Alasan pencabutan", confirm: "Cabut sanksi", danger: true,
+          text: "Potongan TPP karena sanksi ini tidak dihitung lagi; bulan yang sudah dikunci dibayar kembali sebagai rapel di bulan berikutnya." });
         if (!why) return;
         try { await busy(revoke, "…", () => api.post(`/api/payroll/sanctions/${s.id}/revoke`, { reason: why })); load(); } catch (err) { toast(err.message, "warn"); }
       });

@@ -1,7 +1,7 @@
 // Izin pengisian susulan (BKD): the year's submission window as policy data, and dated, reasoned
 // permissions for a person or a unit to enter past days outside it.
 import * as api from "../api.js";
-import { h, replace, field, alertBox, showError, clearErrors, busy, toast } from "../dom.js";
+import { h, replace, field, alertBox, showError, clearErrors, busy, toast, reasonDialog } from "../dom.js";
 import { longDate, todayWib } from "../format.js";
 import { ensureStyles, loadUnits, pagedTable, employeePicker, badge } from "./bo.js";
 
@@ -16,7 +16,8 @@ export async function renderIzin(container) {
       const revoke = h("button", { type: "button", class: "btn btn-small btn-reject" }, "Cabut");
       revoke.hidden = Boolean(p.revoked_at);
       revoke.addEventListener("click", async () => {
-        const reason = window.prompt("Alasan pencabutan:");
+        const reason = await reasonDialog({ title: "Cabut izin pengisian susulan", label: "Alasan pencabutan",
+          text: "Kegiatan yang sudah diisi dengan izin ini tetap tercatat.", confirm: "Cabut izin", danger: true });
         if (!reason) return;
         try {
           await busy(revoke, "…", () => api.post(`/api/activity/late-entry-permissions/${p.id}/revoke`, { reason }));

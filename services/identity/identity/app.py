@@ -7,7 +7,7 @@ from datetime import date
 from typing import Literal
 
 from flask import Blueprint, current_app, g, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from ekinerja_common.envelope import utcnow
 from ekinerja_common import paging, preview
 from ekinerja_common.errors import DomainError, FieldErrors, Forbidden, NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, allows_password_change, create_base_app, principal, public
+from ekinerja_common.web import accepts, allows_password_change, create_base_app, principal, public, validation_error
 from ekinerja_common import clock
 
 from . import cookies, directory, domain, grants, imports, people, services, sessions, throttle
@@ -578,14 +578,44 @@ def list_role_grants():
         raise Forbidden()
     with runtime().session_factory() as s:
         found = services.decidable_grants(s, grants.Approver(p.account_id, p.roles), utcnow())
-        accounts = {a.id: a for a in s.scalars(select(Account).where(Account.id.in_({x.account_id for x, _ in found})))}
-        return {"items": [grant_json(x, accounts.get(x.account_id), ok) for x, ok in found]}
+        ids = {x.account_id for x, _ in found} | {x.requested_by for x, _ in found if x.requested_by}
+        accounts = {a.id: a for a in s.scalars(select(Account).where(Account.id.in_(ids)))}
+        people = {e.id: e for e in s.scalars(select(Employee).where(
+            Employee.id.in_({a.employee_id for a in accounts.values() if a.employee_id})))}
+        items = []
+        for x, ok in found:
+            body = grant_json(x, accounts.get(x.account_id), ok)
+            # Names, so the person deciding sees who gets the role and who asked for it.
+            account = accounts.get(x.account_id)
+            person = people.get(account.employee_id) if account is not None and account.employee_id else None
+            asker = accounts.get(x.requested_by)
+            body["name"] = person.name if person is not None else None
+            body["requested_by_username"] = asker.username if asker is not None else None
+            body["requested_by_me"] = x.requested_by == p.account_id
+            items.append(body)
+        return {"items": items}
+
+
+class GrantDecisionIn(Strict):
+    # Optional: why a request was refused or withdrawn, kept in the audit trail.
+    reason: str | None = Field(None, min_length=1, max_length=500)
+
+
+def _decision_body() -> GrantDecisionIn:
+    """The decision's optional body (a bare POST decides without a reason)."""
+    raw = request.get_json(silent=True)
+    try:
+        return GrantDecisionIn.model_validate(raw if isinstance(raw, dict) else {})
+    except ValidationError as exc:
+        raise validation_error(exc)
 
 
 def _decide(grant_id: str, approve: bool):
     p = principal()
+    body = _decision_body()
     with runtime().uow(g.request_id) as uow:
-        grant = services.decide_grant(uow, grants.Approver(p.account_id, p.roles), grant_id, approve, utcnow())
+        grant = services.decide_grant(uow, grants.Approver(p.account_id, p.roles), grant_id, approve, utcnow(),
+                                      reason=body.reason)
         uow.commit()
         return grant_json(grant, uow.session.get(Account, grant.account_id))
 

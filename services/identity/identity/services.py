@@ -317,10 +317,12 @@ def _request_grant(uow: UnitOfWork, actor: str | None, account: Account, role: s
     return grant
 
 
-def _close(uow: UnitOfWork, grant: RoleGrant, actor: str | None, status: str, now: datetime) -> None:
+def _close(uow: UnitOfWork, grant: RoleGrant, actor: str | None, status: str, now: datetime,
+           reason: str | None = None) -> None:
     grant.status, grant.decided_by, grant.decided_at = status, actor, now
+    extra = {"reason": reason} if reason else {}
     audit(uow, actor, f"account.role_{status}", "account", grant.account_id, role=grant.role, grant_id=grant.id,
-          requested_by=grant.requested_by)
+          requested_by=grant.requested_by, **extra)
 
 
 def role_has_holders(session: Session, role: str, except_account: str) -> bool:
@@ -343,7 +345,8 @@ def decidable_grants(session: Session, viewer: grants.Approver, now: datetime) -
     return out
 
 
-def decide_grant(uow: UnitOfWork, approver: grants.Approver, grant_id: str, approve: bool, now: datetime) -> RoleGrant:
+def decide_grant(uow: UnitOfWork, approver: grants.Approver, grant_id: str, approve: bool, now: datetime,
+                 reason: str | None = None) -> RoleGrant:
     """Approve (the role is added at once) or reject a pending grant. Rejecting is open to whoever
     may approve it and to the administrator who asked (withdrawing the request)."""
     grant = uow.session.get(RoleGrant, grant_id, with_for_update=True)
@@ -360,7 +363,7 @@ def decide_grant(uow: UnitOfWork, approver: grants.Approver, grant_id: str, appr
     if problem is not None:
         raise Forbidden(problem, "own_roles" if approver.account_id == account.id else "approval_not_allowed")
     if not approve:
-        _close(uow, grant, approver.account_id, "rejected", now)
+        _close(uow, grant, approver.account_id, "rejected", now, reason)
         return grant
     if not account.active:
         raise Conflict("account_inactive", Text("Akun tidak aktif", "The account is inactive"))

@@ -125,7 +125,11 @@ def test_the_first_holder_of_an_agency_role_is_approved_by_a_second_admin(api, c
     [grant] = r.get_json()["pending_grants"]
     listed = client.get("/role-grants", headers=api.bearer(admin2)).get_json()["items"]
     assert [(g["id"], g["may_approve"]) for g in listed] == [(grant["id"], True)]
-    assert client.get("/role-grants", headers=admin_h).get_json()["items"][0]["may_approve"] is False  # asked for it
+    # The list names who gets the role and who asked (the approval page shows them).
+    assert listed[0]["username"] == "bpkad.pertama" and listed[0]["requested_by_username"] == api.ADMIN
+    assert listed[0]["requested_by_me"] is False
+    mine = client.get("/role-grants", headers=admin_h).get_json()["items"][0]
+    assert mine["may_approve"] is False and mine["requested_by_me"] is True  # asked for it
     r = client.post(f"/role-grants/{grant['id']}/approve", headers=api.bearer(admin2))
     assert r.status_code == 200 and r.get_json()["username"] == "bpkad.pertama"
     # Once BPKAD has someone, BPKAD approves its own people; administrators no longer can.
@@ -147,11 +151,15 @@ def test_a_request_can_be_withdrawn_or_rejected_and_expires(api, client, people,
     r = client.put(f"/accounts/{target}/roles", json={"roles": ["bpkad"]}, headers=admin_h)
     [grant] = r.get_json()["pending_grants"]
     assert client.post(f"/role-grants/{grant['id']}/reject", headers=api.bearer(people["pegawai1"])).status_code == 403
-    r = client.post(f"/role-grants/{grant['id']}/reject", headers=api.bearer(people["bpkad1"]))
+    r = client.post(f"/role-grants/{grant['id']}/reject", json={"reason": ""}, headers=api.bearer(people["bpkad1"]))
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"reason"}
+    r = client.post(f"/role-grants/{grant['id']}/reject", json={"reason": "bukan pegawai BPKAD"},
+                    headers=api.bearer(people["bpkad1"]))
     assert r.status_code == 200 and r.get_json()["status"] == "rejected"
     assert client.post(f"/role-grants/{grant['id']}/approve", headers=api.bearer(people["bpkad1"])).status_code == 409
     [rejected] = api.audits("account.role_rejected")
     assert rejected.actor_account_id == people["bpkad1"]["account"]["id"] and rejected.details["role"] == "bpkad"
+    assert rejected.details["reason"] == "bukan pegawai BPKAD"
 
     r = client.put(f"/accounts/{target}/roles", json={"roles": ["organisasi"]}, headers=admin_h)
     [grant] = r.get_json()["pending_grants"]
