@@ -197,6 +197,15 @@ export function confirmDialog({ title, text, confirm = "Ya", cancel = "Batal", d
   const no = h("button", { type: "button", class: "btn btn-ghost" }, cancel);
   const form = h("form", { method: "dialog" }, h("h2", { id: titleId }, title),
     text ? h("p", null, text) : null, h("div", { class: "actions" }, no, yes));
+  return modal(form, titleId, no, (done) => {
+    form.addEventListener("submit", (ev) => { ev.preventDefault(); done(true); });
+    return false;
+  }, no);
+}
+
+/** Shows `form` in a modal <dialog> until `wire(done)` calls done(value) or the person cancels
+ *  (the `cancel` button, Escape: the value `wire` returned); resolves that value. */
+function modal(form, titleId, cancel, wire, focus) {
   const el = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
   document.body.append(el);
   return new Promise((resolve) => {
@@ -205,11 +214,11 @@ export function confirmDialog({ title, text, confirm = "Ya", cancel = "Batal", d
       el.remove();
       resolve(value);
     };
-    form.addEventListener("submit", (ev) => { ev.preventDefault(); done(true); });
-    no.addEventListener("click", () => done(false));
-    el.addEventListener("cancel", (ev) => { ev.preventDefault(); done(false); });
+    const onCancel = wire(done);
+    cancel.addEventListener("click", () => done(onCancel));
+    el.addEventListener("cancel", (ev) => { ev.preventDefault(); done(onCancel); });
     el.showModal();
-    no.focus();
+    focus.focus();
   });
 }
 
@@ -225,25 +234,15 @@ export function reasonDialog({ title, text, label = "Alasan", confirm = "Simpan"
   const no = h("button", { type: "button", class: "btn btn-ghost" }, cancel);
   const form = h("form", { method: "dialog", novalidate: true }, h("h2", { id: titleId }, title),
     text ? h("p", null, text) : null, field(label, reason, { name: "reason" }), problem, h("div", { class: "actions" }, no, yes));
-  const el = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
-  document.body.append(el);
-  return new Promise((resolve) => {
-    const done = (value) => {
-      if (el.open) el.close();
-      el.remove();
-      resolve(value);
-    };
+  return modal(form, titleId, no, (done) => {
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const value = reason.value.trim();
       if (!value) { problem.hidden = false; reason.focus(); return; }
       done(value);
     });
-    no.addEventListener("click", () => done(null));
-    el.addEventListener("cancel", (ev) => { ev.preventDefault(); done(null); });
-    el.showModal();
-    reason.focus();
-  });
+    return null;
+  }, reason);
 }
 
 /** Saves a Blob as a file (an authenticated download: the API needs the Authorization header,

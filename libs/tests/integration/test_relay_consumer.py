@@ -182,9 +182,38 @@ def test_consumer_applies_each_message_once_and_acks_after_commit(producer, rece
         assert c.execute(select(func.count()).select_from(r_metadata.tables["processed_messages"])).scalar() == 2
 
 
-def test_failing_handler_is_retried_then_dead_lettered(producer, receiver):
+def run_until_dead_lettered(producer, receiver, number: int, handler) -> None:
+    """Publish duty ``number`` through the relay, consume it with ``handler`` until the message
+    lies in the dead-letter queue."""
     settings, engine, metadata = producer
-    r_settings, r_engine, r_metadata, seen = receiver
+    r_settings, r_engine, r_metadata, _ = receiver
+    publish_rows(settings, engine, metadata, [duty(number)])
+    conn, ch = channel_for(settings)
+    try:
+        Relay(settings, engine, metadata).publish_batch(ch)
+    finally:
+        conn.close()
+    consumer = Consumer(r_settings, make_session_factory(r_engine), r_metadata, {"duty.published": handler})
+    t = threading.Thread(target=consumer.run, daemon=True)
+    t.start()
+    names = topology.names(r_settings, "activity")
+
+    def dead_count():
+        c = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        try:
+            return c.channel().queue_declare(names["dead"], passive=True).method.message_count
+        finally:
+            c.close()
+
+    try:
+        wait_until(lambda: dead_count() == 1, timeout=15, what="message in the dead-letter queue")
+    finally:
+        consumer.stopping.set()
+        t.join(5)
+
+
+def test_failing_handler_is_retried_then_dead_lettered(producer, receiver):
+    r_settings, r_engine, _, seen = receiver
     attempts = []
 
     def broken(session, env):
@@ -192,29 +221,7 @@ def test_failing_handler_is_retried_then_dead_lettered(producer, receiver):
         attempts.append(env.id)
         raise RuntimeError("handler bug")
 
-    publish_rows(settings, engine, metadata, [duty(7)])
-    conn, ch = channel_for(settings)
-    try:
-        Relay(settings, engine, metadata).publish_batch(ch)
-    finally:
-        conn.close()
-    consumer = Consumer(r_settings, make_session_factory(r_engine), r_metadata, {"duty.published": broken})
-    t = threading.Thread(target=consumer.run, daemon=True)
-    t.start()
-    names = topology.names(r_settings, "activity")
-
-    def dead_count():
-        c = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-        try:
-            return c.channel().queue_declare(names["dead"], passive=True).method.message_count
-        finally:
-            c.close()
-
-    try:
-        wait_until(lambda: dead_count() == 1, timeout=15, what="message in the dead-letter queue")
-    finally:
-        consumer.stopping.set()
-        t.join(5)
+    run_until_dead_lettered(producer, receiver, 7, broken)
     assert len(attempts) == 1 + r_settings.consumer_max_retries
     assert count_of(r_engine, seen, "d7") is None  # every failed attempt rolled back
 
@@ -222,35 +229,11 @@ def test_failing_handler_is_retried_then_dead_lettered(producer, receiver):
 def test_an_unrecoverable_message_is_dead_lettered_at_once(producer, receiver):
     """A handler that raises Unrecoverable (damaged data no retry cures) is not retried: the
     message goes to the dead-letter queue after one attempt."""
-    settings, engine, metadata = producer
-    r_settings, r_engine, r_metadata, seen = receiver
     attempts = []
 
     def damaged(session, env):
         attempts.append(env.id)
         raise Unrecoverable("a decision about a version never announced")
 
-    publish_rows(settings, engine, metadata, [duty(8)])
-    conn, ch = channel_for(settings)
-    try:
-        Relay(settings, engine, metadata).publish_batch(ch)
-    finally:
-        conn.close()
-    consumer = Consumer(r_settings, make_session_factory(r_engine), r_metadata, {"duty.published": damaged})
-    t = threading.Thread(target=consumer.run, daemon=True)
-    t.start()
-    names = topology.names(r_settings, "activity")
-
-    def dead_count():
-        c = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-        try:
-            return c.channel().queue_declare(names["dead"], passive=True).method.message_count
-        finally:
-            c.close()
-
-    try:
-        wait_until(lambda: dead_count() == 1, timeout=15, what="message in the dead-letter queue")
-    finally:
-        consumer.stopping.set()
-        t.join(5)
+    run_until_dead_lettered(producer, receiver, 8, damaged)
     assert len(attempts) == 1
