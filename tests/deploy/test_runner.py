@@ -109,7 +109,7 @@ def test_run_prints_logins_stops_on_ctrl_c_and_restarts_with_the_same_logins(tmp
             assert "seeding demo data" in out
             logins = read_logins(run_dir / "demo-logins.txt")
             assert stat.S_IMODE(os.stat(run_dir / "demo-logins.txt").st_mode) == 0o600
-            assert {x.username for x in logins} == {"admin", "organisasi", "bpkad", *(e[0] for e in EMPLOYEES)}
+            assert {x.username for x in logins} == {"admin", "admin2", "organisasi", "bpkad", *(e[0] for e in EMPLOYEES)}
             for login in logins:
                 assert re.search(rf"^{login.role}\s+{login.username}\s+{re.escape(login.password)}\s+", out, re.M)
             assert_private_and_encrypted(run_dir)
