@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "libs"))
 
 from sqlalchemy import text  # noqa: E402
 
+from ekinerja_common import clock  # noqa: E402
 from ekinerja_common.config import Settings  # noqa: E402
 from ekinerja_common.testing import fresh_database  # noqa: E402
 from ekinerja_common.workdays import WorkingDays, month_days  # noqa: E402
@@ -135,7 +136,7 @@ def load(rt, employees: int, records: int, late_changes: int, rng: random.Random
     with rt.uow() as uow:
         # The bench reviews nothing: it acknowledges whatever the run warns of, as an operator would.
         run = services.get_run(uow.session, YEAR, PREVIOUS)
-        services.lock_run(uow, YEAR, PREVIOUS, "bench", acknowledged=[w["code"] for w in services.warnings_now(run, services.local_today())])
+        services.lock_run(uow, YEAR, PREVIOUS, "bench", acknowledged=[w["code"] for w in services.warnings_now(run, clock.today())])
         uow.commit()
     raw = rt.engine.raw_connection()
     try:

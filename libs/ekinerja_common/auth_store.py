@@ -79,7 +79,14 @@ class DatabaseRevocations:
         self.table = _TABLES.tables[REVOCATIONS]
 
     def min_version(self, account_id: str) -> int:
-        with self.engine().connect() as conn:
+        engine = self.engine()
+        conn = engine.connect()
+        if engine.dialect.name == "postgresql":
+            # One statement: autocommit saves the BEGIN and ROLLBACK round trips a transaction
+            # would add to every authenticated request (issue 13). SQLite's engine opens every
+            # transaction with BEGIN IMMEDIATE, which autocommit would leave open: not there.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        with conn:
             found = conn.execute(select(self.table.c.min_version)
                                  .where(self.table.c.account_id == account_id)).scalar()
         return found or 0

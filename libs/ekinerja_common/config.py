@@ -26,7 +26,7 @@ class Settings:
     consumer_prefetch: int = 16
     consumer_max_retries: int = 5
     retry_delay_ms: int = 1000
-    relay_batch: int = 200
+    relay_batch: int = 1000  # also the window of unconfirmed messages (relay.PipelinedChannel)
     relay_poll_seconds: float = 0.2
     metrics_port: int = 0
     log_level: str = "INFO"

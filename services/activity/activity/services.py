@@ -21,7 +21,7 @@ from ekinerja_common import clock, discipline
 
 from . import domain, entry_policy, repository
 from .orm import (CONTENT_FIELDS, ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
-                  WorkCalendarRow)
+                  SubmissionPolicyRow, WorkCalendarRow)
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
 
 ENTRY_NOT_FOUND = Text("Kegiatan tidak ditemukan", "Entry not found")
@@ -68,17 +68,28 @@ def _day_slots(session: Session, employee_id: str, day: date, exclude_id: str | 
                  for entry_id, start, end, minutes in session.execute(union_all(live, claimed)))
 
 
+def _period_facts(session: Session, day: date) -> tuple[bool, int | None]:
+    """Whether the day's month is closed and BKD's stored submission window of its year, in one
+    round trip (repository.is_locked and entry_policy.stored_window_days, asked together)."""
+    closed = exists().where(ClosedPeriod.year == day.year, ClosedPeriod.month == day.month)
+    window = (select(SubmissionPolicyRow.submission_window_days).where(SubmissionPolicyRow.year == day.year)
+              .scalar_subquery())
+    locked, days = session.execute(select(closed.label("locked"), window.label("window_days"))).one()
+    return bool(locked), days
+
+
 def _facts(session: Session, employee_id: str, draft: domain.Draft, exclude_id: str | None = None,
            revision_deadline: date | None = None) -> domain.Facts:
     placements = _placements(session, employee_id, draft.date)
+    period_locked, window_days = _period_facts(session, draft.date)
     return domain.Facts(
         duty=_as_duty(session.get(Duty, draft.duty_id)),
         placements=tuple(domain.Placement(p.position_id, p.start_date, p.end_date, p.kind) for p in placements),
         others=_day_slots(session, employee_id, draft.date, exclude_id),
-        period_locked=repository.is_locked(session, draft.date),
+        period_locked=period_locked,
         revision_deadline=revision_deadline,
         # BKD's yearly window of the activity date's year, and a late-entry permission for it.
-        submission_window_days=entry_policy.stored_window_days(session, draft.date.year),
+        submission_window_days=window_days,
         late_entry_until=entry_policy.late_entry_until(session, employee_id, draft.date,
                                                        {p.position_id for p in placements}),
     )
@@ -104,10 +115,12 @@ def lock_employee(session: Session, employee_id: str) -> None:
     any entry row, by the web requests and by the event handlers that change entries alike."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # The upsert waits for a concurrent first insert of the same row, so no one slips through
+    # One round trip: an upsert whose conflict branch updates the row locks it as FOR UPDATE
+    # would, and it waits for a concurrent first insert of the same row, so no one slips through
     # while the row is being created; SQLite's BEGIN IMMEDIATE already serializes writers.
-    session.execute(insert(EmployeeLock).values(employee_id=employee_id).on_conflict_do_nothing())
-    session.execute(select(EmployeeLock).where(EmployeeLock.employee_id == employee_id).with_for_update())
+    stmt = insert(EmployeeLock).values(employee_id=employee_id)
+    session.execute(stmt.on_conflict_do_update(index_elements=[EmployeeLock.employee_id],
+                                               set_={"employee_id": stmt.excluded.employee_id}))
 
 
 def _copy_draft(entry: Entry, draft: domain.Draft, duty: domain.Duty, credited: int) -> None:

@@ -108,6 +108,10 @@ class AccountIn(Secret):
     roles: list[str] = Field(default_factory=list, max_length=10)
 
 
+class AccountsImportIn(Strict):
+    nips: list[str] = Field(min_length=1, max_length=services.ACCOUNT_IMPORT_MAX)
+
+
 class RolesIn(Strict):
     roles: list[str] = Field(max_length=10)
 
@@ -534,6 +538,24 @@ def create_account(body: AccountIn):
         if generated:
             body_out["one_time_password"] = generated
         return body_out, 201, {"Cache-Control": "no-store"}
+
+
+@bp.post("/accounts/import")
+@accepts(AccountsImportIn)
+def import_accounts(body: AccountsImportIn):
+    """Pegawai accounts for many employees at once (role admin_bkd): ``{"nips": [...]}``, at most
+    500 per request, username = NIP, each with a one-time password returned once (one argon2 hash
+    per account; the person replaces it at first login). All or nothing on an unknown, inactive or
+    repeated NIP (``nips.<i>``); employees who already have an account are listed in ``existing``
+    and left alone, so the same list may be sent again."""
+    p = admin()
+    with runtime().uow(g.request_id) as uow:
+        created, skipped = services.import_accounts(uow, p.account_id, body.nips)
+        uow.commit()
+        out = {"created": [{"account_id": a.id, "username": a.username, "employee_id": a.employee_id,
+                            "one_time_password": password} for a, password in created],
+               "existing": skipped}
+    return out, 201, {"Cache-Control": "no-store"}
 
 
 @bp.post("/accounts/<account_id>/reset-password")

@@ -1,13 +1,26 @@
-"""Password hashing with argon2id (argon2-cffi's defaults: the RFC 9106 low-memory profile)."""
+"""Password hashing with argon2id at OWASP's recommended parameters, chosen by measurement.
+
+OWASP's Password Storage Cheat Sheet lists equivalent argon2id settings (m=47 MiB t=1, m=19 MiB
+t=2, m=12 MiB t=3, m=9 MiB t=4, m=7 MiB t=5, all p=1). Measured on the 2-core machine of issue 13
+(``bench/surge.py`` prints the bare verify rate beside the login rate), m=12 MiB, t=3, p=1 verifies
+as fast as any of them and needs the least memory but one: a worker thread busy with a login holds
+12 MiB instead of the 64 MiB of argon2-cffi's defaults (t=3, m=64 MiB, p=4, RFC 9106's
+low-memory profile), which is what made identity's workers the largest of the stack and logins
+cost ~160 ms of CPU each. Hashes made with other parameters keep verifying; a successful login
+rehashes them (``needs_rehash``, sessions.login).
+"""
 from __future__ import annotations
 
 import functools
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+TIME_COST = 3
+MEMORY_KIB = 12 * 1024
+PARALLELISM = 1
+_hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_KIB, parallelism=PARALLELISM, type=Type.ID)
 
 
 @functools.cache
@@ -42,5 +55,11 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than today's: rehash at next login."""
+    """True when the hash was made with other parameters than today's: rehash at next login."""
     return _hasher.check_needs_rehash(password_hash)
+
+
+def parameters(password_hash: str) -> tuple[str, int, int, int]:
+    """(type, time cost, memory KiB, parallelism) a stored hash was made with."""
+    p = extract_parameters(password_hash)
+    return (p.type.name.lower(), p.time_cost, p.memory_cost, p.parallelism)

@@ -230,6 +230,52 @@ def create_account(uow: UnitOfWork, actor: str | None, *, username: str, passwor
     return account, generated, pending
 
 
+ACCOUNT_IMPORT_MAX = 500  # one request stays well inside the worker timeout (one argon2 hash each)
+
+
+def import_accounts(uow: UnitOfWork, actor: str, nips: list[str]) -> tuple[list[tuple[Account, str]], list[str]]:
+    """A pegawai account (username = NIP) for each listed employee who has none yet, each with a
+    generated one-time password (one hash per account; the person replaces it at first login).
+    All or nothing: an unknown or inactive NIP, or one listed twice, refuses the whole list with
+    every such line named (``nips.<i>``). NIPs whose employee already has an account are skipped
+    and returned second, so a list can be sent again after a partial failure upstream."""
+    wanted = [n.strip() for n in nips]
+    employees = {e.nip: e for e in uow.session.scalars(select(Employee).where(Employee.nip.in_(set(wanted))))}
+    problems: dict[str, Text] = {}
+    seen: set[str] = set()
+    for i, nip in enumerate(wanted):
+        e = employees.get(nip)
+        if nip in seen:
+            problems[f"nips.{i}"] = Text("NIP tercantum dua kali", "NIP listed twice")
+        elif e is None:
+            problems[f"nips.{i}"] = Text("Pegawai dengan NIP ini tidak ditemukan", "No employee has this NIP")
+        elif not e.active:
+            problems[f"nips.{i}"] = Text("Pegawai tidak aktif", "The employee is inactive")
+        seen.add(nip)
+    if problems:
+        raise ValidationFailed(problems)
+    ids = [employees[n].id for n in wanted]
+    taken = set(uow.session.scalars(select(Account.employee_id).where(Account.employee_id.in_(ids))))
+    names_taken = set(uow.session.scalars(select(Account.username).where(Account.username.in_(wanted))))
+    created, skipped = [], []
+    for nip in wanted:
+        e = employees[nip]
+        if e.id in taken or nip in names_taken:
+            skipped.append(nip)
+            continue
+        password = _one_time_password(nip)
+        account = Account(username=domain.normalize_username(nip), password_hash=passwords.hash_password(password),
+                          employee_id=e.id, must_change_password=True, active=True, token_version=0,
+                          role_rows=[AccountRole(role="pegawai")])
+        uow.session.add(account)
+        created.append((account, password))
+    _flush_unique(uow, Conflict("duplicate_username", Text("Nama pengguna sudah dipakai", "Username already taken")))
+    for account, _ in created:
+        audit(uow, actor, "account.created", "account", account.id, after=account_record(account),
+              requested_roles=["pegawai"], password_generated=True, imported=True)
+    return created, skipped
+
+
 def account_record(a: Account) -> dict:
     """An account as the audit keeps it (never the password hash)."""
     return {"username": a.username, "employee_id": a.employee_id, "roles": a.roles, "active": a.active,
