@@ -1,7 +1,11 @@
 """The event consumer: a process per service that applies incoming events to its database.
 
 Each message is handled in one transaction that also records its id in ``processed_messages``;
-the message is acknowledged only after that commit. A redelivered message finds its id and is
+the message is acknowledged only after that commit. When the broker has handed over more
+messages than the one in hand (a backlog), up to ``consumer_batch`` of them are applied in one
+transaction and acknowledged together after its commit (``deliver_batch``); should anything in
+the batch fail, the batch is rolled back and its messages go through one at a time, so that
+retries and dead-lettering stay per message. A redelivered message finds its id and is
 acknowledged without effect. A handler that fails is retried after a delay (through the
 ``.retry`` queue) up to ``consumer_max_retries`` times, then dead-lettered to
 ``<service>.events.dead`` where an operator can inspect and replay it. On SIGTERM the consumer
@@ -72,6 +76,68 @@ class Consumer:
                 handler(session, env)
             session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
         return "handled" if handler else "ignored"
+
+    def apply_many(self, envs: list[Envelope]) -> list[str]:
+        """Apply events in one transaction, each exactly once (``apply``'s outcomes, in order).
+        Raises whatever a handler raises; then nothing of the batch is committed."""
+        outcomes: list[str] = []
+        with self.session_factory() as session, session.begin():
+            ids = [env.id for env in envs]
+            seen = set(session.scalars(select(self.processed.c.id).where(self.processed.c.id.in_(ids))))
+            for env in envs:
+                handler = self.handlers.get(env.type)
+                if env.id in seen:  # processed before, or earlier in this very batch
+                    outcomes.append("duplicate")
+                    continue
+                seen.add(env.id)
+                if handler is not None:
+                    correlation = env.correlation_id or env.id
+                    bind_publisher(session, lambda event_type, data, correlation=correlation: insert_event(
+                        session, self.outbox, self.settings.service, event_type, data, correlation))
+                    token = request_id_var.set(correlation)
+                    try:
+                        handler(session, env)
+                    finally:
+                        request_id_var.reset(token)
+                session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
+                outcomes.append("handled" if handler else "ignored")
+        return outcomes
+
+    def deliver_batch(self, channel, deliveries: list[tuple]) -> list[str]:
+        """Handle several deliveries ``(method, props, body)`` in one transaction, then ack them
+        all at once (never before the commit). Any failure — a handler's, the database's, a
+        malformed message — rolls the batch back and sends each through ``deliver`` on its own."""
+        if len(deliveries) == 1:
+            return [self.deliver(channel, *deliveries[0])]
+        start = time.perf_counter()
+        try:
+            envs = [Envelope.from_json(body) for _, _, body in deliveries]
+            outcomes = self.apply_many(envs)
+        except Exception as exc:  # noqa: BLE001 - whatever it was, one at a time decides per message
+            log.info("batch of %d rolled back (%s); one at a time", len(deliveries), exc)
+            return [self.deliver(channel, *d) for d in deliveries]
+        # Earlier deliveries of this channel are all acked or nacked: multiple acks exactly these.
+        channel.basic_ack(deliveries[-1][0].delivery_tag, multiple=True)
+        elapsed = (time.perf_counter() - start) / len(deliveries)
+        for env, outcome in zip(envs, outcomes):
+            DURATION.labels(self.settings.service, env.type).observe(elapsed)
+            HANDLED.labels(self.settings.service, env.type, outcome).inc()
+            if outcome == "handled":
+                self._observe_lag(env)
+        return outcomes
+
+    def deliver_waiting(self, channel, method, props, body: bytes) -> list[str]:
+        """Handle this delivery together with those the broker already handed over (up to
+        ``consumer_batch``), without waiting for more."""
+        deliveries = [(method, props, body)]
+        waiting = min(channel.get_waiting_message_count(), self.settings.consumer_batch - 1)
+        consuming = channel.consume(self.names["queue"], inactivity_timeout=0.5)
+        for _ in range(waiting):
+            more = next(consuming)
+            if more[0] is None:
+                break
+            deliveries.append(more)
+        return self.deliver_batch(channel, deliveries)
 
     def deliver(self, channel, method, props, body: bytes) -> str:
         """Handle one delivery and ack/retry/dead-letter it. Returns the outcome."""
@@ -167,7 +233,7 @@ class Consumer:
                             break
                         if method is None:
                             continue
-                        self.deliver(channel, method, props, body)
+                        self.deliver_waiting(channel, method, props, body)
                     # Unacked prefetched messages go back to the queue for the next consumer.
                     channel.cancel()
                 finally:

@@ -13,7 +13,7 @@ from ekinerja_common.auth_store import on_account_revoked
 from ekinerja_common.envelope import Envelope, utcnow
 from ekinerja_common.uow import publisher
 
-from . import domain, repository
+from . import domain, queue_model, repository
 from .orm import Employee, LockedPeriod, Placement, Position, ValidationItem
 
 Row = TypeVar("Row", Employee, Position, Placement, ValidationItem)
@@ -49,6 +49,7 @@ def on_position(session: Session, env: Envelope) -> None:
     row = _newer_row(session, Position, d["position_id"], d["version"], position_id=d["position_id"])
     if row is None:
         return
+    moved = row.version is None or row.parent_id != d["parent_id"]
     row.code = d["code"]
     row.name = d["name"]
     row.kind = d["kind"]
@@ -57,6 +58,9 @@ def on_position(session: Session, env: Envelope) -> None:
     row.unit_id = d["unit_id"]
     row.factor = Decimal(str(d["factor"]))
     row.version = d["version"]
+    if moved:
+        # New, or moved: every supervisor walk through it may end elsewhere (the queue's read model).
+        queue_model.position_moved(session, row.position_id)
 
 
 def on_employee_placed(session: Session, env: Envelope) -> None:
@@ -64,12 +68,15 @@ def on_employee_placed(session: Session, env: Envelope) -> None:
     row = _newer_row(session, Placement, d["placement_id"], d["version"], placement_id=d["placement_id"])
     if row is None:
         return
+    # The queue's read model: the items the placement affected as it was, and as it is now.
+    queue_model.placement_changing(session, row.employee_id, row.position_id, row.start_date, row.end_date)
     row.employee_id = d["employee_id"]
     row.position_id = d["position_id"]
     row.start_date = date.fromisoformat(d["start_date"])
     row.end_date = date.fromisoformat(d["end_date"]) if d["end_date"] else None
     row.kind = d["kind"]
     row.version = d["version"]
+    queue_model.placement_changing(session, row.employee_id, row.position_id, row.start_date, row.end_date)
 
 
 def _occurred_at(env: Envelope) -> datetime:
@@ -130,6 +137,7 @@ def on_activity_submitted(session: Session, env: Envelope) -> None:
     row.status = domain.PENDING
     row.version = d["version"]
     row.submitted_at = _occurred_at(env)
+    queue_model.item_submitted(session, row.entry_id)
     if confirmation:
         publisher(session)("activity.change_accepted", confirmation)
 
