@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Iterable, Mapping
 
-from sqlalchemy import ColumnElement, Row, Table, and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ekinerja_common import supervision_queries
 
@@ -25,10 +25,6 @@ FACTS = supervision_queries.ReadModel(
     post_id=Position.position_id, parent_id=Position.parent_id)
 
 in_ids = supervision_queries.in_ids
-
-
-def _active_on(placement, day) -> ColumnElement[bool]:
-    return and_(placement.start_date <= day, or_(placement.end_date.is_(None), placement.end_date >= day))
 
 
 def supervisor_of(session: Session, employee_id: str, on: date) -> str | None:
@@ -141,17 +137,6 @@ def queue_for(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) ->
     return [_queue_row(r) for r in rows]
 
 
-def _mine(caller_id: str, flt: QueueFilter):
-    """The ids of the caller's queue (as ``queue_view``), as a subquery: two index reads."""
-    item, esc = aliased(ValidationItem), aliased(Escalation)
-    supervised = select(item.entry_id).where(item.supervisor_id == caller_id, item.status == domain.PENDING,
-                                             *flt.on_items(item))
-    escalated = (select(item.entry_id).join(esc, and_(esc.entry_id == item.entry_id, esc.level == 1))
-                 .where(esc.escalated_to == caller_id, item.status == domain.PENDING, item.employee_id != caller_id,
-                        *flt.on_items(item)))
-    return supervised.union(escalated).subquery()
-
-
 @dataclass(frozen=True, slots=True)
 class PersonMonth:
     """One person's pending part of a queue in one month (a GROUP BY row)."""
@@ -172,28 +157,52 @@ def person_key(employee_name: str | None, employee_id: str) -> tuple[bool, str, 
     return (employee_name is None, (employee_name or "").casefold(), employee_id)
 
 
+def _month_counts(session: Session, caller_id: str, flt: QueueFilter, escalated: bool) -> list[Row]:
+    """Per (employee, year, month): entries, minutes, escalated entries, oldest date — of the items
+    the caller supervises, or (``escalated``) of those the deadline sent up to the caller that they
+    do not supervise (so no item counts twice). Each part is one index range, aggregated before
+    the names are joined."""
+    item = ValidationItem
+    year, month = func.extract("year", item.date).label("y"), func.extract("month", item.date).label("m")
+    counts = (select(item.employee_id, year, month, func.count().label("n"),
+                     func.coalesce(func.sum(func.coalesce(item.credited_minutes, 0)), 0).label("minutes"),
+                     func.count(Escalation.id).label("escalated"), func.min(item.date).label("oldest"))
+              .where(item.status == domain.PENDING, *flt.on_items(item))
+              .group_by(item.employee_id, year, month))
+    if escalated:
+        counts = (counts.join(Escalation, and_(Escalation.entry_id == item.entry_id, Escalation.level == 1))
+                  .where(Escalation.escalated_to == caller_id, item.employee_id != caller_id,
+                         or_(item.supervisor_id.is_(None), item.supervisor_id != caller_id)))
+    else:
+        counts = (counts.outerjoin(Escalation, and_(Escalation.entry_id == item.entry_id, Escalation.level == 1))
+                  .where(item.supervisor_id == caller_id))
+    counts = counts.subquery()
+    return session.execute(select(counts, Employee.name, Employee.nip)
+                           .outerjoin(Employee, Employee.employee_id == counts.c.employee_id)).all()
+
+
 def queue_months(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -> list[PersonMonth]:
     """The caller's queue (as ``queue_view``) counted per person and month, people in queue order."""
-    mine = _mine(caller_id, flt)
-    year, month = func.extract("year", ValidationItem.date), func.extract("month", ValidationItem.date)
-    rows = session.execute(
-        select(ValidationItem.employee_id, Employee.name, Employee.nip, year, month, func.count(),
-               func.coalesce(func.sum(func.coalesce(ValidationItem.credited_minutes, 0)), 0),
-               func.count(Escalation.id), func.min(ValidationItem.date))
-        .join(mine, mine.c.entry_id == ValidationItem.entry_id)
-        .outerjoin(Employee, Employee.employee_id == ValidationItem.employee_id)
-        .outerjoin(Escalation, and_(Escalation.entry_id == ValidationItem.entry_id, Escalation.level == 1))
-        .group_by(ValidationItem.employee_id, Employee.name, Employee.nip, year, month))
-    found = [PersonMonth(e, name, nip, int(y), int(m), n, int(minutes), escalated, oldest)
-             for e, name, nip, y, m, n, minutes, escalated, oldest in rows]
-    return sorted(found, key=lambda p: (person_key(p.employee_name, p.employee_id), p.year, p.month))
+    found: dict[tuple[str, int, int], PersonMonth] = {}
+    for escalated in (False, True):
+        for r in _month_counts(session, caller_id, flt, escalated):
+            key = (r.employee_id, int(r.y), int(r.m))
+            pm = PersonMonth(r.employee_id, r.name, r.nip, key[1], key[2], r.n, int(r.minutes), r.escalated, r.oldest)
+            seen = found.get(key)
+            found[key] = pm if seen is None else PersonMonth(
+                pm.employee_id, pm.employee_name, pm.nip, pm.year, pm.month, seen.entries + pm.entries,
+                seen.minutes + pm.minutes, seen.escalated + pm.escalated, min(seen.oldest, pm.oldest))
+    return sorted(found.values(), key=lambda p: (person_key(p.employee_name, p.employee_id), p.year, p.month))
 
 
 def queue_rows_of(session: Session, caller_id: str, flt: QueueFilter, employee_ids: Iterable[str]) -> list[QueueRow]:
-    """The caller's queue items (as ``queue_view``) of these people, in queue order."""
-    mine = _mine(caller_id, flt)
-    rows = session.execute(_queue_select().join(mine, mine.c.entry_id == ValidationItem.entry_id)
-                           .where(in_ids(session, ValidationItem.employee_id, set(employee_ids))))
+    """The caller's queue items (as ``queue_view``) of these people, in queue order: the pending
+    items of a page's few people, those the caller supervises or that were escalated to them."""
+    rows = session.execute(_queue_select().where(
+        ValidationItem.status == domain.PENDING, in_ids(session, ValidationItem.employee_id, set(employee_ids)),
+        or_(ValidationItem.supervisor_id == caller_id,
+            and_(Escalation.escalated_to == caller_id, ValidationItem.employee_id != caller_id)),
+        *flt.on_items(ValidationItem)))
     return sorted((_queue_row(r) for r in rows), key=queue_key)
 
 
@@ -233,14 +242,15 @@ def escalations_of(session: Session, entry_ids: Iterable[str]) -> dict[str, Esca
 
 
 def approved_minutes(session: Session, keys: Iterable[tuple[str, int, int]]) -> dict[tuple[str, int, int], int]:
-    """Month-to-date approved minutes of each (employee, year, month), read from the counter."""
+    """Month-to-date approved minutes of each (employee, year, month), read from the counter (by
+    employee, one array parameter: the same prepared statement whatever the number of keys)."""
     wanted = set(keys)
     if not wanted:
         return {}
     rows = session.execute(select(MonthlyMinutes.employee_id, MonthlyMinutes.year, MonthlyMinutes.month,
                                   MonthlyMinutes.approved_minutes)
-                           .where(tuple_(MonthlyMinutes.employee_id, MonthlyMinutes.year, MonthlyMinutes.month).in_(wanted)))
-    return {(e, y, m): minutes for e, y, m, minutes in rows}
+                           .where(in_ids(session, MonthlyMinutes.employee_id, {e for e, _, _ in wanted})))
+    return {(e, y, m): minutes for e, y, m, minutes in rows if (e, y, m) in wanted}
 
 
 # -- counters --------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ compatible_with_code_from = "0003"
 def upgrade() -> None:
     op.add_column('validation_items', sa.Column('supervisor_id', sa.String(length=36), nullable=True))
     op.create_index('ix_items_supervisor_queue', 'validation_items',
-                    ['supervisor_id', 'status', 'employee_id', 'date', 'start_time', 'entry_id'])
+                    ['supervisor_id', 'status', 'employee_id', 'date', 'start_time', 'entry_id'],
+                    postgresql_include=['credited_minutes'])
     # The pending items of today get their supervisor from the shared rule, as the consumer would.
     if offline(op, "validation_items.supervisor_id of the pending items (the shared supervision rule)"):
         return
