@@ -18,7 +18,7 @@ STATUSES = ("draft", "submitted", "approved", "rejected", "returned", "withdrawn
 # its slot: it is a submission in the making, and the day's list is checked as a whole.
 # "overturned" = rejected, then the appeal overturned the rejection: the minutes count.
 DEAD_STATUSES = ("withdrawn", "rejected")
-DECISIONS = {"activity.approved": "approved", "activity.rejected": "rejected", "activity.returned": "returned"}
+STATUS_OF_DECISION_EVENT = {"activity.approved": "approved", "activity.rejected": "rejected", "activity.returned": "returned"}
 # The statuses whose version approval may still decide (this service does not know yet).
 DECIDABLE = ("submitted",)
 # What the employee may still change: nothing the supervisor (or the appeal) has settled.

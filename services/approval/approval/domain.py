@@ -11,7 +11,7 @@ from ekinerja_common.errors import Conflict, DomainError, FieldErrors, Forbidden
 
 PENDING, WITHDRAWN, REJECTED, OVERTURNED = "pending", "withdrawn", "rejected", "overturned"
 # decision (the URL verb) -> the item's status afterwards
-DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
+STATUS_AFTER = {"approve": "approved", "reject": "rejected", "return": "returned"}
 REASON_REQUIRED = frozenset({"reject", "return"})
 # Statuses whose credited minutes count for the month: approved by the supervisor, or a rejection
 # an appeal overturned (DOMAIN.md: "overturned (the minutes count)").

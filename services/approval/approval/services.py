@@ -107,7 +107,7 @@ def _apply(uow: UnitOfWork, items: Sequence[ValidationItem], decision: str, call
     """Record one decision on already locked and checked items, set-wise: one UPDATE of every item
     (all move to the same status and one version up), one multi-row INSERT of the audit rows."""
     now = utcnow()
-    status = domain.DECISIONS[decision]
+    status = domain.STATUS_AFTER[decision]
     table = ValidationItem.__table__
     uow.session.execute(update(table).where(repository.in_ids(uow.session, table.c.entry_id, [i.entry_id for i in items]))
                         .values(status=status, version=table.c.version + 1, updated_at=now))
