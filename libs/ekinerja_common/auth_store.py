@@ -13,7 +13,6 @@ import json
 from typing import Callable
 
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, Text, select, update
-from sqlalchemy.orm import Session
 
 from .auth import JwksKeySource, TokenVerifier
 from .envelope import utcnow
