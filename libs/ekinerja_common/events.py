@@ -245,7 +245,8 @@ class AppealFiled(EventData):
     employee_id: Text
     filed_at: Timestamp
     version: Int
-    level: Int | None = None
+    # Who hears it: the rejecting supervisor's supervisor, or the appeals board.
+    level: Literal["first_level", "board"] | None = None
 
 
 class AppealedEntry(EventData):
@@ -266,7 +267,7 @@ class AppealDecided(EventData):
     decided_at: Timestamp
     version: Int
     entries: list[AppealedEntry]
-    level: Int | None = None
+    level: Literal["first_level", "board"] | None = None
 
 
 class AttendanceRecorded(EventData):

@@ -254,7 +254,8 @@ def my_team_month():
 
 @bp.get("/entries")
 def list_entries():
-    """The caller's own entries of ``?month=YYYY-MM`` (default this month), withdrawn ones included."""
+    """The caller's own entries of ``?month=YYYY-MM`` (default this month), withdrawn ones included,
+    and the month's minutes by status (the same figures as GET /me/month)."""
     emp = employee()
     first, after = query_month()
     with runtime().session_factory() as s:
@@ -262,7 +263,8 @@ def list_entries():
             select(Entry).where(Entry.employee_id == emp, Entry.date >= first, Entry.date < after)
             .order_by(Entry.date, Entry.start_time)
         )
-        return {"entries": [entry_json(e) for e in rows]}
+        return {"entries": [entry_json(e) for e in rows],
+                "minutes": services.month_minutes(s, emp, first.year, first.month)}
 
 
 @bp.get("/entries/<entry_id>")

@@ -414,6 +414,21 @@ def _working_dates(cal, year: int, month: int) -> list[date]:
     return [first + timedelta(n) for n in range((after - first).days) if cal.is_working_day(first + timedelta(n))]
 
 
+def minutes_json(figures: dict) -> dict:
+    """The month's minutes by status, from its summary row: the one figure of approved (and
+    pending, returned, rejected, draft) minutes every page shows (the browser does not add up
+    entries itself)."""
+    return {"approved": figures["approved_minutes"], "pending": figures["pending_minutes"],
+            "returned": figures["returned_minutes"], "rejected": figures["rejected_minutes"],
+            "draft": figures["draft_minutes"]}
+
+
+def month_minutes(session: Session, employee_id: str, year: int, month: int) -> dict:
+    """``minutes_json`` of one employee-month (all zero before its first change)."""
+    row = session.get(MonthSummary, (employee_id, year, month))
+    return minutes_json({c: (getattr(row, c) or 0) if row else 0 for c in SUMMARY_COLUMNS})
+
+
 def month_view(session: Session, employee_id: str, year: int, month: int) -> dict:
     """GET /me/month: the employee's summary row, the calendar's version and the lock flag in one
     round trip, then the month's attendance codes (at most a month of rows by primary key) to
@@ -432,13 +447,7 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
     productivity = domain.productivity_pct(figures["approved_minutes"], target)
     return {
         "month": f"{year:04d}-{month:02d}",
-        "minutes": {
-            "approved": figures["approved_minutes"],
-            "pending": figures["pending_minutes"],
-            "returned": figures["returned_minutes"],
-            "rejected": figures["rejected_minutes"],
-            "draft": figures["draft_minutes"],
-        },
+        "minutes": minutes_json(figures),
         "working_days": working_days,
         # The month's working days themselves (the calendar's), for a day-by-day chart.
         "working_dates": [d.isoformat() for d in _working_dates(cal, year, month)],
