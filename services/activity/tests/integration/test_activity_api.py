@@ -140,7 +140,7 @@ def test_entries_are_private_to_their_owner(client, keys, world, runtime, outbox
     assert client.get(f"/entries/{mine['id']}", headers=stranger).status_code == 404
     r = client.post(f"/entries/{mine['id']}/withdraw", headers=stranger)
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
-    assert client.get("/entries", headers=stranger).get_json() == {"entries": []}
+    assert client.get("/entries", headers=stranger).get_json()["entries"] == []
     owner = keys.headers(world.employee_id, "pegawai")
     assert client.get(f"/entries/{mine['id']}", headers=owner).get_json()["status"] == "submitted"
     assert [e["type"] for e in outbox()] == ["activity.submitted"]
@@ -280,3 +280,12 @@ def test_health_metrics_openapi(client):
     assert {"/duties", "/entries", "/entries/preview", "/entries/{entry_id}", "/entries/{entry_id}/withdraw"} <= set(spec["paths"])
     assert spec["paths"]["/entries"]["post"]["requestBody"]
     assert 'route="/healthz"' in client.get("/metrics").get_data(as_text=True)
+
+
+def test_the_entry_list_carries_the_month_s_minutes_of_the_summary(client, keys, world):
+    """Kegiatan shows these (the browser does not add up entries): the same figures as /me/month."""
+    submit(client, keys, world)
+    h = keys.headers(world.employee_id, "pegawai")
+    listed = client.get("/entries", headers=h).get_json()
+    assert listed["minutes"] == client.get("/me/month", headers=h).get_json()["minutes"]
+    assert listed["minutes"]["pending"] == sum(e["credited_minutes"] for e in listed["entries"]) > 0
