@@ -294,14 +294,14 @@ def evidence_dir(settings: Settings) -> str:
 
 
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None,
-               policy: domain.Policy | None = None):
+               policy: domain.EntryRules | None = None):
     rt = build_runtime(settings)
     verifier = verifier or verifier_for(rt)
     app = create_base_app("activity", verifier, rt.check_ready, "E-Kinerja activity (BKD kinerja)",
                           "Daily activity entries against the duties of the employee's position, with credited "
                           "minutes and evidence; attendance (presensi) with discipline codes; the work calendar.")
     app.extensions["runtime"] = rt
-    app.extensions["activity_policy"] = policy or domain.Policy.from_settings(rt.settings.extra)
+    app.extensions["activity_policy"] = policy or domain.EntryRules.from_settings(rt.settings.extra)
     app.extensions["evidence_store"] = EvidenceStore(evidence_dir(rt.settings))
     app.register_blueprint(bp)
     app.register_blueprint(attendance_bp)

@@ -43,7 +43,7 @@ def runtime() -> Runtime:
     return current_app.extensions["runtime"]
 
 
-def current_policy() -> domain.Policy:
+def current_policy() -> domain.EntryRules:
     return current_app.extensions["activity_policy"]
 
 

@@ -95,7 +95,7 @@ def duties_on(session: Session, employee_id: str, day: date) -> tuple[list[Place
 
 
 def preview_entry(session: Session, employee_id: str, draft: domain.Draft, today: date,
-                  policy: domain.Policy) -> domain.Assessment:
+                  policy: domain.EntryRules) -> domain.Assessment:
     return domain.assess(draft, _facts(session, employee_id, draft), today, policy)
 
 
@@ -126,7 +126,7 @@ def _copy_draft(entry: Entry, draft: domain.Draft, duty: domain.Duty, credited: 
 
 
 def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft], today: date,
-                   policy: domain.Policy, *, as_draft: bool = False, batch: bool = False) -> list[Entry]:
+                   policy: domain.EntryRules, *, as_draft: bool = False, batch: bool = False) -> list[Entry]:
     """Store new entries, as drafts or submitted. A batch (a day's list) is all-or-nothing: every
     problem of every item is reported as ``entries.<i>.<field>``, and the items are checked
     against each other too (overlap, daily ceiling)."""
@@ -158,7 +158,7 @@ def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft]
 
 
 def submit_entry(uow: UnitOfWork, employee_id: str, draft: domain.Draft, today: date,
-                 policy: domain.Policy) -> Entry:
+                 policy: domain.EntryRules) -> Entry:
     return create_entries(uow, employee_id, [draft], today, policy)[0]
 
 
@@ -180,8 +180,8 @@ def _changeable(uow: UnitOfWork, employee_id: str, entry_id: str) -> Entry:
     return entry
 
 
-def _revision_deadline(entry: Entry, draft_date: date, policy: domain.Policy) -> date | None:
-    """A returned entry keeps its date's claim for a while after the return (domain.Policy)."""
+def _revision_deadline(entry: Entry, draft_date: date, policy: domain.EntryRules) -> date | None:
+    """A returned entry keeps its date's claim for a while after the return (domain.EntryRules)."""
     if entry.status != "returned" or draft_date != entry.date or entry.decided_at is None:
         return None
     decided_at = entry.decided_at
@@ -237,7 +237,7 @@ def _announce(uow: UnitOfWork, entry: Entry) -> None:
 
 
 def edit_entry(uow: UnitOfWork, employee_id: str, entry_id: str, draft: domain.Draft, today: date,
-               policy: domain.Policy) -> Entry:
+               policy: domain.EntryRules) -> Entry:
     """Change an entry the supervisor has not settled. A pending entry stays pending and is
     announced again (approval replaces what it shows); a draft, returned or withdrawn entry is
     only saved (submit it with submit_existing)."""
@@ -267,7 +267,7 @@ def edit_entry(uow: UnitOfWork, employee_id: str, entry_id: str, draft: domain.D
     return entry
 
 
-def submit_existing(uow: UnitOfWork, employee_id: str, entry_id: str, today: date, policy: domain.Policy) -> Entry:
+def submit_existing(uow: UnitOfWork, employee_id: str, entry_id: str, today: date, policy: domain.EntryRules) -> Entry:
     """Send a draft, a revised returned entry or a withdrawn entry (again) to the supervisor.
     Every rule is checked again, against the duty as it is now."""
     entry = _changeable(uow, employee_id, entry_id)
@@ -327,7 +327,7 @@ def delete_draft(uow: UnitOfWork, employee_id: str, entry_id: str) -> list[str]:
 # -- evidence -----------------------------------------------------------------------------------
 
 def add_entry_evidence(uow: UnitOfWork, store: evidence.EvidenceStore, employee_id: str, entry_id: str,
-                       filename: str, data: bytes, policy: domain.Policy) -> Evidence:
+                       filename: str, data: bytes, policy: domain.EntryRules) -> Evidence:
     """Attach a file to an own entry that is still editable. The file is written only after every
     check passed; if the row cannot be stored, the file goes again."""
     entry = _changeable(uow, employee_id, entry_id)

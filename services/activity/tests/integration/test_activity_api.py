@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from activity import services
 from activity.app import EntryIn
-from activity.domain import Policy
+from activity.domain import EntryRules
 from activity.orm import Entry
 
 
@@ -97,7 +97,7 @@ def test_daily_ceiling_counts_the_other_entries(client, keys, world, runtime, ou
 
 
 def test_policy_comes_from_the_app(keys, world, app):
-    app.extensions["activity_policy"] = Policy(daily_ceiling_minutes=60)
+    app.extensions["activity_policy"] = EntryRules(daily_ceiling_minutes=60)
     r = submit(app.test_client(), keys, world)  # 90 credited minutes
     assert r.status_code == 422 and "credited_minutes" in r.get_json()["error"]["fields"]
 
@@ -238,7 +238,7 @@ def test_concurrent_submissions_of_one_employee_are_serialized(client, keys, wor
             headers=keys.headers(world.employee_id, "pegawai"))
 
     with runtime.uow() as uow:
-        services.submit_entry(uow, world.employee_id, draft, world.today, Policy())
+        services.submit_entry(uow, world.employee_id, draft, world.today, EntryRules())
         racer = threading.Thread(target=second)
         racer.start()
         time.sleep(0.5)
@@ -256,7 +256,7 @@ def test_other_employees_are_not_blocked(client, keys, world, feed, runtime):
     feed.placement(colleague, world.position_id, world.today - timedelta(days=10))
     draft = EntryIn.model_validate(entry_body(world)).draft()
     with runtime.uow() as uow:
-        services.submit_entry(uow, world.employee_id, draft, world.today, Policy())
+        services.submit_entry(uow, world.employee_id, draft, world.today, EntryRules())
         r = app_client_post(client, keys, colleague, entry_body(world))
         assert r.status_code == 201
         uow.commit()
