@@ -128,3 +128,13 @@ def test_a_handler_publishes_through_its_unit_of_work():
         row = c.execute(metadata.tables["outbox"].select()).one()
     assert row.type == "activity.change_accepted" and row.correlation_id == "req-9"
     assert json.loads(row.body)["data"] == {"entry_id": "e1", "employee_id": "emp", "version": 1, "status": "pending"}
+
+
+def test_the_suite_round_trips_every_event_it_writes():
+    """conftest.py at the root turns it on: every producer's payload in every test is parsed and
+    written back, and must give the same JSON (the wire format did not change)."""
+    assert events.CHECK_ROUND_TRIP
+    with pytest.raises(AssertionError, match="wire format"):
+        # A model that would respell the producer's JSON is caught (here: a time with seconds
+        # spelled as a producer never would).
+        events.check_event("activity.submitted", "activity", {**SUBMITTED, "start_time": "08:00:00"})
