@@ -23,18 +23,21 @@ from sqlalchemy import MetaData, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import topology
+from . import events, topology
 from .config import Settings
 from .envelope import Envelope, utcnow
 from .errors import Unrecoverable
 from .logs import request_id_var
 from .metrics import health, start_metrics_server
 from .outbox import OUTBOX, PROCESSED
-from .uow import bind_publisher, insert_event
+from .uow import UnitOfWork, bind_publisher
 
 log = logging.getLogger("ekinerja.consumer")
 
-Handler = Callable[[Session, Envelope], None]
+# A handler gets the unit of work of the message's transaction (``uow.session``, ``uow.publish``)
+# and the event with its data parsed into the catalogue's model; it raises Unrecoverable to send
+# the message straight to the dead-letter queue.
+Handler = Callable[[UnitOfWork, events.Event], None]
 
 HANDLED = Counter("ekinerja_consumer_messages_total", "Messages by outcome", ["service", "type", "outcome"])
 DURATION = Histogram("ekinerja_consumer_handle_seconds", "Time to handle one message", ["service", "type"])
@@ -49,6 +52,7 @@ class Consumer:
                  handlers: dict[str, Handler]):
         self.settings = settings
         self.session_factory = session_factory
+        self.metadata = metadata
         self.processed = metadata.tables[PROCESSED]
         self.outbox = metadata.tables[OUTBOX]
         self.handlers = handlers
@@ -57,19 +61,23 @@ class Consumer:
 
     def apply(self, env: Envelope) -> str:
         """Apply one event exactly once. Returns ``handled``, ``duplicate`` or ``ignored``.
-        Raises whatever the handler raises (the transaction is then rolled back)."""
+        Raises whatever the handler raises (the transaction is then rolled back), and
+        Unrecoverable for data that does not fit its type's model (no retry would change it)."""
         handler = self.handlers.get(env.type)
         with self.session_factory() as session, session.begin():
             seen = session.execute(select(self.processed.c.id).where(self.processed.c.id == env.id)).first()
             if seen:
                 return "duplicate"
             if handler is not None:
-                # A handler may publish (ekinerja_common.uow.publisher): its events carry the
-                # incoming event's correlation id and commit with its effect, or not at all.
-                correlation = env.correlation_id or env.id
-                bind_publisher(session, lambda event_type, data: insert_event(
-                    session, self.outbox, self.settings.service, event_type, data, correlation))
-                handler(session, env)
+                try:
+                    event = events.parse(env)
+                except ValueError as exc:
+                    raise Unrecoverable(f"{env.type} data does not fit its catalogue model: {exc}") from exc
+                # A handler may publish: its events carry the incoming event's correlation id and
+                # commit with its effect, or not at all.
+                uow = UnitOfWork.joining(session, self.metadata, self.settings.service, env.correlation_id or env.id)
+                bind_publisher(session, uow.publish)
+                handler(uow, event)
             session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
         return "handled" if handler else "ignored"
 
