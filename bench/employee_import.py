@@ -50,6 +50,8 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from ekinerja_common import clock  # noqa: E402
 from ekinerja_common.config import Settings  # noqa: E402
 from ekinerja_common.envelope import Envelope  # noqa: E402
+from ekinerja_common.events import parse  # noqa: E402
+from ekinerja_common.uow import UnitOfWork  # noqa: E402
 from ekinerja_common.outbox import OUTBOX  # noqa: E402
 from ekinerja_common.testing import TestKeys, fresh_database, queue_prefix  # noqa: E402
 from identity import domain  # noqa: E402
@@ -125,10 +127,10 @@ class Db:
         self.rt.migrate()
         with self.rt.session_factory() as s, s.begin():
             for i in range(POSITIONS):
-                on_position(s, Envelope(type="position.created", source="organization", data={
+                on_position(UnitOfWork.joining(s, None, "identity"), parse(Envelope(type="position.created", source="organization", data={
                     "position_id": str(uuid.uuid4()), "code": f"BENCH-{i:02d}", "name": f"Jabatan {i}",
                     "kind": "pelaksana", "kelas_jabatan": 7, "parent_id": None, "unit_id": "u", "factor": "1",
-                    "version": 1}))
+                    "version": 1})))
         return self
 
     def __exit__(self, *exc):

@@ -44,6 +44,8 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from ekinerja_common.config import Settings  # noqa: E402
 from ekinerja_common.envelope import Envelope  # noqa: E402
+from ekinerja_common.events import parse  # noqa: E402
+from ekinerja_common.uow import UnitOfWork  # noqa: E402
 from ekinerja_common.testing import TestKeys, fresh_database, queue_prefix  # noqa: E402
 from identity.app import create_app  # noqa: E402
 from identity.inbox import on_position  # noqa: E402
@@ -64,9 +66,9 @@ def fill(rt, rows: int) -> list[str]:
     positions = [str(uuid.uuid4()) for _ in range(POSITIONS)]
     with rt.session_factory() as s, s.begin():
         for i, pid in enumerate(positions):
-            on_position(s, Envelope(type="position.created", source="organization", data={
+            on_position(UnitOfWork.joining(s, None, "identity"), parse(Envelope(type="position.created", source="organization", data={
                 "position_id": pid, "code": f"BENCH-{i:02d}", "name": f"Jabatan {i}", "kind": "pelaksana",
-                "kelas_jabatan": 7, "parent_id": None, "unit_id": units[i % UNITS], "factor": "1", "version": 1}))
+                "kelas_jabatan": 7, "parent_id": None, "unit_id": units[i % UNITS], "factor": "1", "version": 1})))
     now = datetime.now(timezone.utc)
     employees, placements = [], []
     for i in range(rows):

@@ -10,14 +10,13 @@ registers :func:`on_account_revoked` in its inbox; ``create_app`` builds its ver
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, Text, select, update
-from sqlalchemy.orm import Session
 
 from .auth import JwksKeySource, TokenVerifier
-from .envelope import Envelope, utcnow
+from .envelope import utcnow
+from .events import AccountRevoked, Event
 
 JWKS_CACHE = "jwks_cache"
 REVOCATIONS = "account_revocations"
@@ -92,18 +91,17 @@ class DatabaseRevocations:
         return found or 0
 
 
-def on_account_revoked(session: Session, env: Envelope) -> None:
+def on_account_revoked(uow, event: Event[AccountRevoked]) -> None:
     """``account.revoked``: keep the highest token version per account (a late, older revocation
     changes nothing)."""
-    d = env.data
+    d, session = event.data, uow.session
     t = _TABLES.tables[REVOCATIONS]
-    row = session.execute(select(t.c.min_version).where(t.c.account_id == d["account_id"]).with_for_update()).first()
-    values = {"min_version": int(d["token_version"]), "reason": str(d["reason"])[:30],
-              "revoked_at": datetime.fromisoformat(d["revoked_at"].replace("Z", "+00:00"))}
+    row = session.execute(select(t.c.min_version).where(t.c.account_id == d.account_id).with_for_update()).first()
+    values = {"min_version": d.token_version, "reason": d.reason[:30], "revoked_at": d.revoked_at}
     if row is None:
-        session.execute(t.insert().values(account_id=d["account_id"], **values))
+        session.execute(t.insert().values(account_id=d.account_id, **values))
     elif row.min_version < values["min_version"]:
-        session.execute(update(t).where(t.c.account_id == d["account_id"]).values(**values))
+        session.execute(update(t).where(t.c.account_id == d.account_id).values(**values))
 
 
 def verifier_for(runtime) -> TokenVerifier:

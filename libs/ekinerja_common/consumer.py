@@ -27,18 +27,21 @@ from sqlalchemy import MetaData, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import topology
+from . import events, topology
 from .config import Settings
 from .envelope import Envelope, utcnow
 from .errors import Unrecoverable
 from .logs import request_id_var
 from .metrics import health, start_metrics_server
 from .outbox import OUTBOX, PROCESSED
-from .uow import bind_publisher, insert_event
+from .uow import UnitOfWork, bind_publisher
 
 log = logging.getLogger("ekinerja.consumer")
 
-Handler = Callable[[Session, Envelope], None]
+# A handler gets the unit of work of the message's transaction (``uow.session``, ``uow.publish``)
+# and the event with its data parsed into the catalogue's model; it raises Unrecoverable to send
+# the message straight to the dead-letter queue.
+Handler = Callable[[UnitOfWork, events.Event], None]
 
 HANDLED = Counter("ekinerja_consumer_messages_total", "Messages by outcome", ["service", "type", "outcome"])
 DURATION = Histogram("ekinerja_consumer_handle_seconds", "Time to handle one message", ["service", "type"])
@@ -53,6 +56,7 @@ class Consumer:
                  handlers: dict[str, Handler]):
         self.settings = settings
         self.session_factory = session_factory
+        self.metadata = metadata
         self.processed = metadata.tables[PROCESSED]
         self.outbox = metadata.tables[OUTBOX]
         self.handlers = handlers
@@ -61,47 +65,48 @@ class Consumer:
 
     def apply(self, env: Envelope) -> str:
         """Apply one event exactly once. Returns ``handled``, ``duplicate`` or ``ignored``.
-        Raises whatever the handler raises (the transaction is then rolled back)."""
-        handler = self.handlers.get(env.type)
+        Raises whatever the handler raises (the transaction is then rolled back), and
+        Unrecoverable for data that does not fit its type's model (no retry would change it)."""
         with self.session_factory() as session, session.begin():
             seen = session.execute(select(self.processed.c.id).where(self.processed.c.id == env.id)).first()
             if seen:
                 return "duplicate"
-            if handler is not None:
-                # A handler may publish (ekinerja_common.uow.publisher): its events carry the
-                # incoming event's correlation id and commit with its effect, or not at all.
-                correlation = env.correlation_id or env.id
-                bind_publisher(session, lambda event_type, data: insert_event(
-                    session, self.outbox, self.settings.service, event_type, data, correlation))
-                handler(session, env)
-            session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
-        return "handled" if handler else "ignored"
+            return self._handle(session, env)
 
     def apply_many(self, envs: list[Envelope]) -> list[str]:
         """Apply events in one transaction, each exactly once (``apply``'s outcomes, in order).
         Raises whatever a handler raises; then nothing of the batch is committed."""
         outcomes: list[str] = []
         with self.session_factory() as session, session.begin():
-            ids = [env.id for env in envs]
-            seen = set(session.scalars(select(self.processed.c.id).where(self.processed.c.id.in_(ids))))
+            seen = set(session.scalars(select(self.processed.c.id).where(
+                self.processed.c.id.in_([env.id for env in envs]))))
             for env in envs:
-                handler = self.handlers.get(env.type)
                 if env.id in seen:  # processed before, or earlier in this very batch
                     outcomes.append("duplicate")
                     continue
                 seen.add(env.id)
-                if handler is not None:
-                    correlation = env.correlation_id or env.id
-                    bind_publisher(session, lambda event_type, data, correlation=correlation: insert_event(
-                        session, self.outbox, self.settings.service, event_type, data, correlation))
-                    token = request_id_var.set(correlation)
-                    try:
-                        handler(session, env)
-                    finally:
-                        request_id_var.reset(token)
-                session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
-                outcomes.append("handled" if handler else "ignored")
+                token = request_id_var.set(env.correlation_id or env.id)
+                try:
+                    outcomes.append(self._handle(session, env))
+                finally:
+                    request_id_var.reset(token)
         return outcomes
+
+    def _handle(self, session: Session, env: Envelope) -> str:
+        """Run the event's handler in the session's transaction and record the event as processed."""
+        handler = self.handlers.get(env.type)
+        if handler is not None:
+            try:
+                event = events.parse(env)
+            except ValueError as exc:
+                raise Unrecoverable(f"{env.type} data does not fit its catalogue model: {exc}") from exc
+            # A handler may publish: its events carry the incoming event's correlation id and
+            # commit with its effect, or not at all.
+            uow = UnitOfWork.joining(session, self.metadata, self.settings.service, env.correlation_id or env.id)
+            bind_publisher(session, uow.publish)
+            handler(uow, event)
+        session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
+        return "handled" if handler else "ignored"
 
     def deliver_batch(self, channel, deliveries: list[tuple]) -> list[str]:
         """Handle several deliveries ``(method, props, body)`` in one transaction, then ack them

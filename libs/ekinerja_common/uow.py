@@ -7,14 +7,18 @@ from sqlalchemy import MetaData, Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from .envelope import Envelope, utcnow
-from .events import check_event
+from .events import EventData, as_data, check_event
 from .outbox import OUTBOX
 
+Data = dict[str, Any] | EventData
 
-def insert_event(session: Session, outbox: Table, source: str, event_type: str, data: dict[str, Any],
+
+def insert_event(session: Session, outbox: Table, source: str, event_type: str, data: Data,
                  correlation_id: str | None) -> Envelope:
     """Write one event into the outbox in the session's transaction (the relay sends it after
-    commit). The catalogue check runs here, so a producer bug fails its own transaction."""
+    commit). ``data`` is the type's model (ekinerja_common.events) or its JSON object; the
+    catalogue check runs here, so a producer bug fails its own transaction."""
+    data = as_data(event_type, data)
     check_event(event_type, source, data)
     env = Envelope(type=event_type, source=source, data=data, correlation_id=correlation_id)
     session.execute(insert(outbox).values(id=env.id, type=env.type, body=env.to_json(),
@@ -22,7 +26,7 @@ def insert_event(session: Session, outbox: Table, source: str, event_type: str, 
     return env
 
 
-Publish = Callable[[str, dict[str, Any]], Envelope]
+Publish = Callable[[str, Data], Envelope]
 _PUBLISH = "ekinerja.publish"
 
 
@@ -47,16 +51,28 @@ class UnitOfWork:
     sent if and only if its business change was stored.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], metadata: MetaData, source: str,
+    def __init__(self, session_factory: sessionmaker[Session] | None, metadata: MetaData | None, source: str,
                  correlation_id: str | None = None):
         self._session_factory = session_factory
-        self._outbox = metadata.tables[OUTBOX]
+        # None: a handler's unit of work in a test without an outbox (publishing then fails).
+        self._outbox = metadata.tables[OUTBOX] if metadata is not None else None
         self.source = source
         self.correlation_id = correlation_id
         self.session: Session
         self.published: list[Envelope] = []
 
+    @classmethod
+    def joining(cls, session: Session, metadata: MetaData | None, source: str,
+                correlation_id: str | None = None) -> "UnitOfWork":
+        """The unit of work of an event handler: the consumer's transaction, which the consumer
+        commits together with the message's id (so ``commit`` is not the handler's to call)."""
+        uow = cls(None, metadata, source, correlation_id)
+        uow.session = session
+        return uow
+
     def __enter__(self) -> "UnitOfWork":
+        if self._session_factory is None:
+            raise RuntimeError("a joined unit of work runs in its consumer's transaction")
         self.session = self._session_factory()
         self.published = []
         return self
@@ -65,15 +81,16 @@ class UnitOfWork:
         self.session.rollback()
         self.session.close()
 
-    def publish(self, event_type: str, data: dict[str, Any]) -> Envelope:
+    def publish(self, event_type: str, data: Data) -> Envelope:
         env = insert_event(self.session, self._outbox, self.source, event_type, data, self.correlation_id)
         self.published.append(env)
         return env
 
-    def publish_many(self, event_type: str, items: Sequence[dict[str, Any]]) -> list[Envelope]:
+    def publish_many(self, event_type: str, items: Sequence[Data]) -> list[Envelope]:
         """``publish`` for a batch (bulk imports): every item is checked the same way, and the
         outbox rows go in as one executemany INSERT (pipelined by the driver), not one statement
         and round trip per event."""
+        items = [as_data(event_type, data) for data in items]
         for data in items:
             check_event(event_type, self.source, data)
         now = utcnow()
@@ -87,4 +104,6 @@ class UnitOfWork:
         return envs
 
     def commit(self) -> None:
+        if self._session_factory is None:
+            raise RuntimeError("an event handler does not commit: its consumer does, with the message id")
         self.session.commit()

@@ -705,7 +705,7 @@ export async function render(container, { account }) {
       if (seq !== listSeq) return;
       appealsByEntry = appeals;
       monthEntries = Array.isArray(data && data.entries) ? data.entries : [];
-      renderEntries(monthEntries);
+      renderEntries(monthEntries, (data && data.minutes) || {});
       updateCredit();
     } catch (err) {
       if (seq !== listSeq || abort.signal.aborted) return;
@@ -736,12 +736,13 @@ export async function render(container, { account }) {
     replace(appealBar, h("span", null, "Kegiatan ditolak yang dipilih akan diajukan keberatan bersama."), go);
   }
 
-  function renderEntries(entries) {
-    const sum = (...st) => entries.filter((e) => st.includes(e.status)).reduce((t, e) => t + (Number(e.credited_minutes) || 0), 0);
+  /** The month's minutes are the server's (the same figures as Bulan Saya), not a sum of the
+   *  entries in hand: one source for approved minutes per employee-month. */
+  function renderEntries(entries, mins) {
     const count = (st) => entries.filter((e) => e.status === st).length;
     replace(summary,
-      stat("Disetujui", minutes(sum("approved", "overturned")), "st-approved", "sum-approved"),
-      stat("Menunggu validasi", minutes(sum("submitted")), "st-submitted", "sum-pending"),
+      stat("Disetujui", minutes(mins.approved || 0), "st-approved", "sum-approved"),
+      stat("Menunggu validasi", minutes(mins.pending || 0), "st-submitted", "sum-pending"),
       stat("Dikembalikan", `${count("returned")} kegiatan`, "st-returned", "sum-returned"),
       stat("Ditolak", `${count("rejected")} kegiatan`, "st-rejected", "sum-rejected"));
     chosenForAppeal.clear();

@@ -93,15 +93,16 @@ def test_a_backlog_is_applied_in_batches_exactly_once_and_a_poisoned_message_alo
     r_settings, r_engine, r_metadata, seen = receiver
     attempts: list[str] = []
 
-    def on_duty(session, env):
-        if env.data["duty_id"] == POISON:
-            attempts.append(env.id)
+    def on_duty(uow, event):
+        duty_id = event.data.duty_id
+        if duty_id == POISON:
+            attempts.append(event.id)
             raise RuntimeError("handler bug")
-        row = session.execute(select(seen.c.count).where(seen.c.duty_id == env.data["duty_id"])).scalar()
+        row = uow.session.execute(select(seen.c.count).where(seen.c.duty_id == duty_id)).scalar()
         if row is None:
-            session.execute(insert(seen).values(duty_id=env.data["duty_id"], count=1))
+            uow.session.execute(insert(seen).values(duty_id=duty_id, count=1))
         else:
-            session.execute(seen.update().where(seen.c.duty_id == env.data["duty_id"]).values(count=row + 1))
+            uow.session.execute(seen.update().where(seen.c.duty_id == duty_id).values(count=row + 1))
 
     publish(settings, engine, metadata, [duty(n) for n in range(300)])
     consumer = Consumer(r_settings, make_session_factory(r_engine), r_metadata, {"duty.published": on_duty})
@@ -133,8 +134,8 @@ def test_the_same_event_twice_in_one_batch_is_applied_once(receiver):
     r_settings, r_engine, r_metadata, seen = receiver
     from ekinerja_common.envelope import Envelope
 
-    def on_duty(session, env):
-        session.execute(insert(seen).values(duty_id=env.data["duty_id"], count=1))  # a second insert would fail
+    def on_duty(uow, event):
+        uow.session.execute(insert(seen).values(duty_id=event.data.duty_id, count=1))  # a second insert would fail
 
     consumer = Consumer(r_settings, make_session_factory(r_engine), r_metadata, {"duty.published": on_duty})
     first, other = (Envelope(type="duty.published", source="organization", data=duty(n)) for n in (1, 2))

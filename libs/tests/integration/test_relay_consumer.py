@@ -143,12 +143,13 @@ def test_consumer_applies_each_message_once_and_acks_after_commit(producer, rece
     settings, engine, metadata = producer
     r_settings, r_engine, r_metadata, seen = receiver
 
-    def on_duty(session, env):
-        row = session.execute(select(seen.c.count).where(seen.c.duty_id == env.data["duty_id"])).scalar()
+    def on_duty(uow, event):
+        session = uow.session
+        row = session.execute(select(seen.c.count).where(seen.c.duty_id == event.data.duty_id)).scalar()
         if row is None:
-            session.execute(insert(seen).values(duty_id=env.data["duty_id"], count=1))
+            session.execute(insert(seen).values(duty_id=event.data.duty_id, count=1))
         else:
-            session.execute(seen.update().where(seen.c.duty_id == env.data["duty_id"]).values(count=row + 1))
+            session.execute(seen.update().where(seen.c.duty_id == event.data.duty_id).values(count=row + 1))
 
     envs = publish_rows(settings, engine, metadata, [duty(1), duty(2)])
     conn, ch = channel_for(settings)
@@ -216,9 +217,9 @@ def test_failing_handler_is_retried_then_dead_lettered(producer, receiver):
     r_settings, r_engine, _, seen = receiver
     attempts = []
 
-    def broken(session, env):
-        session.execute(insert(seen).values(duty_id=env.data["duty_id"], count=1))
-        attempts.append(env.id)
+    def broken(uow, event):
+        uow.session.execute(insert(seen).values(duty_id=event.data.duty_id, count=1))
+        attempts.append(event.id)
         raise RuntimeError("handler bug")
 
     run_until_dead_lettered(producer, receiver, 7, broken)
@@ -231,8 +232,8 @@ def test_an_unrecoverable_message_is_dead_lettered_at_once(producer, receiver):
     message goes to the dead-letter queue after one attempt."""
     attempts = []
 
-    def damaged(session, env):
-        attempts.append(env.id)
+    def damaged(uow, event):
+        attempts.append(event.id)
         raise Unrecoverable("a decision about a version never announced")
 
     run_until_dead_lettered(producer, receiver, 8, damaged)

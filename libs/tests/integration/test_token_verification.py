@@ -153,8 +153,11 @@ def test_a_revoked_account_is_refused_from_the_revocation_on(engine):
             "revoked_at": datetime.now(timezone.utc).isoformat()})
         from sqlalchemy.orm import Session
 
+        from ekinerja_common.events import parse
+        from ekinerja_common.uow import UnitOfWork
+
         with Session(engine) as s, s.begin():
-            on_account_revoked(s, env)
+            on_account_revoked(UnitOfWork.joining(s, None, "activity"), parse(env))
         with pytest.raises(Unauthorized) as raised:
             v.verify(old)
         assert raised.value.code == "token_revoked" and "masuk lagi" in raised.value.text.id
@@ -162,7 +165,7 @@ def test_a_revoked_account_is_refused_from_the_revocation_on(engine):
         # A late, older revocation changes nothing.
         late = Envelope(type="account.revoked", source="identity", data={**env.data, "token_version": 0})
         with Session(engine) as s, s.begin():
-            on_account_revoked(s, late)
+            on_account_revoked(UnitOfWork.joining(s, None, "activity"), parse(late))
         with pytest.raises(Unauthorized):
             v.verify(old)
         assert v.verify(token(key, kid, sub="acc-2")).account_id == "acc-2"  # other accounts untouched

@@ -3,52 +3,37 @@ results to JSON. Entry endpoints work on the caller's own entries only: the empl
 the token, never from the request. Attendance and the calendar are in attendance_app."""
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-from datetime import date, time, timedelta
-from typing import Annotated, Iterator
+from datetime import date, time
+from typing import Annotated
 
-from flask import Blueprint, current_app, g, request, send_file
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic_core import PydanticCustomError
+from flask import Blueprint, g, send_file
+from pydantic import BeforeValidator, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from ekinerja_common import clock
 from ekinerja_common.auth import TokenVerifier
 from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
-from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
-from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal, validation_error
+from ekinerja_common.errors import NotFound
+from ekinerja_common.web import accepts, create_base_app, principal
 
 from . import domain, entry_policy, repository, services, team
+from .attendance_app import bp as attendance_bp
+from .bkd_app import bp as bkd_bp
 from ekinerja_common.evidence import EvidenceStore
-from ekinerja_common import clock
-from .orm import Duty, Entry, Evidence
+from .http import (Strict, current_policy, employee, evidence_json, evidence_store, hhmm, query_date, query_month,
+                   read_session, runtime, uploaded_file)
+from .orm import Duty, Entry
 from .runtime import build_runtime
 
 bp = Blueprint("activity", __name__)
 
-_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-
-
-def _hhmm(value: object) -> time:
-    # Minutes are the unit of credit; seconds in a time would make the figures disagree silently.
-    if isinstance(value, str) and _HHMM.fullmatch(value):
-        return time.fromisoformat(value)
-    raise PydanticCustomError("time_parsing", "Input should be a time as HH:MM")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
 
 class EntryIn(Strict):
     date: date
-    start_time: Annotated[time, BeforeValidator(_hhmm)]
-    end_time: Annotated[time, BeforeValidator(_hhmm)]
+    start_time: Annotated[time, BeforeValidator(hhmm)]
+    end_time: Annotated[time, BeforeValidator(hhmm)]
     duty_id: str = Field(min_length=1, max_length=36)
     # Strict: "3" or 2.5 is a typing mistake, not an output count. The bound only keeps the
     # number inside its column; the real limit is the daily ceiling.
@@ -71,99 +56,6 @@ class BatchIn(Strict):
     submit: bool = Field(default=True, strict=True)
 
 
-def runtime() -> Runtime:
-    return current_app.extensions["runtime"]
-
-
-def current_policy() -> domain.Policy:
-    return current_app.extensions["activity_policy"]
-
-
-@contextlib.contextmanager
-def read_session() -> Iterator[Session]:
-    """A session for a read of one statement on the hot path (GET /me/month at month-end): on
-    PostgreSQL in autocommit, which saves the BEGIN and ROLLBACK round trips of a transaction
-    that would only read once. (SQLite keeps the ordinary session: its engine opens every
-    transaction with BEGIN IMMEDIATE, which autocommit would leave open.)"""
-    rt = runtime()
-    if rt.engine.dialect.name != "postgresql":
-        with rt.session_factory() as s:
-            yield s
-        return
-    with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, Session(bind=conn) as s:
-        yield s
-
-
-def evidence_store() -> EvidenceStore:
-    return current_app.extensions["evidence_store"]
-
-
-def form(model: type[BaseModel]) -> BaseModel:
-    """A multipart form's text fields through the same pydantic checks as a JSON body."""
-    try:
-        return model.model_validate({k: v for k, v in request.form.items()})
-    except ValidationError as exc:
-        raise validation_error(exc)
-
-
-def json_or_form(model: type[BaseModel]) -> BaseModel:
-    """The body of an endpoint that takes JSON, or a multipart form when a file comes along."""
-    if request.mimetype == "multipart/form-data":
-        return form(model)
-    raw = request.get_json(silent=True)
-    if raw is None:
-        raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"), status=400)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc)
-
-
-def uploaded_file(required: bool = True) -> tuple[str, bytes] | None:
-    """The multipart ``file`` field as (client's name, bytes), read up to one byte past the
-    limit so that the size check knows "too large" without reading a huge body."""
-    f = request.files.get("file")
-    if f is None:
-        if required:
-            raise ValidationFailed({"file": Text("Unggah berkas pada kolom 'file' (multipart/form-data)",
-                                                 "Upload the file in the 'file' field (multipart/form-data)")})
-        return None
-    return f.filename or "", f.stream.read(current_policy().evidence_max_bytes + 1)
-
-
-def employee() -> str:
-    """The calling employee's id; accounts without an employee record (pure admin) have no entries."""
-    p = principal()
-    p.require("pegawai")
-    if not p.employee_id:
-        raise Forbidden(Text("Akun ini tidak terhubung dengan data pegawai", "This account is not linked to an employee"),
-                        "no_employee")
-    return p.employee_id
-
-
-def _query_date(name: str) -> date:
-    raw = request.args.get(name)
-    if raw is None:
-        return clock.today()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed({name: Text("Harus berupa tanggal (YYYY-MM-DD)", "Must be a date (YYYY-MM-DD)")})
-
-
-def _query_month() -> tuple[date, date]:
-    """First day of the requested month (default: this month) and of the month after."""
-    raw = request.args.get("month")
-    if raw is None:
-        first = clock.today().replace(day=1)
-    else:
-        m = _MONTH.fullmatch(raw)
-        if m is None:
-            raise ValidationFailed({"month": Text("Harus berupa bulan (YYYY-MM)", "Must be a month (YYYY-MM)")})
-        first = date(int(m.group(1)), int(m.group(2)), 1)
-    return first, (first + timedelta(days=32)).replace(day=1)
-
-
 def entry_json(e: Entry) -> dict:
     return {
         "id": e.id, "employee_id": e.employee_id, "date": e.date.isoformat(),
@@ -179,12 +71,6 @@ def entry_json(e: Entry) -> dict:
     }
 
 
-def evidence_json(e: Evidence) -> dict:
-    return {"id": e.id, "entry_id": e.entry_id, "leave_id": e.leave_id, "filename": e.filename,
-            "content_type": e.content_type, "size_bytes": e.size_bytes, "sha256": e.sha256,
-            "uploaded_at": e.uploaded_at.isoformat(), "url": f"/evidence/{e.id}"}
-
-
 def duty_json(d: Duty) -> dict:
     return {"id": d.duty_id, "position_id": d.position_id, "description": d.description,
             "output_unit": d.output_unit, "norma_waktu": d.norma_waktu}
@@ -197,7 +83,7 @@ def list_duties():
     ``position_id`` is the definitive post (or the first Plt post when there is none);
     ``positions`` lists every post held, Plt included."""
     emp = employee()
-    day = _query_date("date")
+    day = query_date("date")
     with runtime().session_factory() as s:
         placements, duties = services.duties_on(s, emp, day)
         return {
@@ -348,7 +234,7 @@ def my_month():
     rejected minutes, target, productivity %, attendance and discipline %. No TPP money figure:
     the TPP policy is payroll's (see ``tpp_note``)."""
     emp = employee()
-    first, _ = _query_month()
+    first, _ = query_month()
     with read_session() as s:
         return services.month_view(s, emp, first.year, first.month)
 
@@ -361,22 +247,24 @@ def my_team_month():
     entries this week (0: "entered nothing this week"). Someone who supervises nobody gets an
     empty list."""
     emp = employee()
-    first, _ = _query_month()
+    first, _ = query_month()
     with runtime().session_factory() as s:
         return team.team_month(s, emp, first.year, first.month, clock.today())
 
 
 @bp.get("/entries")
 def list_entries():
-    """The caller's own entries of ``?month=YYYY-MM`` (default this month), withdrawn ones included."""
+    """The caller's own entries of ``?month=YYYY-MM`` (default this month), withdrawn ones included,
+    and the month's minutes by status (the same figures as GET /me/month)."""
     emp = employee()
-    first, after = _query_month()
+    first, after = query_month()
     with runtime().session_factory() as s:
         rows = s.scalars(
             select(Entry).where(Entry.employee_id == emp, Entry.date >= first, Entry.date < after)
             .order_by(Entry.date, Entry.start_time)
         )
-        return {"entries": [entry_json(e) for e in rows]}
+        return {"entries": [entry_json(e) for e in rows],
+                "minutes": services.month_minutes(s, emp, first.year, first.month)}
 
 
 @bp.get("/entries/<entry_id>")
@@ -406,17 +294,14 @@ def evidence_dir(settings: Settings) -> str:
 
 
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None,
-               policy: domain.Policy | None = None):
-    from .attendance_app import bp as attendance_bp
-    from .bkd_app import bp as bkd_bp
-
+               policy: domain.EntryRules | None = None):
     rt = build_runtime(settings)
     verifier = verifier or verifier_for(rt)
     app = create_base_app("activity", verifier, rt.check_ready, "E-Kinerja activity (BKD kinerja)",
                           "Daily activity entries against the duties of the employee's position, with credited "
                           "minutes and evidence; attendance (presensi) with discipline codes; the work calendar.")
     app.extensions["runtime"] = rt
-    app.extensions["activity_policy"] = policy or domain.Policy.from_settings(rt.settings.extra)
+    app.extensions["activity_policy"] = policy or domain.EntryRules.from_settings(rt.settings.extra)
     app.extensions["evidence_store"] = EvidenceStore(evidence_dir(rt.settings))
     app.register_blueprint(bp)
     app.register_blueprint(attendance_bp)

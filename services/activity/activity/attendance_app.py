@@ -18,13 +18,14 @@ from ekinerja_common.web import accepts, principal
 from ekinerja_common import clock, discipline
 
 from . import attendance, attendance_services as att, repository
-from .app import (EvidenceStore, Strict, _hhmm, _query_month, current_policy, evidence_json, evidence_store,
-                  json_or_form, runtime, uploaded_file)
+from ekinerja_common.evidence import EvidenceStore
+from .http import (Strict, bkd, current_policy, evidence_json, evidence_store, hhmm, json_or_form, query_month, runtime,
+                   uploaded_file)
 from .orm import AttendanceDay, AttendanceRecord, CalendarAudit, Device, LeaveRecord, WorkCalendarRow
 
 bp = Blueprint("attendance", __name__)
 
-HHMM = Annotated[time, BeforeValidator(_hhmm)]
+HHMM = Annotated[time, BeforeValidator(hhmm)]
 
 # -- bodies -------------------------------------------------------------------------------------
 
@@ -98,10 +99,6 @@ class DeviceIn(Strict):
 
 # -- who is calling -----------------------------------------------------------------------------
 
-def bkd() -> Principal:
-    p = principal()
-    p.require("admin_bkd")
-    return p
 
 
 def _partial() -> bool:
@@ -374,7 +371,7 @@ def list_days():
     ``?employee_id=``."""
     who = principal()
     emp = _subject(who, request.args.get("employee_id"))
-    first, after = _query_month()
+    first, after = query_month()
     with runtime().session_factory() as s:
         return {"employee_id": emp, "days": [day_json(d) for d in att.month_days(s, emp, first, after)]}
 

@@ -368,7 +368,7 @@ def _check_open(session: Session, first: date, last: date) -> None:
 
 def enter_leave(uow: UnitOfWork, store: evidence.EvidenceStore, *, employee_id: str | None, nip: str | None,
                 code: str, start: date, end: date | None, note: str | None, upload: tuple[str, bytes] | None,
-                actor: str, policy: domain.Policy, today: date) -> tuple[LeaveRecord, Evidence | None, int, int]:
+                actor: str, policy: domain.EntryRules, today: date) -> tuple[LeaveRecord, Evidence | None, int, int]:
     """BKD records a leave or duty code (cuti, sakit, dinas luar, ...) for the working days of a
     date range, optionally with its evidence. Each day gets a new version with the code, which
     excuses it whatever the device says; days of a locked month too (a correction: payroll pays

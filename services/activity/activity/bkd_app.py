@@ -15,8 +15,7 @@ from ekinerja_common.web import accepts, principal
 from ekinerja_common import clock
 
 from . import entry_policy, reports
-from .app import Strict, _query_month, current_policy, employee, runtime
-from .attendance_app import bkd
+from .http import Strict, bkd, current_policy, employee, query_month, runtime
 from .orm import Employee, LateEntryPermission
 
 bp = Blueprint("bkd", __name__)
@@ -152,7 +151,7 @@ def my_permissions():
 # -- month views across people ---------------------------------------------------------------------
 
 def _scope_args():
-    first, after = _query_month()
+    first, after = query_month()
     unit_id = request.args.get("unit_id") or None
     return first, after, unit_id
 

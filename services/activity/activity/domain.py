@@ -18,7 +18,7 @@ STATUSES = ("draft", "submitted", "approved", "rejected", "returned", "withdrawn
 # its slot: it is a submission in the making, and the day's list is checked as a whole.
 # "overturned" = rejected, then the appeal overturned the rejection: the minutes count.
 DEAD_STATUSES = ("withdrawn", "rejected")
-DECISIONS = {"activity.approved": "approved", "activity.rejected": "rejected", "activity.returned": "returned"}
+STATUS_OF_DECISION_EVENT = {"activity.approved": "approved", "activity.rejected": "rejected", "activity.returned": "returned"}
 # The statuses whose version approval may still decide (this service does not know yet).
 DECIDABLE = ("submitted",)
 # What the employee may still change: nothing the supervisor (or the appeal) has settled.
@@ -30,7 +30,7 @@ MONTH_BUCKETS = {"draft": "draft", "submitted": "pending", "approved": "approved
 
 
 @dataclass(frozen=True)
-class Policy:
+class EntryRules:
     """The numbers of the regent regulation this service applies. They are policy data (DOMAIN.md:
     versioned by year, set by the agency); these defaults are the only place they are written.
 
@@ -48,7 +48,7 @@ class Policy:
     evidence_max_files: int = 5  # per entry
 
     @classmethod
-    def from_settings(cls, extra: Mapping[str, str]) -> "Policy":
+    def from_settings(cls, extra: Mapping[str, str]) -> "EntryRules":
         """Overrides from ``ACTIVITY_DAILY_CEILING_MINUTES`` and friends until the yearly policy
         carries them as data too (the submission window already does)."""
         base = cls()
@@ -115,13 +115,13 @@ class Facts:
     # Set for the revision of a returned entry that keeps its date: the last day it may be
     # resubmitted although the activity date's window has passed.
     revision_deadline: date | None = None
-    # The activity date's year's window as BKD stored it; None: the Policy default.
+    # The activity date's year's window as BKD stored it; None: the EntryRules default.
     submission_window_days: int | None = None
     # BKD's late-entry permission covering this person and activity date: the last day it may be
     # used to enter the date although its window has passed (None: no permission).
     late_entry_until: date | None = None
 
-    def window_days(self, policy: "Policy") -> int:
+    def window_days(self, policy: "EntryRules") -> int:
         return policy.submission_window_days if self.submission_window_days is None else self.submission_window_days
 
     def waived_until(self) -> date | None:
@@ -162,7 +162,7 @@ def _hhmm(t: time) -> str:
     return t.strftime("%H:%M")
 
 
-def _check_date(errors: FieldErrors, day: date, today: date, facts: Facts, policy: Policy) -> None:
+def _check_date(errors: FieldErrors, day: date, today: date, facts: Facts, policy: EntryRules) -> None:
     waived_until = facts.waived_until()
     n = facts.window_days(policy)
     if day > today:
@@ -198,7 +198,7 @@ def _claimed_minutes(others: Iterable[Slot]) -> int:
     return sum(largest.values())
 
 
-def _check_day_load(errors: FieldErrors, draft: Draft, credited: int, others: Iterable[Slot], policy: Policy) -> None:
+def _check_day_load(errors: FieldErrors, draft: Draft, credited: int, others: Iterable[Slot], policy: EntryRules) -> None:
     others = list(others)
     clash = next((o for o in others if draft.start_time < o.end_time and o.start_time < draft.end_time), None)
     if clash is not None:
@@ -212,7 +212,7 @@ def _check_day_load(errors: FieldErrors, draft: Draft, credited: int, others: It
                    f"The day's total would be {total} minutes, above the daily ceiling of {policy.daily_ceiling_minutes}")
 
 
-def assess(draft: Draft, facts: Facts, today: date, policy: Policy = Policy()) -> Assessment:
+def assess(draft: Draft, facts: Facts, today: date, policy: EntryRules = EntryRules()) -> Assessment:
     """Credited minutes of ``draft`` and every rule it breaks, all at once."""
     errors = FieldErrors()
     times_ok = draft.end_time > draft.start_time
@@ -233,7 +233,7 @@ def assess(draft: Draft, facts: Facts, today: date, policy: Policy = Policy()) -
     return Assessment(credited, errors.errors)
 
 
-def assess_batch(drafts: list[Draft], facts: list[Facts], today: date, policy: Policy = Policy()) -> list[Assessment]:
+def assess_batch(drafts: list[Draft], facts: list[Facts], today: date, policy: EntryRules = EntryRules()) -> list[Assessment]:
     """A day's list entered at once: each item is judged as if the ones before it in the list had
     been submitted just before it, so overlaps and the daily ceiling count the list's own items
     too. Every item is judged (none stops at the first bad one), so every error can be shown."""

@@ -33,7 +33,7 @@ def stored_window_days(session: Session, year: int) -> int | None:
     return row.submission_window_days if row else None
 
 
-def policy_json(session: Session, year: int, default: domain.Policy) -> dict:
+def policy_json(session: Session, year: int, default: domain.EntryRules) -> dict:
     row = session.get(SubmissionPolicyRow, year)
     return {"year": year,
             "submission_window_days": row.submission_window_days if row else default.submission_window_days,
@@ -42,7 +42,7 @@ def policy_json(session: Session, year: int, default: domain.Policy) -> dict:
 
 
 def put_policy(uow: UnitOfWork, year: int, window_days: int, reason: str | None, actor: str,
-               expected_version: int | None, default: domain.Policy) -> bool:
+               expected_version: int | None, default: domain.EntryRules) -> bool:
     """Store the year's window (admin_bkd); audited. False when nothing changed."""
     errors = FieldErrors()
     if not 0 <= window_days <= domain.MAX_SUBMISSION_WINDOW_DAYS:

@@ -4,126 +4,130 @@ between aggregates is assumed)."""
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth_store import on_account_revoked
-from ekinerja_common.envelope import Envelope, utcnow
+from ekinerja_common.envelope import utcnow
+from ekinerja_common.errors import Unrecoverable
+from ekinerja_common.events import (ActivityDecided, AppealDecided, AppealFiled, ChangeAccepted, DeductionsUpdated,
+                                    DutyPublished, DutyRetired, EmployeeData, Event, PeriodLocked, PlacementData,
+                                    PositionData, UnitData)
+from ekinerja_common.uow import UnitOfWork
 
 from . import domain, services
-from .domain import DECISIONS
+from .domain import STATUS_OF_DECISION_EVENT
 from .orm import ClosedPeriod, DeductionTable, Duty, Employee, Entry, Placement, Position, Unit
 from .summary import Deltas
 
 log = logging.getLogger("activity.inbox")
 
 
-def on_employee_placed(session: Session, env: Envelope) -> None:
-    d = env.data
-    row = session.get(Placement, d["placement_id"], with_for_update=True)
-    if row is not None and row.version >= d["version"]:
+def on_employee_placed(uow: UnitOfWork, event: Event[PlacementData]) -> None:
+    d, session = event.data, uow.session
+    row = session.get(Placement, d.placement_id, with_for_update=True)
+    if row is not None and row.version >= d.version:
         return
     if row is None:
-        row = Placement(placement_id=d["placement_id"])
+        row = Placement(placement_id=d.placement_id)
         session.add(row)
-    row.employee_id = d["employee_id"]
-    row.position_id = d["position_id"]
-    row.start_date = date.fromisoformat(d["start_date"])
-    row.end_date = date.fromisoformat(d["end_date"]) if d["end_date"] else None
-    row.kind = d["kind"]
-    row.version = d["version"]
+    row.employee_id = d.employee_id
+    row.position_id = d.position_id
+    row.start_date = d.start_date
+    row.end_date = d.end_date
+    row.kind = d.kind
+    row.version = d.version
 
 
-def _duty_row(session: Session, d: dict) -> Duty | None:
+def _duty_row(session: Session, d: DutyPublished | DutyRetired) -> Duty | None:
     """The row to write, or None when what is stored is as new or newer."""
-    row = session.get(Duty, d["duty_id"], with_for_update=True)
-    if row is not None and row.version >= d["version"]:
+    row = session.get(Duty, d.duty_id, with_for_update=True)
+    if row is not None and row.version >= d.version:
         return None
     if row is None:
-        row = Duty(duty_id=d["duty_id"])
+        row = Duty(duty_id=d.duty_id)
         session.add(row)
     return row
 
 
-def on_duty_published(session: Session, env: Envelope) -> None:
-    d = env.data
-    row = _duty_row(session, d)
+def on_duty_published(uow: UnitOfWork, event: Event[DutyPublished]) -> None:
+    d = event.data
+    row = _duty_row(uow.session, d)
     if row is None:
         return
-    row.position_id = d["position_id"]
-    row.description = d["description"]
-    row.output_unit = d["output_unit"]
-    row.norma_waktu = d["norma_waktu"]
+    row.position_id = d.position_id
+    row.description = d.description
+    row.output_unit = d.output_unit
+    row.norma_waktu = d.norma_waktu
     row.status = "published"
-    row.version = d["version"]
+    row.version = d.version
 
 
-def on_duty_retired(session: Session, env: Envelope) -> None:
-    d = env.data
-    row = _duty_row(session, d)
+def on_duty_retired(uow: UnitOfWork, event: Event[DutyRetired]) -> None:
+    d = event.data
+    row = _duty_row(uow.session, d)
     if row is None:
         return
     # Details stay as published (or empty, if the retirement overtook the publication).
-    row.position_id = d["position_id"]
+    row.position_id = d.position_id
     row.status = "retired"
-    row.version = d["version"]
+    row.version = d.version
 
 
-def on_employee(session: Session, env: Envelope) -> None:
-    d = env.data
-    row = session.get(Employee, d["employee_id"], with_for_update=True)
-    if row is not None and row.version >= d["version"]:
+def on_employee(uow: UnitOfWork, event: Event[EmployeeData]) -> None:
+    d, session = event.data, uow.session
+    row = session.get(Employee, d.employee_id, with_for_update=True)
+    if row is not None and row.version >= d.version:
         return
     if row is None:
-        row = Employee(employee_id=d["employee_id"])
+        row = Employee(employee_id=d.employee_id)
         session.add(row)
-    row.nip = str(d["nip"])
-    row.name = d["name"]
-    row.active = bool(d["active"])
-    row.version = d["version"]
+    row.nip = d.nip
+    row.name = d.name
+    row.active = d.active
+    row.version = d.version
 
 
-def on_position(session: Session, env: Envelope) -> None:
-    d = env.data
-    row = session.get(Position, d["position_id"], with_for_update=True)
-    if row is not None and row.version >= d["version"]:
+def on_position(uow: UnitOfWork, event: Event[PositionData]) -> None:
+    d, session = event.data, uow.session
+    row = session.get(Position, d.position_id, with_for_update=True)
+    if row is not None and row.version >= d.version:
         return
     if row is None:
-        row = Position(position_id=d["position_id"])
+        row = Position(position_id=d.position_id)
         session.add(row)
-    row.parent_id = d["parent_id"]
-    row.name = d["name"]
-    row.unit_id = d.get("unit_id")
-    row.version = d["version"]
+    row.parent_id = d.parent_id
+    row.name = d.name
+    row.unit_id = d.unit_id
+    row.version = d.version
 
 
-def on_unit(session: Session, env: Envelope) -> None:
+def on_unit(uow: UnitOfWork, event: Event[UnitData]) -> None:
     """unit.created/updated carry the full state: one upsert, older versions ignored."""
-    d = env.data
-    row = session.get(Unit, d["unit_id"], with_for_update=True)
-    if row is not None and row.version >= d["version"]:
+    d, session = event.data, uow.session
+    row = session.get(Unit, d.unit_id, with_for_update=True)
+    if row is not None and row.version >= d.version:
         return
     if row is None:
-        row = Unit(unit_id=d["unit_id"])
+        row = Unit(unit_id=d.unit_id)
         session.add(row)
-    row.parent_id, row.code, row.name = d["parent_id"], d["code"], d["name"]
-    row.active = bool(d.get("active", True))
-    row.version = d["version"]
+    row.parent_id, row.code, row.name = d.parent_id, d.code, d.name
+    row.active = d.active
+    row.version = d.version
 
 
-def _entry(session: Session, env: Envelope, entry_id: str, employee_id: str) -> Entry:
+def _entry(session: Session, event: Event, entry_id: str, employee_id: str) -> Entry:
     entry = session.get(Entry, entry_id, with_for_update=True)
     if entry is None or entry.employee_id != employee_id:
         # Approval only knows entries we announced, so this is damage, not a race: fail and let
         # the message reach the dead-letter queue for an operator instead of dropping it.
-        raise LookupError(f"{env.type} for unknown entry {entry_id} of employee {employee_id}")
+        raise LookupError(f"{event.type} for unknown entry {entry_id} of employee {employee_id}")
     return entry
 
 
 def _decide(session: Session, entry: Entry, verdict: domain.Settlement, status: str, version: int,
-            decided_by: str, decided_at: str, reason: str | None) -> None:
+            decided_by: str, decided_at: datetime, reason: str | None) -> None:
     """Apply one of approval's decisions as ``domain.settle`` judged it, moving the month summary."""
     if verdict.apply:
         before = (entry.date, entry.status, entry.credited_minutes)
@@ -135,7 +139,7 @@ def _decide(session: Session, entry: Entry, verdict: domain.Settlement, status: 
         entry.reason = reason
         entry.decision_version = version
         entry.decided_by = decided_by
-        entry.decided_at = datetime.fromisoformat(decided_at)
+        entry.decided_at = decided_at
         if verdict.superseded is not None:
             entry.superseded_change = verdict.superseded
         # Approval's numbering continues ours (its decision on version v is v + 1): keep in step, so
@@ -148,25 +152,25 @@ def _decide(session: Session, entry: Entry, verdict: domain.Settlement, status: 
     services.release_claims(session, entry, verdict.release_through)
 
 
-def on_decision(session: Session, env: Envelope) -> None:
+def on_decision(uow: UnitOfWork, event: Event[ActivityDecided]) -> None:
     """approved / rejected / returned from approval (domain.settle says who wins a crossing)."""
-    d = env.data
-    services.lock_employee(session, d["employee_id"])  # first, as every writer of entries does
-    entry = _entry(session, env, d["entry_id"], d["employee_id"])
-    status = DECISIONS[env.type]
-    verdict = domain.settle(status, d["version"], int(d.get("submission_version", d["version"] - 1)),
+    d, session = event.data, uow.session
+    services.lock_employee(session, d.employee_id)  # first, as every writer of entries does
+    entry = _entry(session, event, d.entry_id, d.employee_id)
+    status = STATUS_OF_DECISION_EVENT[event.type]
+    verdict = domain.settle(status, d.version, d.submission_version,
                             status=entry.status, decision_version=entry.decision_version,
                             submitted_version=entry.submitted_version)
-    _decide(session, entry, verdict, status, d["version"], d["decided_by"], d["decided_at"], d.get("reason"))
+    _decide(session, entry, verdict, status, d.version, d.decided_by, d.decided_at, getattr(d, "reason", None))
 
 
-def on_change_accepted(session: Session, env: Envelope) -> None:
+def on_change_accepted(uow: UnitOfWork, event: Event[ChangeAccepted]) -> None:
     """Approval took the employee's edit or withdrawal: no decision on an earlier version will
     come, so the earlier versions' slots are free."""
-    d = env.data
-    services.lock_employee(session, d["employee_id"])
-    entry = _entry(session, env, d["entry_id"], d["employee_id"])
-    services.release_claims(session, entry, int(d["version"]) - 1)
+    d, session = event.data, uow.session
+    services.lock_employee(session, d.employee_id)
+    entry = _entry(session, event, d.entry_id, d.employee_id)
+    services.release_claims(session, entry, d.version - 1)
 
 
 def _appeal_applies(entry: Entry, appeal_id: str, version: int) -> bool:
@@ -174,58 +178,56 @@ def _appeal_applies(entry: Entry, appeal_id: str, version: int) -> bool:
     return entry.appeal_id != appeal_id or version > entry.appeal_version
 
 
-def on_appeal_filed(session: Session, env: Envelope) -> None:
+def on_appeal_filed(uow: UnitOfWork, event: Event[AppealFiled]) -> None:
     """The entry shows that it is under appeal (its status stays rejected until the decision)."""
-    d = env.data
-    services.lock_employee(session, d["employee_id"])
-    for entry_id in d["entry_ids"]:
-        entry = _entry(session, env, entry_id, d["employee_id"])
-        if _appeal_applies(entry, d["appeal_id"], d["version"]):
-            entry.appeal_id, entry.appeal_version, entry.appeal_outcome = d["appeal_id"], d["version"], None
+    d, session = event.data, uow.session
+    services.lock_employee(session, d.employee_id)
+    for entry_id in d.entry_ids:
+        entry = _entry(session, event, entry_id, d.employee_id)
+        if _appeal_applies(entry, d.appeal_id, d.version):
+            entry.appeal_id, entry.appeal_version, entry.appeal_outcome = d.appeal_id, d.version, None
 
 
-def on_appeal_decided(session: Session, env: Envelope) -> None:
+def on_appeal_decided(uow: UnitOfWork, event: Event[AppealDecided]) -> None:
     """The one announcement of an appeal's outcome. Overturned: the entry becomes ``overturned``
     and its minutes count, as a decision on the rejected submission. Upheld: the rejection stands."""
-    d = env.data
-    if d["outcome"] not in ("upheld", "overturned"):
-        raise ValueError(f"unknown appeal outcome {d['outcome']!r}")
-    services.lock_employee(session, d["employee_id"])
-    for item in d["entries"]:
-        entry = _entry(session, env, item["entry_id"], d["employee_id"])
-        if _appeal_applies(entry, d["appeal_id"], d["version"]):
-            entry.appeal_id, entry.appeal_version, entry.appeal_outcome = d["appeal_id"], d["version"], d["outcome"]
-        if d["outcome"] == "overturned":
-            verdict = domain.settle("overturned", int(item["version"]), int(item["submission_version"]),
+    d, session = event.data, uow.session
+    services.lock_employee(session, d.employee_id)
+    for item in d.entries:
+        entry = _entry(session, event, item.entry_id, d.employee_id)
+        if _appeal_applies(entry, d.appeal_id, d.version):
+            entry.appeal_id, entry.appeal_version, entry.appeal_outcome = d.appeal_id, d.version, d.outcome
+        if d.outcome == "overturned":
+            if item.submission_version is None:
+                raise Unrecoverable(f"appeal {d.appeal_id} overturns entry {item.entry_id} without its rejected version")
+            verdict = domain.settle("overturned", item.version, item.submission_version,
                                     status=entry.status, decision_version=entry.decision_version,
                                     submitted_version=entry.submitted_version)
-            _decide(session, entry, verdict, "overturned", int(item["version"]), d["decided_by"], d["decided_at"],
-                    entry.reason)
+            _decide(session, entry, verdict, "overturned", item.version, d.decided_by, d.decided_at, entry.reason)
 
 
-def on_period_locked(session: Session, env: Envelope) -> None:
-    d = env.data
+def on_period_locked(uow: UnitOfWork, event: Event[PeriodLocked]) -> None:
+    d, session = event.data, uow.session
     # A lock is final: a repeated announcement of the same month keeps the first record.
-    if session.get(ClosedPeriod, (d["year"], d["month"])) is not None:
+    if session.get(ClosedPeriod, (d.year, d.month)) is not None:
         return
-    session.add(ClosedPeriod(year=d["year"], month=d["month"], locked_at=datetime.fromisoformat(d["locked_at"]),
-                             locked_by=d["locked_by"]))
+    session.add(ClosedPeriod(year=d.year, month=d.month, locked_at=d.locked_at, locked_by=d.locked_by))
 
 
-def on_deductions_updated(session: Session, env: Envelope) -> None:
+def on_deductions_updated(uow: UnitOfWork, event: Event[DeductionsUpdated]) -> None:
     """BPKAD's deduction table of a year (payroll's policy): the latest policy version wins. It
     prices codes from now on — the reported deduction of days recorded afterwards and the month's
     discipline % shown, as payroll prices them at its next compute; recorded days keep the codes
     they were given."""
-    d = env.data
-    table = {str(code): str(Decimal(str(pct))) for code, pct in dict(d["deductions_pct"]).items()}
-    row = session.get(DeductionTable, int(d["year"]), with_for_update=True)
-    if row is not None and row.policy_version >= int(d["policy_version"]):
+    d, session = event.data, uow.session
+    table = {code: str(pct) for code, pct in d.deductions_pct.items()}
+    row = session.get(DeductionTable, d.year, with_for_update=True)
+    if row is not None and row.policy_version >= d.policy_version:
         return
     if row is None:
-        row = DeductionTable(year=int(d["year"]))
+        row = DeductionTable(year=d.year)
         session.add(row)
-    row.deductions, row.policy_version, row.received_at = table, int(d["policy_version"]), utcnow()
+    row.deductions, row.policy_version, row.received_at = table, d.policy_version, utcnow()
 
 
 HANDLERS = {
@@ -239,7 +241,7 @@ HANDLERS = {
     "unit.updated": on_unit,
     "duty.published": on_duty_published,
     "duty.retired": on_duty_retired,
-    **{name: on_decision for name in DECISIONS},
+    **{name: on_decision for name in STATUS_OF_DECISION_EVENT},
     "activity.change_accepted": on_change_accepted,
     "appeal.filed": on_appeal_filed,
     "appeal.decided": on_appeal_decided,

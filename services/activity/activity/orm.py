@@ -174,7 +174,7 @@ class Unit(Base):
 
 class SubmissionPolicyRow(Base):
     """BKD's entry rules of one year (policy data, not settings): how many days after the
-    activity date an entry is still accepted. Years without a row use domain.Policy's default."""
+    activity date an entry is still accepted. Years without a row use domain.EntryRules's default."""
 
     __tablename__ = "submission_policies"
     year: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -106,7 +106,7 @@ def duties_on(session: Session, employee_id: str, day: date) -> tuple[list[Place
 
 
 def preview_entry(session: Session, employee_id: str, draft: domain.Draft, today: date,
-                  policy: domain.Policy) -> domain.Assessment:
+                  policy: domain.EntryRules) -> domain.Assessment:
     return domain.assess(draft, _facts(session, employee_id, draft), today, policy)
 
 
@@ -139,7 +139,7 @@ def _copy_draft(entry: Entry, draft: domain.Draft, duty: domain.Duty, credited: 
 
 
 def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft], today: date,
-                   policy: domain.Policy, *, as_draft: bool = False, batch: bool = False) -> list[Entry]:
+                   policy: domain.EntryRules, *, as_draft: bool = False, batch: bool = False) -> list[Entry]:
     """Store new entries, as drafts or submitted. A batch (a day's list) is all-or-nothing: every
     problem of every item is reported as ``entries.<i>.<field>``, and the items are checked
     against each other too (overlap, daily ceiling)."""
@@ -171,7 +171,7 @@ def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft]
 
 
 def submit_entry(uow: UnitOfWork, employee_id: str, draft: domain.Draft, today: date,
-                 policy: domain.Policy) -> Entry:
+                 policy: domain.EntryRules) -> Entry:
     return create_entries(uow, employee_id, [draft], today, policy)[0]
 
 
@@ -193,8 +193,8 @@ def _changeable(uow: UnitOfWork, employee_id: str, entry_id: str) -> Entry:
     return entry
 
 
-def _revision_deadline(entry: Entry, draft_date: date, policy: domain.Policy) -> date | None:
-    """A returned entry keeps its date's claim for a while after the return (domain.Policy)."""
+def _revision_deadline(entry: Entry, draft_date: date, policy: domain.EntryRules) -> date | None:
+    """A returned entry keeps its date's claim for a while after the return (domain.EntryRules)."""
     if entry.status != "returned" or draft_date != entry.date or entry.decided_at is None:
         return None
     decided_at = entry.decided_at
@@ -250,7 +250,7 @@ def _announce(uow: UnitOfWork, entry: Entry) -> None:
 
 
 def edit_entry(uow: UnitOfWork, employee_id: str, entry_id: str, draft: domain.Draft, today: date,
-               policy: domain.Policy) -> Entry:
+               policy: domain.EntryRules) -> Entry:
     """Change an entry the supervisor has not settled. A pending entry stays pending and is
     announced again (approval replaces what it shows); a draft, returned or withdrawn entry is
     only saved (submit it with submit_existing)."""
@@ -280,7 +280,7 @@ def edit_entry(uow: UnitOfWork, employee_id: str, entry_id: str, draft: domain.D
     return entry
 
 
-def submit_existing(uow: UnitOfWork, employee_id: str, entry_id: str, today: date, policy: domain.Policy) -> Entry:
+def submit_existing(uow: UnitOfWork, employee_id: str, entry_id: str, today: date, policy: domain.EntryRules) -> Entry:
     """Send a draft, a revised returned entry or a withdrawn entry (again) to the supervisor.
     Every rule is checked again, against the duty as it is now."""
     entry = _changeable(uow, employee_id, entry_id)
@@ -340,7 +340,7 @@ def delete_draft(uow: UnitOfWork, employee_id: str, entry_id: str) -> list[str]:
 # -- evidence -----------------------------------------------------------------------------------
 
 def add_entry_evidence(uow: UnitOfWork, store: evidence.EvidenceStore, employee_id: str, entry_id: str,
-                       filename: str, data: bytes, policy: domain.Policy) -> Evidence:
+                       filename: str, data: bytes, policy: domain.EntryRules) -> Evidence:
     """Attach a file to an own entry that is still editable. The file is written only after every
     check passed; if the row cannot be stored, the file goes again."""
     entry = _changeable(uow, employee_id, entry_id)
@@ -427,6 +427,21 @@ def _working_dates(cal, year: int, month: int) -> list[date]:
     return [first + timedelta(n) for n in range((after - first).days) if cal.is_working_day(first + timedelta(n))]
 
 
+def minutes_json(figures: dict) -> dict:
+    """The month's minutes by status, from its summary row: the one figure of approved (and
+    pending, returned, rejected, draft) minutes every page shows (the browser does not add up
+    entries itself)."""
+    return {"approved": figures["approved_minutes"], "pending": figures["pending_minutes"],
+            "returned": figures["returned_minutes"], "rejected": figures["rejected_minutes"],
+            "draft": figures["draft_minutes"]}
+
+
+def month_minutes(session: Session, employee_id: str, year: int, month: int) -> dict:
+    """``minutes_json`` of one employee-month (all zero before its first change)."""
+    row = session.get(MonthSummary, (employee_id, year, month))
+    return minutes_json({c: (getattr(row, c) or 0) if row else 0 for c in SUMMARY_COLUMNS})
+
+
 def month_view(session: Session, employee_id: str, year: int, month: int) -> dict:
     """GET /me/month: the employee's summary row, the calendar's version and the lock flag in one
     round trip, then the month's attendance codes (at most a month of rows by primary key) to
@@ -445,13 +460,7 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
     productivity = domain.productivity_pct(figures["approved_minutes"], target)
     return {
         "month": f"{year:04d}-{month:02d}",
-        "minutes": {
-            "approved": figures["approved_minutes"],
-            "pending": figures["pending_minutes"],
-            "returned": figures["returned_minutes"],
-            "rejected": figures["rejected_minutes"],
-            "draft": figures["draft_minutes"],
-        },
+        "minutes": minutes_json(figures),
         "working_days": working_days,
         # The month's working days themselves (the calendar's), for a day-by-day chart.
         "working_dates": [d.isoformat() for d in _working_dates(cal, year, month)],

@@ -12,41 +12,31 @@ import os
 
 from collections import defaultdict
 from datetime import date, time
-from typing import Annotated, Callable, Literal, TypeVar
+from typing import Callable, Literal
 
-from flask import Blueprint, current_app, g, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Row
+from flask import Blueprint, g
+from pydantic import ConfigDict, Field
 
-from ekinerja_common.auth import Principal, TokenVerifier
+from ekinerja_common.auth import TokenVerifier
 from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
 from ekinerja_common.evidence import DEFAULT_MAX_BYTES, EvidenceStore
-from ekinerja_common.errors import FieldErrors, Forbidden, Text, ValidationFailed
-from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal, validation_error
+from ekinerja_common.errors import FieldErrors, Text, ValidationFailed
+from ekinerja_common.web import accepts, create_base_app, principal
 from ekinerja_common import clock
 
 from . import domain, repository, services
-from .orm import Decision, Employee, Escalation, ValidationItem
-from .repository import EscalationFlag, QueueFilter, QueueKey, QueueRow
+from .appeals_app import bp as appeals_bp
+from .http import MONTH_PATTERN, EntryId, Strict, admin, employee, item_json, parse_month, query, runtime, today
+from .orm import Decision, Employee
+from .repository import QueueFilter, QueueKey, QueueRow
 from .runtime import build_runtime
 
 bp = Blueprint("approval", __name__)
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 class ReasonIn(Strict):
     # Blank or missing is refused by the domain rule, with a message saying a reason is required.
     reason: str = Field(default="", max_length=2000)
-
-
-EntryId = Annotated[str, Field(min_length=1, max_length=36)]
 
 
 class DecisionsIn(Strict):
@@ -86,77 +76,10 @@ class PolicyIn(Strict):
     board_min_decisions: int
 
 
-Q = TypeVar("Q", bound=BaseModel)
-
-
-def query(model: type[Q]) -> Q:
-    """The query string through the same pydantic checks (and 422 listing) as a JSON body."""
-    try:
-        return model.model_validate(request.args.to_dict())
-    except ValidationError as exc:
-        raise validation_error(exc)
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["runtime"]
-
-
-def today() -> date:
-    """Today in WIB (tests replace ``app.extensions["clock"]`` to move through deadlines)."""
-    clock_fn: Callable[[], date] = current_app.extensions["clock"]
-    return clock_fn()
-
-
 def caller_id() -> str | None:
     p = principal()
     p.require("pegawai")
     return p.employee_id
-
-
-def employee() -> str:
-    """The calling employee's id; an account without an employee record has no entries."""
-    p = principal()
-    p.require("pegawai")
-    if not p.employee_id:
-        raise Forbidden(Text("Akun ini tidak terhubung dengan data pegawai", "This account is not linked to an employee"),
-                        "no_employee")
-    return p.employee_id
-
-
-def admin() -> Principal:
-    p = principal()
-    p.require("admin_bkd")
-    return p
-
-
-def parse_month(raw: str) -> tuple[int, int]:
-    year, month = raw.split("-")
-    return int(year), int(month)
-
-
-def _hhmm(t) -> str | None:
-    return t.isoformat(timespec="minutes") if t is not None else None
-
-
-def escalation_json(e: Escalation | EscalationFlag | None) -> dict | None:
-    if e is None:
-        return None
-    return {"level": e.level, "late_supervisor_id": e.late_supervisor_id, "escalated_to": e.escalated_to,
-            "deadline": e.deadline.isoformat(), "escalated_at": services.iso_utc(e.escalated_at)}
-
-
-def item_json(item: ValidationItem | Row, employee_name: str | None = None, nip: str | None = None,
-              escalation: Escalation | EscalationFlag | None = None) -> dict:
-    return {
-        "entry_id": item.entry_id, "employee_id": item.employee_id, "employee_name": employee_name, "nip": nip,
-        "date": item.date.isoformat(), "start_time": _hhmm(item.start_time), "end_time": _hhmm(item.end_time),
-        "duty_id": item.duty_id, "duty_description": item.duty_description, "volume": item.volume,
-        "output_unit": item.output_unit, "credited_minutes": item.credited_minutes, "description": item.description,
-        "status": item.status, "version": item.version,
-        "submitted_at": services.iso_utc(item.submitted_at) if item.submitted_at else None,
-        # "eskalasi": the validation deadline passed and the entry went up to the next supervisor.
-        "escalated": escalation is not None, "escalation": escalation_json(escalation),
-    }
 
 
 def decision_json(d: Decision) -> dict:
@@ -473,8 +396,6 @@ def evidence_store_from(extra: dict[str, str]) -> EvidenceStore:
 
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None,
                today_fn: Callable[[], date] | None = None):
-    from .appeals_app import bp as appeals_bp
-
     rt = build_runtime(settings)
     verifier = verifier or verifier_for(rt)
     app = create_base_app("approval", verifier, rt.check_ready, "E-Kinerja approval (BKD, validasi atasan)",

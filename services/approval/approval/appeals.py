@@ -375,7 +375,7 @@ def move_overdue_to_board(uow: UnitOfWork, today: date, request_id: str | None =
 DECIDE, COMMENT, ESCALATE, ADD_EVIDENCE = "decide", "comment", "escalate", "add_evidence"
 
 
-def actions(appeal: Appeal, rel: set[str], today: date, policy: domain.Policy, commented: bool) -> list[str]:
+def actions(appeal: Appeal, rel: set[str], today: date, policy: domain.ValidationRules, commented: bool) -> list[str]:
     """The steps open to the caller now, by the same rules the steps themselves check: decide at
     the appeal's level, comment as the rejecting supervisor (until a comment is in), escalate to
     the board and add evidence as the employee."""

@@ -14,7 +14,7 @@ from ekinerja_common.errors import NotFound, Text, ValidationFailed
 from ekinerja_common.web import accepts, principal
 
 from . import appeals, domain, services
-from .app import MONTH_PATTERN, EntryId, Strict, admin, employee, item_json, parse_month, query, runtime, today
+from .http import MONTH_PATTERN, EntryId, Strict, admin, employee, item_json, parse_month, query, runtime, today
 from ekinerja_common.evidence import EvidenceStore
 from .orm import Appeal, AppealTrail, BoardMember, Employee
 

@@ -11,7 +11,7 @@ from ekinerja_common.errors import Conflict, DomainError, FieldErrors, Forbidden
 
 PENDING, WITHDRAWN, REJECTED, OVERTURNED = "pending", "withdrawn", "rejected", "overturned"
 # decision (the URL verb) -> the item's status afterwards
-DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
+STATUS_AFTER = {"approve": "approved", "reject": "rejected", "return": "returned"}
 REASON_REQUIRED = frozenset({"reject", "return"})
 # Statuses whose credited minutes count for the month: approved by the supervisor, or a rejection
 # an appeal overturned (DOMAIN.md: "overturned (the minutes count)").
@@ -115,7 +115,7 @@ class BulkRefused(DomainError):
 # -- policy ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Policy:
+class ValidationRules:
     """BKD's rules for validation deadlines and appeals, one document per year (DOMAIN.md: policy
     data, never a constant in code). The defaults below are what a year uses until admin_bkd
     stores its own; each cites its source."""
@@ -136,7 +136,7 @@ class Policy:
         return asdict(self)
 
 
-DEFAULT_POLICY = Policy()
+DEFAULT_POLICY = ValidationRules()
 
 _POLICY_BOUNDS = {
     "validation_deadline_day": (1, 28),
@@ -147,10 +147,10 @@ _POLICY_BOUNDS = {
 }
 
 
-def check_policy(values: Mapping[str, Any]) -> Policy:
+def check_policy(values: Mapping[str, Any]) -> ValidationRules:
     """A full policy document, every field checked, every bad one reported."""
     errors = FieldErrors()
-    for f in fields(Policy):
+    for f in fields(ValidationRules):
         low, high = _POLICY_BOUNDS[f.name]
         value = values.get(f.name)
         if not isinstance(value, int) or isinstance(value, bool):
@@ -158,7 +158,7 @@ def check_policy(values: Mapping[str, Any]) -> Policy:
         elif not low <= value <= high:
             errors.add(f.name, f"Harus antara {low} dan {high}", f"Must be between {low} and {high}")
     errors.raise_if_any()
-    return Policy(**{f.name: values[f.name] for f in fields(Policy)})
+    return ValidationRules(**{f.name: values[f.name] for f in fields(ValidationRules)})
 
 
 # -- deadlines ------------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ def within_window(start: date, today: date, window_days: int) -> bool:
     return today <= start + timedelta(days=window_days)
 
 
-def rejection_rate_abnormal(rejected: int, total: int, policy: Policy) -> bool:
+def rejection_rate_abnormal(rejected: int, total: int, policy: ValidationRules) -> bool:
     """More than the policy's percentage of at least its minimum number of decisions (compared in
     integers: no rounding decides a borderline case)."""
     return total >= policy.board_min_decisions and rejected * 100 > policy.board_rejection_rate_pct * total
@@ -243,7 +243,7 @@ def check_open(appeal: AppealState) -> None:
         raise Conflict("appeal_decided", Text("Keberatan ini sudah diputus", "This appeal has already been decided"))
 
 
-def check_may_escalate(appeal: AppealState, today: date, policy: Policy) -> None:
+def check_may_escalate(appeal: AppealState, today: date, policy: ValidationRules) -> None:
     """The employee may take an appeal to the board while the first level has not decided it, or
     within the appeal window after the first level upheld the rejection. The board's decision is
     final, and an overturned rejection leaves nothing to appeal."""

@@ -3,15 +3,16 @@
 one, and no order between aggregates is assumed)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth_store import on_account_revoked
-from ekinerja_common.envelope import Envelope, utcnow
-from ekinerja_common.uow import publisher
+from ekinerja_common.envelope import utcnow
+from ekinerja_common.events import (ActivitySubmitted, ActivityWithdrawn, ChangeAccepted, EmployeeData, Event,
+                                    PeriodLocked, PlacementData, PositionData)
+from ekinerja_common.uow import UnitOfWork
 
 from . import domain, queue_model, repository
 from .orm import Employee, LockedPeriod, Placement, Position, ValidationItem
@@ -30,58 +31,58 @@ def _newer_row(session: Session, model: type[Row], key: str, version: int, **ide
     return row if row.version < version else None
 
 
-def on_employee(session: Session, env: Envelope) -> None:
-    d = env.data
-    row = _newer_row(session, Employee, d["employee_id"], d["version"], employee_id=d["employee_id"])
+def on_employee(uow: UnitOfWork, event: Event[EmployeeData]) -> None:
+    d = event.data
+    row = _newer_row(uow.session, Employee, d.employee_id, d.version, employee_id=d.employee_id)
     if row is None:
         return
-    row.nip = d["nip"]
-    row.name = d["name"]
-    row.employee_kind = d["employee_kind"]
-    row.status = d["status"]
-    row.golongan = d["golongan"]
-    row.active = bool(d["active"])
-    row.version = d["version"]
+    row.nip = d.nip
+    row.name = d.name
+    row.employee_kind = d.employee_kind
+    row.status = d.status
+    row.golongan = d.golongan
+    row.active = d.active
+    row.version = d.version
 
 
-def on_position(session: Session, env: Envelope) -> None:
-    d = env.data
-    row = _newer_row(session, Position, d["position_id"], d["version"], position_id=d["position_id"])
+def on_position(uow: UnitOfWork, event: Event[PositionData]) -> None:
+    d = event.data
+    row = _newer_row(uow.session, Position, d.position_id, d.version, position_id=d.position_id)
     if row is None:
         return
-    moved = row.version is None or row.parent_id != d["parent_id"]
-    row.code = d["code"]
-    row.name = d["name"]
-    row.kind = d["kind"]
-    row.kelas_jabatan = int(d["kelas_jabatan"])
-    row.parent_id = d["parent_id"]
-    row.unit_id = d["unit_id"]
-    row.factor = Decimal(str(d["factor"]))
-    row.version = d["version"]
+    moved = row.version is None or row.parent_id != d.parent_id
+    row.code = d.code
+    row.name = d.name
+    row.kind = d.kind
+    row.kelas_jabatan = d.kelas_jabatan
+    row.parent_id = d.parent_id
+    row.unit_id = d.unit_id
+    row.factor = d.factor
+    row.version = d.version
     if moved:
         # New, or moved: every supervisor walk through it may end elsewhere (the queue's read model).
-        queue_model.position_moved(session, row.position_id)
+        queue_model.position_moved(uow.session, row.position_id)
 
 
-def on_employee_placed(session: Session, env: Envelope) -> None:
-    d = env.data
-    row = _newer_row(session, Placement, d["placement_id"], d["version"], placement_id=d["placement_id"])
+def on_employee_placed(uow: UnitOfWork, event: Event[PlacementData]) -> None:
+    d = event.data
+    row = _newer_row(uow.session, Placement, d.placement_id, d.version, placement_id=d.placement_id)
     if row is None:
         return
     # The queue's read model: the items the placement affected as it was, and as it is now.
-    queue_model.placement_changing(session, row.employee_id, row.position_id, row.start_date, row.end_date)
-    row.employee_id = d["employee_id"]
-    row.position_id = d["position_id"]
-    row.start_date = date.fromisoformat(d["start_date"])
-    row.end_date = date.fromisoformat(d["end_date"]) if d["end_date"] else None
-    row.kind = d["kind"]
-    row.version = d["version"]
-    queue_model.placement_changing(session, row.employee_id, row.position_id, row.start_date, row.end_date)
+    queue_model.placement_changing(uow.session, row.employee_id, row.position_id, row.start_date, row.end_date)
+    row.employee_id = d.employee_id
+    row.position_id = d.position_id
+    row.start_date = d.start_date
+    row.end_date = d.end_date
+    row.kind = d.kind
+    row.version = d.version
+    queue_model.placement_changing(uow.session, row.employee_id, row.position_id, row.start_date, row.end_date)
 
 
-def _occurred_at(env: Envelope) -> datetime:
+def _occurred_at(event: Event) -> datetime:
     try:
-        return datetime.fromisoformat(env.occurred_at)
+        return datetime.fromisoformat(event.occurred_at)
     except ValueError:
         return utcnow()
 
@@ -94,7 +95,8 @@ def _uncount(session: Session, row: ValidationItem) -> None:
         repository.count_minutes(session, [(row.employee_id, row.date, row.credited_minutes or 0)], sign=-1)
 
 
-def _changed_row(session: Session, env: Envelope) -> tuple[ValidationItem | None, dict | None]:
+def _changed_row(session: Session, event: Event[ActivitySubmitted] | Event[ActivityWithdrawn]
+                 ) -> tuple[ValidationItem | None, ChangeAccepted | None]:
     """The item an employee's change (a (re)submission or a withdrawal) may overwrite, or None; and
     the confirmation to publish once the row is written, or None.
 
@@ -103,67 +105,66 @@ def _changed_row(session: Session, env: Envelope) -> tuple[ValidationItem | None
     way here, and activity, on hearing the decision, puts the decided content back. A return
     yields to a newer change. A change taken over an earlier version is confirmed to activity
     (activity.change_accepted): until then activity keeps that version's time slot claimed."""
-    d = env.data
-    stored = session.get(ValidationItem, d["entry_id"], with_for_update=True)
+    d = event.data
+    stored = session.get(ValidationItem, d.entry_id, with_for_update=True)
     if stored is not None and stored.status in domain.FINAL:
         return None, None
-    row = _newer_row(session, ValidationItem, d["entry_id"], d["version"], entry_id=d["entry_id"])
-    withdrawal = env.type == "activity.withdrawn"
+    row = _newer_row(session, ValidationItem, d.entry_id, d.version, entry_id=d.entry_id)
+    withdrawal = event.type == "activity.withdrawn"
     # A first submission replaces nothing; every other change taken is confirmed (a withdrawal
     # even when it overtook its submission: activity waits for its word all the same).
     if row is None or (stored is None and not withdrawal):
         return row, None
-    return row, {"entry_id": d["entry_id"], "employee_id": d["employee_id"], "version": d["version"],
-                 "status": domain.WITHDRAWN if withdrawal else domain.PENDING}
+    return row, ChangeAccepted(entry_id=d.entry_id, employee_id=d.employee_id, version=d.version,
+                               status=domain.WITHDRAWN if withdrawal else domain.PENDING)
 
 
-def on_activity_submitted(session: Session, env: Envelope) -> None:
+def on_activity_submitted(uow: UnitOfWork, event: Event[ActivitySubmitted]) -> None:
     """A (re)submission: a higher version than stored puts the entry (back) in the queue."""
-    d = env.data
-    row, confirmation = _changed_row(session, env)
+    d = event.data
+    row, confirmation = _changed_row(uow.session, event)
     if row is None:
         return
-    _uncount(session, row)
-    row.employee_id = d["employee_id"]
-    row.date = date.fromisoformat(d["date"])
-    row.start_time = time.fromisoformat(d["start_time"])
-    row.end_time = time.fromisoformat(d["end_time"])
-    row.duty_id = d["duty_id"]
-    row.duty_description = d["duty_description"]
-    row.volume = int(d["volume"])
-    row.output_unit = d["output_unit"]
-    row.credited_minutes = int(d["credited_minutes"])
-    row.description = d["description"]
+    _uncount(uow.session, row)
+    row.employee_id = d.employee_id
+    row.date = d.date
+    row.start_time = d.start_time
+    row.end_time = d.end_time
+    row.duty_id = d.duty_id
+    row.duty_description = d.duty_description
+    row.volume = d.volume
+    row.output_unit = d.output_unit
+    row.credited_minutes = d.credited_minutes
+    row.description = d.description
     row.status = domain.PENDING
-    row.version = d["version"]
-    row.submitted_at = _occurred_at(env)
-    queue_model.item_submitted(session, row.entry_id)
+    row.version = d.version
+    row.submitted_at = _occurred_at(event)
+    queue_model.item_submitted(uow.session, row.entry_id)
     if confirmation:
-        publisher(session)("activity.change_accepted", confirmation)
+        uow.publish("activity.change_accepted", confirmation)
 
 
-def on_activity_withdrawn(session: Session, env: Envelope) -> None:
+def on_activity_withdrawn(uow: UnitOfWork, event: Event[ActivityWithdrawn]) -> None:
     """Takes the entry out of the queue. Arriving before its submission, it leaves a tombstone at
     its version, so that the late (older) submission does not resurrect the entry."""
-    d = env.data
-    row, confirmation = _changed_row(session, env)
+    d = event.data
+    row, confirmation = _changed_row(uow.session, event)
     if row is None:
         return
-    _uncount(session, row)
-    row.employee_id = d["employee_id"]
-    row.date = date.fromisoformat(d["date"])
+    _uncount(uow.session, row)
+    row.employee_id = d.employee_id
+    row.date = d.date
     row.status = domain.WITHDRAWN
-    row.version = d["version"]
+    row.version = d.version
     if confirmation:
-        publisher(session)("activity.change_accepted", confirmation)
+        uow.publish("activity.change_accepted", confirmation)
 
 
-def on_period_locked(session: Session, env: Envelope) -> None:
-    d = env.data
-    if session.get(LockedPeriod, (int(d["year"]), int(d["month"]))) is not None:
+def on_period_locked(uow: UnitOfWork, event: Event[PeriodLocked]) -> None:
+    d = event.data
+    if uow.session.get(LockedPeriod, (d.year, d.month)) is not None:
         return  # a lock is final; a repeated lock changes nothing
-    session.add(LockedPeriod(year=int(d["year"]), month=int(d["month"]),
-                             locked_at=datetime.fromisoformat(d["locked_at"]), locked_by=str(d["locked_by"])))
+    uow.session.add(LockedPeriod(year=d.year, month=d.month, locked_at=d.locked_at, locked_by=d.locked_by))
 
 
 HANDLERS = {

@@ -107,7 +107,7 @@ def _apply(uow: UnitOfWork, items: Sequence[ValidationItem], decision: str, call
     """Record one decision on already locked and checked items, set-wise: one UPDATE of every item
     (all move to the same status and one version up), one multi-row INSERT of the audit rows."""
     now = utcnow()
-    status = domain.DECISIONS[decision]
+    status = domain.STATUS_AFTER[decision]
     table = ValidationItem.__table__
     uow.session.execute(update(table).where(repository.in_ids(uow.session, table.c.entry_id, [i.entry_id for i in items]))
                         .values(status=status, version=table.c.version + 1, updated_at=now))
@@ -182,19 +182,19 @@ def visible_entry(session: Session, entry_id: str, caller_id: str | None) -> tup
 
 # -- policy -----------------------------------------------------------------------------------------
 
-def policies_for(session: Session, years: Iterable[int]) -> dict[int, domain.Policy]:
+def policies_for(session: Session, years: Iterable[int]) -> dict[int, domain.ValidationRules]:
     """Each year's stored policy, or the defaults for a year BKD has not set."""
     wanted = set(years)
     stored = {p.year: p for p in session.scalars(select(ValidationPolicy).where(ValidationPolicy.year.in_(wanted)))} if wanted else {}
     return {y: _policy(stored[y]) if y in stored else domain.DEFAULT_POLICY for y in wanted}
 
 
-def policy_for(session: Session, year: int) -> domain.Policy:
+def policy_for(session: Session, year: int) -> domain.ValidationRules:
     return policies_for(session, [year])[year]
 
 
-def _policy(row: ValidationPolicy) -> domain.Policy:
-    return domain.Policy(validation_deadline_day=row.validation_deadline_day, appeal_window_days=row.appeal_window_days,
+def _policy(row: ValidationPolicy) -> domain.ValidationRules:
+    return domain.ValidationRules(validation_deadline_day=row.validation_deadline_day, appeal_window_days=row.appeal_window_days,
                          first_level_days=row.first_level_days, board_rejection_rate_pct=row.board_rejection_rate_pct,
                          board_min_decisions=row.board_min_decisions)
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ekinerja_common.envelope import utcnow
+from ekinerja_common.events import AccountRevoked
 from ekinerja_common.errors import Conflict, DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.uow import UnitOfWork
 
@@ -52,8 +53,8 @@ def revoke_tokens(uow: UnitOfWork, account: Account, reason: str, now: datetime)
     """Make every access token of the account issued until now worthless, in every service: a
     higher token version, announced as account.revoked (auth_store keeps it in each service)."""
     account.token_version = (account.token_version or 0) + 1
-    uow.publish("account.revoked", {"account_id": account.id, "token_version": account.token_version,
-                                    "reason": reason, "revoked_at": now.isoformat()})
+    uow.publish("account.revoked", AccountRevoked(account_id=account.id, token_version=account.token_version,
+                                                  reason=reason, revoked_at=now))
 
 
 def revoke_sessions(uow: UnitOfWork, account_id: str, now: datetime) -> None:

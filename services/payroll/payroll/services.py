@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ekinerja_common import clock, discipline
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.errors import Conflict, FieldErrors, NotFound, Text, ValidationFailed
+from ekinerja_common.events import PeriodLocked
 from ekinerja_common.uow import UnitOfWork
 
 from . import defaults, domain, policy, repository, reports, salary_csv
@@ -750,8 +751,8 @@ def lock_run(uow: UnitOfWork, year: int, month: int, actor: str, expected_versio
             "correction_id": c.id, "employee_id": c.employee_id, "year": year, "month": month,
             "for_year": c.for_year, "for_month": c.for_month, "amount": c.net,
             "gross": c.gross, "pph": c.pph, "bpjs": c.bpjs, "cause": c.cause})
-    uow.publish("tpp.period_locked", {"year": year, "month": month, "locked_at": now.isoformat(), "locked_by": actor,
-                                      "run_version": run.version})
+    uow.publish("tpp.period_locked", PeriodLocked(year=year, month=month, locked_at=now, locked_by=actor,
+                                                  run_version=run.version))
     lines = s.scalars(select(TppLineRow).where(TppLineRow.run_id == run.id)).all()
     audit(uow, actor, "run.locked", f"run/{year}-{month:02d}", {
         "run_version": run.version, "totals": totals(lines), "corrections": len(corrections),

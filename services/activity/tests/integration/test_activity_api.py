@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from activity import services
 from activity.app import EntryIn
-from activity.domain import Policy
+from activity.domain import EntryRules
 from activity.orm import Entry
 
 
@@ -97,7 +97,7 @@ def test_daily_ceiling_counts_the_other_entries(client, keys, world, runtime, ou
 
 
 def test_policy_comes_from_the_app(keys, world, app):
-    app.extensions["activity_policy"] = Policy(daily_ceiling_minutes=60)
+    app.extensions["activity_policy"] = EntryRules(daily_ceiling_minutes=60)
     r = submit(app.test_client(), keys, world)  # 90 credited minutes
     assert r.status_code == 422 and "credited_minutes" in r.get_json()["error"]["fields"]
 
@@ -140,7 +140,7 @@ def test_entries_are_private_to_their_owner(client, keys, world, runtime, outbox
     assert client.get(f"/entries/{mine['id']}", headers=stranger).status_code == 404
     r = client.post(f"/entries/{mine['id']}/withdraw", headers=stranger)
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
-    assert client.get("/entries", headers=stranger).get_json() == {"entries": []}
+    assert client.get("/entries", headers=stranger).get_json()["entries"] == []
     owner = keys.headers(world.employee_id, "pegawai")
     assert client.get(f"/entries/{mine['id']}", headers=owner).get_json()["status"] == "submitted"
     assert [e["type"] for e in outbox()] == ["activity.submitted"]
@@ -238,7 +238,7 @@ def test_concurrent_submissions_of_one_employee_are_serialized(client, keys, wor
             headers=keys.headers(world.employee_id, "pegawai"))
 
     with runtime.uow() as uow:
-        services.submit_entry(uow, world.employee_id, draft, world.today, Policy())
+        services.submit_entry(uow, world.employee_id, draft, world.today, EntryRules())
         racer = threading.Thread(target=second)
         racer.start()
         time.sleep(0.5)
@@ -256,7 +256,7 @@ def test_other_employees_are_not_blocked(client, keys, world, feed, runtime):
     feed.placement(colleague, world.position_id, world.today - timedelta(days=10))
     draft = EntryIn.model_validate(entry_body(world)).draft()
     with runtime.uow() as uow:
-        services.submit_entry(uow, world.employee_id, draft, world.today, Policy())
+        services.submit_entry(uow, world.employee_id, draft, world.today, EntryRules())
         r = app_client_post(client, keys, colleague, entry_body(world))
         assert r.status_code == 201
         uow.commit()
@@ -280,3 +280,12 @@ def test_health_metrics_openapi(client):
     assert {"/duties", "/entries", "/entries/preview", "/entries/{entry_id}", "/entries/{entry_id}/withdraw"} <= set(spec["paths"])
     assert spec["paths"]["/entries"]["post"]["requestBody"]
     assert 'route="/healthz"' in client.get("/metrics").get_data(as_text=True)
+
+
+def test_the_entry_list_carries_the_month_s_minutes_of_the_summary(client, keys, world):
+    """Kegiatan shows these (the browser does not add up entries): the same figures as /me/month."""
+    submit(client, keys, world)
+    h = keys.headers(world.employee_id, "pegawai")
+    listed = client.get("/entries", headers=h).get_json()
+    assert listed["minutes"] == client.get("/me/month", headers=h).get_json()["minutes"]
+    assert listed["minutes"]["pending"] == sum(e["credited_minutes"] for e in listed["entries"]) > 0

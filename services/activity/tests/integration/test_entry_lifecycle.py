@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from activity.domain import Policy
+from activity.domain import EntryRules
 from activity.orm import Entry
 
 
@@ -184,7 +184,7 @@ def test_the_ceiling_counts_a_version_that_may_come_back(client, keys, world, fe
 
 
 def test_edit_can_move_an_entry_to_another_month(client, keys, world, month, consistent, app):
-    app.extensions["activity_policy"] = Policy(submission_window_days=40)  # whatever today's date is
+    app.extensions["activity_policy"] = EntryRules(submission_window_days=40)  # whatever today's date is
     entry = create(client, keys, world)
     previous = world.today - timedelta(days=world.today.day)  # last day of the previous month
     r = client.put(f"/entries/{entry['id']}", json=body(world, date=previous.isoformat()), headers=h(keys, world))
@@ -240,9 +240,9 @@ def test_returned_entry_is_revised_then_resubmitted(client, keys, world, feed, o
 
 def test_a_returned_entry_may_be_resubmitted_after_its_dates_window(client, keys, world, feed, app):
     yesterday = world.today - timedelta(days=1)
-    app.extensions["activity_policy"] = Policy(submission_window_days=1)
+    app.extensions["activity_policy"] = EntryRules(submission_window_days=1)
     entry = create(client, keys, world, date=yesterday.isoformat())
-    app.extensions["activity_policy"] = Policy(submission_window_days=0, revision_window_days=2)
+    app.extensions["activity_policy"] = EntryRules(submission_window_days=0, revision_window_days=2)
     decide(feed, "activity.returned", entry, version=2, reason="Perbaiki", decided_at=datetime.now(timezone.utc))
     fresh = client.post("/entries", json=body(world, date=yesterday.isoformat(), start_time="13:00", end_time="14:00"),
                         headers=h(keys, world))
@@ -255,9 +255,9 @@ def test_a_returned_entry_may_be_resubmitted_after_its_dates_window(client, keys
 
 def test_the_revision_window_lapses(client, keys, world, feed, app):
     yesterday = world.today - timedelta(days=1)
-    app.extensions["activity_policy"] = Policy(submission_window_days=1)
+    app.extensions["activity_policy"] = EntryRules(submission_window_days=1)
     entry = create(client, keys, world, date=yesterday.isoformat())
-    app.extensions["activity_policy"] = Policy(submission_window_days=0, revision_window_days=2)
+    app.extensions["activity_policy"] = EntryRules(submission_window_days=0, revision_window_days=2)
     decide(feed, "activity.returned", entry, version=2, reason="Perbaiki",
            decided_at=datetime.now(timezone.utc) - timedelta(days=3))
     r = client.post(f"/entries/{entry['id']}/submit", headers=h(keys, world))

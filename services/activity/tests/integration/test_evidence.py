@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from activity.domain import Policy
+from activity.domain import EntryRules
 from activity.orm import Evidence, Placement
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -147,7 +147,7 @@ def test_no_file_field(client, keys, world):
 
 
 def test_at_most_n_files_per_entry(client, keys, world, app):
-    app.extensions["activity_policy"] = Policy(evidence_max_files=2)
+    app.extensions["activity_policy"] = EntryRules(evidence_max_files=2)
     e = entry(client, keys, world)
     h = keys.headers(world.employee_id, "pegawai")
     assert upload(client, h, e["id"], PDF, "1.pdf").status_code == 201

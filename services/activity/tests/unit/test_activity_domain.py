@@ -4,7 +4,7 @@ import pytest
 
 from ekinerja_common.errors import Conflict, ValidationFailed
 from activity import domain
-from activity.domain import Draft, Duty, Facts, Placement, Policy, Slot
+from activity.domain import Draft, Duty, Facts, Placement, EntryRules, Slot
 
 TODAY = date(2026, 11, 27)
 POS, OTHER_POS = "pos-1", "pos-2"
@@ -22,7 +22,7 @@ def facts(**kw) -> Facts:
     return Facts(**{"duty": DUTY, "placements": HELD, **kw})
 
 
-def assess(d=None, f=None, today=TODAY, policy=Policy()):
+def assess(d=None, f=None, today=TODAY, policy=EntryRules()):
     return domain.assess(d or draft(), f or facts(), today, policy)
 
 
@@ -85,8 +85,8 @@ def test_submission_window_default_five_days_inclusive(days_ago, ok):
 
 def test_submission_window_is_policy():
     d = draft(date=TODAY - timedelta(days=3))
-    assert not assess(d, policy=Policy(submission_window_days=2)).valid
-    assert assess(d, policy=Policy(submission_window_days=3)).valid
+    assert not assess(d, policy=EntryRules(submission_window_days=2)).valid
+    assert assess(d, policy=EntryRules(submission_window_days=3)).valid
 
 
 def test_the_years_stored_window_wins_over_the_default():
@@ -180,8 +180,8 @@ def test_daily_ceiling_counts_other_entries():
 
 
 def test_daily_ceiling_is_policy():
-    assert set(assess(policy=Policy(daily_ceiling_minutes=59)).errors) == {"credited_minutes"}
-    assert assess(policy=Policy(daily_ceiling_minutes=60)).valid
+    assert set(assess(policy=EntryRules(daily_ceiling_minutes=59)).errors) == {"credited_minutes"}
+    assert assess(policy=EntryRules(daily_ceiling_minutes=60)).valid
 
 
 def test_every_failing_field_is_listed_at_once():
@@ -196,15 +196,15 @@ def test_every_failing_field_is_listed_at_once():
 # -- policy and states ------------------------------------------------------------------------
 
 def test_policy_defaults_and_overrides():
-    assert Policy() == Policy(submission_window_days=5, daily_ceiling_minutes=450)
-    p = Policy.from_settings({"ACTIVITY_DAILY_CEILING_MINUTES": "420"})
-    assert p == Policy(5, 420)
-    assert Policy.from_settings({}) == Policy()
+    assert EntryRules() == EntryRules(submission_window_days=5, daily_ceiling_minutes=450)
+    p = EntryRules.from_settings({"ACTIVITY_DAILY_CEILING_MINUTES": "420"})
+    assert p == EntryRules(5, 420)
+    assert EntryRules.from_settings({}) == EntryRules()
 
 
 def test_the_submission_window_is_no_setting_any_more():
     # BKD's yearly data (Facts.submission_window_days) decides; a restart with a variable does not.
-    assert Policy.from_settings({"ACTIVITY_SUBMISSION_WINDOW_DAYS": "40"}).submission_window_days == 5
+    assert EntryRules.from_settings({"ACTIVITY_SUBMISSION_WINDOW_DAYS": "40"}).submission_window_days == 5
 
 
 def test_only_submitted_entries_can_be_withdrawn():

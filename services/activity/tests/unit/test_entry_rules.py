@@ -8,7 +8,7 @@ import pytest
 from ekinerja_common.errors import Conflict, DomainError, ValidationFailed
 from activity import domain
 from ekinerja_common import evidence
-from activity.domain import Draft, Duty, Facts, Placement, Policy, Slot
+from activity.domain import Draft, Duty, Facts, Placement, EntryRules, Slot
 
 TODAY = date(2026, 11, 27)
 DUTY = Duty("d-1", "pos-1", "Menyusun laporan", "laporan", norma_waktu=30)
@@ -125,10 +125,10 @@ def test_revision_deadline_extends_the_window_for_a_returned_entry():
 
 
 def test_policy_reads_the_new_settings():
-    p = Policy.from_settings({"ACTIVITY_REVISION_WINDOW_DAYS": "7", "ACTIVITY_EVIDENCE_MAX_BYTES": "1000",
+    p = EntryRules.from_settings({"ACTIVITY_REVISION_WINDOW_DAYS": "7", "ACTIVITY_EVIDENCE_MAX_BYTES": "1000",
                               "ACTIVITY_EVIDENCE_MAX_FILES": "2"})
     assert (p.revision_window_days, p.evidence_max_bytes, p.evidence_max_files) == (7, 1000, 2)
-    assert Policy().evidence_max_bytes == 5 * 1024 * 1024
+    assert EntryRules().evidence_max_bytes == 5 * 1024 * 1024
 
 
 # -- month figures ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from ekinerja_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from approval import domain
 from ekinerja_common import evidence
-from approval.domain import DEFAULT_POLICY, Policy
+from approval.domain import DEFAULT_POLICY, ValidationRules
 
 
 def test_the_deadline_is_the_policy_day_of_the_following_month():
@@ -32,7 +32,7 @@ def test_entries_before_the_cutoff_are_late(today, day, cutoff):
 
 
 def test_policy_defaults_and_bounds():
-    assert DEFAULT_POLICY == Policy(5, 14, 10, 50, 10)
+    assert DEFAULT_POLICY == ValidationRules(5, 14, 10, 50, 10)
     assert domain.check_policy(DEFAULT_POLICY.as_json()) == DEFAULT_POLICY
     with pytest.raises(ValidationFailed) as exc:
         domain.check_policy({"validation_deadline_day": 29, "appeal_window_days": True, "first_level_days": "3",
@@ -47,7 +47,7 @@ def test_rejection_rate_is_more_than_the_percentage_of_at_least_the_minimum():
     assert not domain.rejection_rate_abnormal(5, 10, p)  # exactly 50 %
     assert not domain.rejection_rate_abnormal(9, 9, p)  # too few decisions
     assert domain.rejection_rate_abnormal(51, 100, p) and not domain.rejection_rate_abnormal(50, 100, p)
-    assert not domain.rejection_rate_abnormal(10, 10, Policy(board_rejection_rate_pct=100))
+    assert not domain.rejection_rate_abnormal(10, 10, ValidationRules(board_rejection_rate_pct=100))
 
 
 def test_the_escalated_supervisor_may_decide_too_but_never_the_employee():

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ekinerja_common import topology
 from ekinerja_common.consumer import Consumer
 from ekinerja_common.envelope import Envelope
-from ekinerja_common.events import SERVICES
+from ekinerja_common.events import CATALOGUE, SERVICES
 from ekinerja_common.relay import Relay
 from ekinerja_common.testing import delete_prefixed_topology, wait_until
 
@@ -61,7 +61,7 @@ def test_position_event_through_the_broker_unblocks_placement(api, client, admin
 def test_relay_delivers_identity_events_to_their_consumers(api, admin_h, runtime, channel):
     e = api.register(admin_h)
     assert Relay(runtime.settings, runtime.engine, runtime.metadata).publish_batch(channel) == 1
-    for service in ("organization", "activity", "approval", "payroll"):
+    for service in CATALOGUE["employee.registered"].consumers:
         queue = topology.names(runtime.settings, service)["queue"]
         method, props, body = channel.basic_get(queue, auto_ack=True)
         assert method is not None, service
@@ -77,7 +77,7 @@ def test_an_import_reaches_every_consumer_queue_through_the_relay(api, client, a
     assert r.status_code == 201, r.get_json()
     relay = Relay(runtime.settings, runtime.engine, runtime.metadata)
     assert relay.publish_batch(channel) + relay.publish_batch(channel) == 120
-    for service in ("organization", "activity", "approval", "payroll"):
+    for service in CATALOGUE["employee.registered"].consumers:
         queue = topology.names(runtime.settings, service)["queue"]
         ids = set()
         while (got := channel.basic_get(queue, auto_ack=True))[0] is not None:

@@ -301,20 +301,21 @@ def race_blocks(first_use, second_use, runtime):
 
 def test_an_event_during_a_compute_is_never_lost(one, client, keys, events, runtime, consumer):
     from ekinerja_common.envelope import Envelope
+    from ekinerja_common.events import parse
     from payroll.inbox import HANDLERS
 
     compute(client, keys, 6)
     env = Envelope(type="activity.approved", source="approval", data={
         "entry_id": "jun-late", "employee_id": EMP, "date": "2026-06-04", "credited_minutes": 630,
-        "decided_by": "s", "decided_at": "2026-06-30T10:00:00+07:00", "version": 1})
+        "decided_by": "s", "decided_at": "2026-06-30T10:00:00+07:00", "version": 1, "submission_version": 0})
     # The compute holds June; the event waits, then lands after it: noted as a pending change.
     race_blocks(lambda uow: services.compute_run(uow, 2026, 6, "bpkad-operator"),
-                lambda uow: HANDLERS[env.type](uow.session, env), runtime)
+                lambda uow: HANDLERS[env.type](uow, parse(env)), runtime)
     assert client.get("/runs/2026/6", headers=bpkad(keys)).get_json()["pending_changes"] == 1
     # The other way round: the event holds June; the compute waits and then sees the minutes.
     env2 = Envelope(type="activity.approved", source="approval", data={**env.data, "entry_id": "jun-later",
                                                                           "date": "2026-06-05"})
-    race_blocks(lambda uow: HANDLERS[env2.type](uow.session, env2),
+    race_blocks(lambda uow: HANDLERS[env2.type](uow, parse(env2)),
                 lambda uow: services.compute_run(uow, 2026, 6, "bpkad-operator"), runtime)
     june = client.get("/runs/2026/6", headers=bpkad(keys)).get_json()
     assert june["lines"][0]["inputs"]["approved_minutes"] == 5_670 + 630 + 630 and june["pending_changes"] == 0
@@ -335,6 +336,7 @@ def test_corrections_arrive_by_an_employee_s_own_view_and_slip(one, client, keys
 
 def test_a_change_to_a_month_being_corrected_waits_and_is_paid_once(one, client, keys, events, runtime):
     from ekinerja_common.envelope import Envelope
+    from ekinerja_common.events import parse
     from payroll.inbox import HANDLERS
 
     compute(client, keys, 6)
@@ -343,11 +345,11 @@ def test_a_change_to_a_month_being_corrected_waits_and_is_paid_once(one, client,
     events.decision("approved", "jun-c", EMP, "2026-06-04", 315)  # June 5,985 minutes (95 %)
     late = Envelope(type="activity.approved", source="approval", data={
         "entry_id": "jun-d", "employee_id": EMP, "date": "2026-06-05", "credited_minutes": 315,
-        "decided_by": "s", "decided_at": "2026-07-30T10:00:00+07:00", "version": 1})
+        "decided_by": "s", "decided_at": "2026-07-30T10:00:00+07:00", "version": 1, "submission_version": 0})
     # July's compute holds June while it corrects it: a further June change waits for it, so the
     # next compute (August) corrects only what July did not see.
     race_blocks(lambda uow: services.compute_run(uow, 2026, 7, "bpkad-operator"),
-                lambda uow: HANDLERS[late.type](uow.session, late), runtime)
+                lambda uow: HANDLERS[late.type](uow, parse(late)), runtime)
     august = compute(client, keys, 8)
     with runtime.session_factory() as s:
         rows = s.execute(select(TppRun.month, TppCorrection.gross).join(TppRun, TppRun.id == TppCorrection.run_id)
