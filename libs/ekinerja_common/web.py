@@ -10,6 +10,7 @@ import uuid
 from typing import Any, Callable
 
 from flask import Flask, Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -55,6 +56,40 @@ _PYDANTIC_ID = {
     "uuid_type": "Harus berupa UUID",
     "string_pattern_mismatch": "Format tidak sesuai",
 }
+
+
+# No request of the API nests deeper than a few levels (a batch of entries holds objects); a body
+# nested deeper is refused before it reaches a parser's or a validator's recursion.
+MAX_JSON_DEPTH = 32
+TOO_DEEP = Text(f"Isi permintaan bersarang terlalu dalam (paling banyak {MAX_JSON_DEPTH} tingkat)",
+                f"The request body is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iterative: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Every JSON body of every service is parsed here (``request.get_json``): one that nests
+    deeper than MAX_JSON_DEPTH is a 400 ``json_too_deep``, not a RecursionError and a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise DomainError("json_too_deep", TOO_DEEP, status=400) from None
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise DomainError("json_too_deep", TOO_DEEP, status=400)
+        return value
 
 
 def validation_error(exc: ValidationError) -> ValidationFailed:
@@ -129,6 +164,7 @@ def principal() -> Principal:
 def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[], None], title: str,
                     description: str = "") -> Flask:
     app = Flask(service)
+    app.json = BoundedJSONProvider(app)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024

@@ -22,7 +22,7 @@ from ekinerja_common.runtime import Runtime
 from ekinerja_common.web import accepts, create_base_app, principal, validation_error
 from ekinerja_common import clock
 
-from . import domain, estimate, exports, reports, services
+from . import domain, estimate, exports, money, reports, services
 from .domain import Figures
 from .orm import Position, TppCorrection, TppLineRow, TppRun
 from .policy import TppPolicy
@@ -93,9 +93,9 @@ class PolicyIn(Strict):
 
 class SalaryIn(Strict):
     employee_id: str = Field(min_length=1, max_length=36)
-    salary: int = Field(ge=0)
+    salary: int = Field(ge=0, le=money.MAX_SALARY)
     # Omitted: the BPJS the salary slip deducted is taken as 1 % of min(salary, cap).
-    bpjs_already: int | None = Field(default=None, ge=0)
+    bpjs_already: int | None = Field(default=None, ge=0, le=money.MAX_SALARY)
 
 
 class SalariesIn(Strict):
