@@ -20,7 +20,7 @@ from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal, validation_error
+from ekinerja_common.web import accepts, create_base_app, parse_body, principal, validation_error
 
 from . import domain, entry_policy, repository, services, team
 from ekinerja_common.evidence import EvidenceStore
@@ -110,13 +110,7 @@ def json_or_form(model: type[BaseModel]) -> BaseModel:
     """The body of an endpoint that takes JSON, or a multipart form when a file comes along."""
     if request.mimetype == "multipart/form-data":
         return form(model)
-    raw = request.get_json(silent=True)
-    if raw is None:
-        raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"), status=400)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc)
+    return parse_body(model, request.get_json(silent=True))
 
 
 def uploaded_file(required: bool = True) -> tuple[str, bytes] | None:
@@ -226,8 +220,23 @@ def preview_entry(body: EntryIn):
             "errors": {name: t.as_json() for name, t in result.errors.items()}}
 
 
+def entry_rules(values: dict) -> dict[str, Text]:
+    """The entry rules (date window, duty of the position, overlap, daily ceiling) on the fields of
+    a body that failed its schema, so that one 422 lists both kinds. They need the date, times and
+    duty; volume and description stand in when missing, and what depends on them is not said."""
+    if not {"date", "start_time", "end_time", "duty_id"} <= values.keys():
+        return {}
+    stand_ins = {name for name in ("volume", "description") if name not in values}
+    draft = domain.Draft(values["date"], values["start_time"], values["end_time"], values["duty_id"],
+                         values.get("volume", 1), values.get("description", "-"))
+    with runtime().session_factory() as s:
+        result = services.preview_entry(s, employee(), draft, clock.today(), current_policy())
+    hidden = stand_ins | ({"credited_minutes"} if "volume" in stand_ins else set())
+    return {name: text for name, text in result.errors.items() if name not in hidden}
+
+
 @bp.post("/entries")
-@accepts(NewEntryIn)
+@accepts(NewEntryIn, rules=entry_rules)
 def submit_entry(body: NewEntryIn):
     """Submit a daily activity entry for the supervisor's validation; publishes activity.submitted.
 

@@ -19,7 +19,7 @@ from ekinerja_common.config import Settings
 from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal, validation_error
+from ekinerja_common.web import accepts, create_base_app, parse_body, principal, validation_error
 from ekinerja_common import clock
 
 from . import domain, estimate, exports, money, reports, services
@@ -172,14 +172,7 @@ def optional_body(model: type[BaseModel]) -> BaseModel:
     """A body that may be left out entirely; when given it must be valid."""
     if not request.get_data():
         return model()
-    raw = request.get_json(silent=True)
-    if raw is None:
-        raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"),
-                          status=400)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc)
+    return parse_body(model, request.get_json(silent=True))
 
 
 def file_response(data: bytes, fmt: str, filename: str) -> Response:
