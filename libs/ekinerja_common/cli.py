@@ -42,8 +42,16 @@ def main(runtime: Runtime, handlers: dict[str, Handler], extra: dict[str, Callab
 
         outbox_days, processed_days = retention_days()
         done = prune(runtime.engine, runtime.metadata, outbox_days=outbox_days, processed_days=processed_days)
+        from . import idempotency
+
+        keys_deleted = 0
+        if idempotency.TABLE in runtime.metadata.tables:
+            with runtime.session_factory() as session:
+                keys_deleted = idempotency.prune(session, runtime.metadata.tables[idempotency.TABLE])
+                session.commit()
         print(json.dumps({"service": runtime.service, "deleted": done,
-                          "retention_days": {"outbox": outbox_days, "processed_messages": processed_days}}))
+                          "retention_days": {"outbox": outbox_days, "processed_messages": processed_days},
+                          "idempotency_keys_deleted": keys_deleted, "idempotency_key_hours": idempotency.keep_hours()}))
     elif ns.command == "replay-dead-letters":
         from .deadletters import replay
 

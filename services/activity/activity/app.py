@@ -25,6 +25,7 @@ from ekinerja_common.web import accepts, create_base_app, parse_body, principal,
 from . import domain, entry_policy, repository, services, team
 from ekinerja_common.evidence import EvidenceStore
 from ekinerja_common import clock
+from ekinerja_common import idempotency
 from .orm import Duty, Entry, Evidence
 from .runtime import build_runtime
 
@@ -236,6 +237,7 @@ def entry_rules(values: dict) -> dict[str, Text]:
 
 
 @bp.post("/entries")
+@idempotency.idempotent
 @accepts(NewEntryIn, rules=entry_rules)
 def submit_entry(body: NewEntryIn):
     """Submit a daily activity entry for the supervisor's validation; publishes activity.submitted.
@@ -245,11 +247,11 @@ def submit_entry(body: NewEntryIn):
     with runtime().uow(g.request_id) as uow:
         [entry] = services.create_entries(uow, emp, [body.draft()], clock.today(), current_policy(),
                                           as_draft=not body.submit)
-        uow.commit()
-    return entry_json(entry), 201
+        return idempotency.commit(uow, entry_json(entry), 201)
 
 
 @bp.post("/entries/batch")
+@idempotency.idempotent
 @accepts(BatchIn)
 def submit_batch(body: BatchIn):
     """Several entries at once (a day's list): all stored or none; errors per item as
@@ -258,8 +260,7 @@ def submit_batch(body: BatchIn):
     with runtime().uow(g.request_id) as uow:
         entries = services.create_entries(uow, emp, [e.draft() for e in body.entries], clock.today(),
                                           current_policy(), as_draft=not body.submit, batch=True)
-        uow.commit()
-    return {"entries": [entry_json(e) for e in entries]}, 201
+        return idempotency.commit(uow, {"entries": [entry_json(e) for e in entries]}, 201)
 
 
 @bp.put("/entries/<entry_id>")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ekinerja_common.auth import TokenVerifier
 from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
+from ekinerja_common import idempotency
 from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
@@ -317,6 +318,7 @@ def revoke_sanction(sanction_id: str, body: RevokeIn):
 # --- runs --------------------------------------------------------------------------------------
 
 @bp.post("/runs/<int:year>/<int:month>/compute")
+@idempotency.idempotent
 def compute_run(year: int, month: int):
     """Compute every employee's TPP line for the month and the corrections of locked earlier months
     (role bpkad); replaces an open run's lines and corrections. 409 period_locked once locked."""
