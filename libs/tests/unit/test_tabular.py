@@ -97,7 +97,7 @@ def huge_sparse_xlsx(last_row: int = 1_048_576, claim_only: bool = False) -> byt
             data = src.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
                 text = data.decode()
-                text = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:B{last_row}"/>', text)
+                text = re.sub(r'<dimension ref="[^"]*" ?/>', f'<dimension ref="A1:B{last_row}"/>', text)
                 if not claim_only:
                     text = text.replace("</sheetData>", f'<row r="{last_row}"><c r="A{last_row}" t="inlineStr">'
                                                         f'<is><t>x</t></is></c></row></sheetData>')
