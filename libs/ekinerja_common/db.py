@@ -72,13 +72,16 @@ class StatementWatchdog:
                 self._pid = os.getpid()
 
     @contextlib.contextmanager
-    def guard(self, dbapi_connection: Any) -> Iterator[None]:
+    def guard(self, dbapi_connection: Any, statements: int = 1) -> Iterator[None]:
+        """Bound one driver call; ``statements``: how many statements it sends (an executemany of
+        a bulk import sends thousands, each bounded by the server: the call gets the bound once
+        per thousand)."""
         if getattr(_unbounded, "on", False):
             yield
             return
         self._ensure_thread()
         key = id(dbapi_connection)
-        self._armed[key] = (time.monotonic() + self.limit, dbapi_connection)
+        self._armed[key] = (time.monotonic() + self.limit * max(1, -(-statements // 1000)), dbapi_connection)
         try:
             yield
         finally:
@@ -115,17 +118,19 @@ def _guard_dialect(engine: Engine, watchdog: StatementWatchdog) -> None:
     hooks: events fire before commit and ping, never after)."""
     dialect = engine.dialect
 
-    def wrap(name: str, conn_of: Callable[..., Any]) -> None:
+    def wrap(name: str, conn_of: Callable[..., Any], count: Callable[..., int] = lambda *args: 1) -> None:
         original = getattr(dialect, name)
 
         def guarded(*args: Any, **kwargs: Any):
-            with watchdog.guard(conn_of(*args)):
+            with watchdog.guard(conn_of(*args), count(*args)):
                 return original(*args, **kwargs)
 
         setattr(dialect, name, guarded)
 
-    for name in ("do_execute", "do_executemany", "do_execute_no_params"):
+    for name in ("do_execute", "do_execute_no_params"):
         wrap(name, lambda cursor, *rest: cursor.connection)
+    wrap("do_executemany", lambda cursor, *rest: cursor.connection,
+         lambda cursor, statement, parameters, *rest: len(parameters) if hasattr(parameters, "__len__") else 1)
     for name in ("do_commit", "do_rollback", "do_ping"):
         wrap(name, lambda dbapi_connection, *rest: dbapi_connection)
 
