@@ -59,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
         say(format_logins(logins))
         say("")
         say("Press Ctrl-C to stop.")
-        reported: set[str] = set()
         next_escalation = 0.0
         while True:
             time.sleep(1)
@@ -70,10 +69,11 @@ def main(argv: list[str] | None = None) -> int:
                 done = stack.run_cli("approval", "escalate")
                 if done.returncode != 0:
                     say(f"warning: python -m approval escalate failed: {(done.stderr or done.stdout).strip()[-500:]}")
-            for name in stack.check():
-                if name not in reported:
-                    reported.add(name)
-                    say(f"warning: {name} has exited; see {stack.log_path(name)}")
+            # A process that died (a consumer that gave up, a crashed relay) is started again
+            # with backoff, as compose or Kubernetes would: a month must not count fewer minutes
+            # because a consumer waited for someone to notice.
+            for line in stack.supervise():
+                say(f"warning: {line}")
     except KeyboardInterrupt:
         say("\nStopping ...")
     except (StackError, SeedError, requests.RequestException) as exc:

@@ -47,6 +47,12 @@ GATEWAY = "gateway"
 PASSPHRASE_FILE = Path("secrets") / "identity-key-passphrase"
 # Children create their files (databases, logs, keys) for the owner only.
 UMASK = 0o077
+# A process that dies on its own is started again (Stack.supervise) after 1 s, then 2, 4 ... up
+# to 60 s while it keeps dying; once it has run for STABLE_AFTER seconds the next death starts
+# over at 1 s. What compose's "restart: unless-stopped" and Kubernetes do for the containers.
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 60.0
+STABLE_AFTER = 60.0
 DEFAULT_AMQP_URL = Settings.amqp_url
 
 # Plain urllib with proxies disabled: an http_proxy in the environment must not capture 127.0.0.1.
@@ -115,6 +121,12 @@ class Process:
     ready: Callable[[], bool] | None = None
     before_start: Callable[[], None] | None = None
     popen: subprocess.Popen | None = None
+    # Supervision (Stack.supervise): ended on purpose (kill()), so not to be restarted; restarts
+    # so far (the backoff doubles with each); when the pending restart is due; when it last started.
+    held: bool = False
+    restarts: int = 0
+    restart_at: float | None = None
+    started_at: float = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -450,6 +462,7 @@ class Stack:
             log.flush()
             proc.popen = subprocess.Popen(proc.argv, cwd=ROOT, env=proc.env, stdin=subprocess.DEVNULL,
                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=UMASK)
+        proc.started_at = time.monotonic()
         return proc
 
     def _wait_ready(self, procs: list[Process]) -> None:
@@ -519,7 +532,9 @@ class Stack:
         whatever ignores it is killed after the stop timeout). Waits until it is gone."""
         if sig not in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
             raise ValueError("kill() ends a process; use pause()/resume() to stop and continue one")
-        self._proc(name).end(sig, self.stop_timeout)
+        proc = self._proc(name)
+        proc.held = True  # ended on purpose: supervise() leaves it down until restart()
+        proc.end(sig, self.stop_timeout)
 
     def pause(self, name: str) -> None:
         self._proc(name).signal_group(signal.SIGSTOP)
@@ -531,6 +546,7 @@ class Stack:
         """Stop ``name`` gracefully if it still runs, start it again and wait until it is ready."""
         proc = self._proc(name)
         proc.end(signal.SIGTERM, self.stop_timeout)
+        proc.held, proc.restart_at = False, None
         self._spawn(proc)
         try:
             self._wait_ready([proc])
@@ -541,3 +557,33 @@ class Stack:
     def check(self) -> list[str]:
         """Names of started processes that are no longer running."""
         return [n for n, p in self.procs.items() if p.popen is not None and not p.alive()]
+
+    def supervise(self, now: float | None = None) -> list[str]:
+        """Restart every process that died on its own (not one ended by kill()), with backoff:
+        call it every second or so (deploy/local/run.py does). Returns what it did, one line per
+        event, for the runner to print; the same line goes into the process's log."""
+        now = time.monotonic() if now is None else now
+        said: list[str] = []
+        for proc in self.procs.values():
+            if proc.popen is None or proc.held:
+                continue
+            if proc.alive():
+                if proc.restarts and now - proc.started_at >= STABLE_AFTER:
+                    proc.restarts = 0  # it has run a while: the next death starts the backoff over
+                continue
+            if proc.restart_at is None:
+                delay = min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** proc.restarts)
+                proc.restart_at = now + delay
+                said.append(f"{proc.name} exited (code {proc.exit_code()}); restarting in {delay:.0f}s "
+                            f"(restart {proc.restarts + 1}); see {proc.log}")
+            elif now >= proc.restart_at:
+                proc.end(signal.SIGKILL, 1.0)  # reap it and whatever it left in its group
+                proc.restarts += 1
+                proc.restart_at = None
+                self._spawn(proc)
+                said.append(f"{proc.name} restarted (restart {proc.restarts})")
+            else:
+                continue
+            with open(proc.log, "ab") as log:
+                log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: {said[-1]}\n".encode())
+        return said

@@ -31,6 +31,11 @@ class Settings:
     relay_poll_seconds: float = 0.2
     metrics_port: int = 0
     log_level: str = "INFO"
+    # Every wait on the database is bounded, so that a request ends with an answer (503) even when
+    # PostgreSQL is down or paused, well before the gateway's 120 s (ekinerja_common.db).
+    db_statement_timeout_ms: int = 15_000
+    db_pool_timeout: float = 5.0
+    db_connect_timeout: int = 5
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,6 +75,9 @@ class Settings:
             relay_batch=int(get("RELAY_BATCH", str(cls.relay_batch))),
             relay_poll_seconds=float(get("RELAY_POLL_SECONDS", str(cls.relay_poll_seconds))),
             metrics_port=int(get("METRICS_PORT", "0")),
+            db_statement_timeout_ms=int(get("DB_STATEMENT_TIMEOUT_MS", str(cls.db_statement_timeout_ms))),
+            db_pool_timeout=float(get("DB_POOL_TIMEOUT", str(cls.db_pool_timeout))),
+            db_connect_timeout=int(get("DB_CONNECT_TIMEOUT", str(cls.db_connect_timeout))),
             log_level=get("LOG_LEVEL", "INFO"),
             extra={k: v for k, v in env.items() if k.startswith(up + "_")},
         )

@@ -8,7 +8,9 @@ the batch fail, the batch is rolled back and its messages go through one at a ti
 retries and dead-lettering stay per message. A redelivered message finds its id and is
 acknowledged without effect. A handler that fails is retried after a delay (through the
 ``.retry`` queue) up to ``consumer_max_retries`` times, then dead-lettered to
-``<service>.events.dead`` where an operator can inspect and replay it. On SIGTERM the consumer
+``<service>.events.dead`` with ``x-death-reason`` (``retries_exhausted``, ``unrecoverable``,
+``malformed_body``, ``malformed_header``) where an operator inspects it and replays it with
+``python -m <service> replay-dead-letters`` (ekinerja_common.deadletters). On SIGTERM the consumer
 finishes the message in hand, cancels (unacked prefetched messages return to the queue) and exits.
 """
 from __future__ import annotations
@@ -49,6 +51,19 @@ LAG = Histogram("ekinerja_consumer_lag_seconds", "From the event's occurred_at t
                 ["service", "type"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400))
 
 RETRIES_HEADER = "x-retries"
+DEATH_REASON_HEADER = "x-death-reason"
+DEATH_ERROR_HEADER = "x-death-error"
+DEAD_LETTERED = Counter("ekinerja_consumer_dead_lettered_total", "Messages moved to the dead-letter queue, by reason",
+                        ["service", "reason"])
+
+
+def retry_count(headers: dict | None) -> int | None:
+    """How often the message was retried already (0 if never), or None when the header holds
+    something no consumer writes."""
+    value = (headers or {}).get(RETRIES_HEADER, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 class Consumer:
@@ -145,16 +160,29 @@ class Consumer:
         return self.deliver_batch(channel, deliveries)
 
     def deliver(self, channel, method, props, body: bytes) -> str:
-        """Handle one delivery and ack/retry/dead-letter it. Returns the outcome."""
+        """Handle one delivery and ack/retry/dead-letter it. Returns the outcome. Never raises
+        for something in the message: a message that cannot be handled goes to the dead-letter
+        queue with its reason, so that one bad message cannot stop the queue."""
         try:
             env = Envelope.from_json(body)
         except (ValueError, TypeError) as exc:
             log.error("malformed message %s dead-lettered: %s", getattr(props, "message_id", None), exc)
-            channel.basic_nack(method.delivery_tag, requeue=False)
+            self.dead_letter(channel, method, props, body, "malformed_body", exc)
             HANDLED.labels(self.settings.service, "?", "malformed").inc()
             return "malformed"
         token = request_id_var.set(env.correlation_id or env.id)
         start = time.perf_counter()
+        try:
+            outcome = self._handle(channel, method, props, body, env)
+        finally:
+            DURATION.labels(self.settings.service, env.type).observe(time.perf_counter() - start)
+            request_id_var.reset(token)
+        HANDLED.labels(self.settings.service, env.type, outcome).inc()
+        if outcome == "handled":
+            self._observe_lag(env)
+        return outcome
+
+    def _handle(self, channel, method, props, body: bytes, env: Envelope) -> str:
         try:
             try:
                 outcome = self.apply(env)
@@ -165,46 +193,64 @@ class Consumer:
                 else:
                     raise
             channel.basic_ack(method.delivery_tag)
+            return outcome
         except OperationalError as exc:
             # The database is unreachable: not the message's fault, so it does not use up a retry.
             # Back to the queue after a pause; the broker redelivers it.
             log.warning("%s %s: database unavailable (%s); requeued", env.type, env.id, exc)
             self.stopping.wait(1.0)
             channel.basic_nack(method.delivery_tag, requeue=True)
-            outcome = "requeued"
+            return "requeued"
         except Unrecoverable as exc:
             # No retry can cure it: straight to the dead-letter queue, the queue keeps flowing.
-            channel.basic_nack(method.delivery_tag, requeue=False)
-            outcome = "unrecoverable"
             log.error("%s %s cannot be applied, dead-lettered: %s", env.type, env.id, exc)
+            self.dead_letter(channel, method, props, body, "unrecoverable", exc)
+            return "unrecoverable"
+        except (pika.exceptions.AMQPError, OSError):
+            raise  # the broker connection, not the message: run() reconnects
         except Exception as exc:  # the handler failed: retry later, then dead-letter
-            retries = int((props.headers or {}).get(RETRIES_HEADER, 0))
-            if retries < self.settings.consumer_max_retries:
-                headers = dict(props.headers or {})
-                headers[RETRIES_HEADER] = retries + 1
-                retry_props = pika.BasicProperties(
-                    message_id=props.message_id, type=props.type, content_type=props.content_type,
-                    delivery_mode=pika.DeliveryMode.Persistent, headers=headers,
-                    # Back off exponentially: 1x, 2x, 4x ... the configured delay.
-                    expiration=str(self.settings.retry_delay_ms * 2 ** retries),
-                )
-                # Publish the retry copy (confirmed) before acking the original: a crash in between
-                # leaves two copies, and the processed-message log makes the second one a no-op.
-                channel.basic_publish("", self.names["retry"], body, retry_props)
-                channel.basic_ack(method.delivery_tag)
-                outcome = "retried"
-                log.warning("%s %s failed (attempt %d), retrying: %s", env.type, env.id, retries + 1, exc)
-            else:
-                channel.basic_nack(method.delivery_tag, requeue=False)
-                outcome = "dead"
+            retries = retry_count(props.headers)
+            if retries is None:
+                # A retry counter nobody could have written (x-retries: "two"): the message is
+                # damaged, retrying would only fail the same way.
+                log.error("%s %s has a malformed %s header %r, dead-lettered: %s", env.type, env.id,
+                          RETRIES_HEADER, (props.headers or {}).get(RETRIES_HEADER), exc)
+                self.dead_letter(channel, method, props, body, "malformed_header", exc)
+                return "unrecoverable"
+            if retries >= self.settings.consumer_max_retries:
                 log.error("%s %s failed %d times, dead-lettered: %s", env.type, env.id, retries + 1, exc)
-        finally:
-            DURATION.labels(self.settings.service, env.type).observe(time.perf_counter() - start)
-            request_id_var.reset(token)
-        HANDLED.labels(self.settings.service, env.type, outcome).inc()
-        if outcome == "handled":
-            self._observe_lag(env)
-        return outcome
+                self.dead_letter(channel, method, props, body, "retries_exhausted", exc)
+                return "dead"
+            headers = dict(props.headers or {})
+            headers[RETRIES_HEADER] = retries + 1
+            retry_props = pika.BasicProperties(
+                message_id=props.message_id, type=props.type, content_type=props.content_type,
+                delivery_mode=pika.DeliveryMode.Persistent, headers=headers,
+                # Back off exponentially: 1x, 2x, 4x ... the configured delay.
+                expiration=str(self.settings.retry_delay_ms * 2 ** retries),
+            )
+            # Publish the retry copy (confirmed) before acking the original: a crash in between
+            # leaves two copies, and the processed-message log makes the second one a no-op.
+            channel.basic_publish("", self.names["retry"], body, retry_props)
+            channel.basic_ack(method.delivery_tag)
+            log.warning("%s %s failed (attempt %d), retrying: %s", env.type, env.id, retries + 1, exc)
+            return "retried"
+
+    def dead_letter(self, channel, method, props, body: bytes, reason: str, exc: BaseException | None) -> None:
+        """Move the message to ``<service>.events.dead`` with why (``x-death-reason``, the error
+        in ``x-death-error``): a confirmed copy first, then the ack of the original, so it is never
+        lost (a crash in between leaves a copy in both; the replay then finds it processed)."""
+        headers = dict(getattr(props, "headers", None) or {})
+        headers[DEATH_REASON_HEADER] = reason
+        headers[DEATH_ERROR_HEADER] = (f"{type(exc).__name__}: {exc}" if exc else "")[:500]
+        headers["x-death-service"] = self.settings.service
+        dead_props = pika.BasicProperties(
+            message_id=getattr(props, "message_id", None), type=getattr(props, "type", None),
+            content_type=getattr(props, "content_type", None) or "application/json",
+            delivery_mode=pika.DeliveryMode.Persistent, headers=headers)
+        channel.basic_publish("", self.names["dead"], body, dead_props)
+        channel.basic_ack(method.delivery_tag)
+        DEAD_LETTERED.labels(self.settings.service, reason).inc()
 
     def _observe_lag(self, env: Envelope) -> None:
         try:
@@ -244,9 +290,13 @@ class Consumer:
                 finally:
                     if connection.is_open:
                         connection.close()
-            except (pika.exceptions.AMQPError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - every broker failure mode, not only AMQPError/OSError
+                # A broker that accepts TCP but never speaks AMQP raises AMQPConnectorStackTimeout
+                # (neither AMQPError nor OSError); a half-open socket, a channel closed by the
+                # broker, a bug in a path above: whatever it is, the consumer must stay and try
+                # again (unacked messages went back to the queue with the connection).
                 health.set_connected(False, f"broker unavailable: {exc!r}"[:200])
-                log.warning("consumer %s: broker unavailable (%s); retrying in %.1fs", self.settings.service, exc, backoff)
+                log.warning("consumer %s: broker unavailable (%r); retrying in %.1fs", self.settings.service, exc, backoff)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 15.0)
         log.info("consumer %s stopped", self.settings.service)

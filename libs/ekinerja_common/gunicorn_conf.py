@@ -16,6 +16,11 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# Idle keep-alive connections stay open longer than the gateway keeps its upstream ones
+# (nginx's upstream keepalive_timeout, 60 s in deploy/gateway/nginx.conf.template): the side that
+# closes an idle connection must be nginx. With gunicorn's 2 s default, gunicorn closed connections
+# nginx was about to reuse, and nginx does not retry a POST on one: a spurious 502 (issue 9 item 16).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 graceful_timeout = 20
 preload_app = False
 # gunicorn 27 otherwise gives every master on the machine the same ~/.gunicorn/gunicorn.ctl.

@@ -197,6 +197,13 @@ def build_spec(app: Flask, title: str, description: str = "") -> dict:
                 if q in described:
                     param["description"] = described[q]
                 params.append(param)
+            if getattr(view, "_idempotent", False):
+                # ekinerja_common.idempotency: a retry with the same key gets the stored answer.
+                params.append({"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
+                               "description": "a key of the client's own for this request (1-200 characters): a repeat "
+                                              "with the same key gets the stored answer; another body with it is 422 "
+                                              "idempotency_key_reused"})
+                op["responses"] = dict(sorted({"422": {"description": _ERRORS["422"], **_ERROR}, **op["responses"]}.items()))
             if params:
                 op["parameters"] = params
             if model is not None:

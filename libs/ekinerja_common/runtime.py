@@ -23,7 +23,7 @@ from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
-from .db import make_engine, make_session_factory
+from .db import make_engine, make_session_factory, unbounded
 from .uow import UnitOfWork
 
 
@@ -39,7 +39,9 @@ class Runtime:
         url = self.settings.database_url
         if url.startswith("sqlite:///"):
             os.makedirs(os.path.dirname(os.path.abspath(url.removeprefix("sqlite:///"))), exist_ok=True)
-        engine = make_engine(url)
+        engine = make_engine(url, statement_timeout_ms=self.settings.db_statement_timeout_ms,
+                             pool_timeout=self.settings.db_pool_timeout,
+                             connect_timeout=self.settings.db_connect_timeout)
         from .metrics import instrument_engine
 
         instrument_engine(engine, self.service)
@@ -74,17 +76,19 @@ class Runtime:
         later ones find the database at head and do nothing."""
         from alembic import command
 
-        lock = None
-        if self.engine.dialect.name == "postgresql":
-            lock = self.engine.connect()
-            lock.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": f"ekinerja-migrate-{self.service}"})
-        try:
-            command.upgrade(self._alembic_config(), revision)
-            self._record_compat_floor()
-        finally:
-            if lock is not None:
-                lock.execute(text("SELECT pg_advisory_unlock_all()"))
-                lock.close()
+        with unbounded():  # waiting for another pod's migration, and the migration itself, may take minutes
+            lock = None
+            if self.engine.dialect.name == "postgresql":
+                lock = self.engine.connect()
+                lock.execute(text("SET LOCAL statement_timeout = 0"))
+                lock.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": f"ekinerja-migrate-{self.service}"})
+            try:
+                command.upgrade(self._alembic_config(), revision)
+                self._record_compat_floor()
+            finally:
+                if lock is not None:
+                    lock.execute(text("SELECT pg_advisory_unlock_all()"))
+                    lock.close()
 
     def offline_sql(self, revision: str = "head") -> None:
         """Print the SQL of ``revision`` (``TO`` or ``FROM:TO``) for a DBA, without a database
@@ -159,6 +163,9 @@ def run_alembic_env(context) -> None:
             context.run_migrations()
         return
     with runtime.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # This transaction only (the pooled connection keeps its bound): an index build may take minutes.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         context.configure(
             connection=connection,
             target_metadata=runtime.metadata,

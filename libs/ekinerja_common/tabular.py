@@ -19,6 +19,9 @@ from ekinerja_common.errors import DomainError, Text
 # A regency has a few thousand employees; 50,000 rows is far beyond any real file and keeps one
 # request's memory bounded.
 MAX_ROWS = 50_000
+# Lines read at most, blank ones included: a sheet whose rows run far past its data (a 10 KB XLSX
+# can claim a million rows) is refused after this many instead of tying a worker up reading them.
+MAX_LINES_SCANNED = MAX_ROWS + 10_000
 XLSX_MAGIC = b"PK\x03\x04"
 
 
@@ -112,6 +115,11 @@ def read_table(data: bytes, required: Iterable[str], optional: Iterable[str]) ->
                              Text("Baris judul berkas tidak sesuai format", "The file's header does not match the format"))
     rows: list[tuple[int, dict[str, Any]]] = []
     for line, cells in records:
+        if line > MAX_LINES_SCANNED:
+            raise file_error(f"Berkas memuat lebih dari {MAX_LINES_SCANNED:,} baris (baris kosong ikut dihitung); "
+                             "hapus baris kosong di bawah data atau bagi berkas",
+                             f"The file runs past {MAX_LINES_SCANNED:,} lines (blank ones count); delete the empty "
+                             "rows below the data or split the file", line)
         values = {name: _clean(cells[i]) if i < len(cells) else None for i, name in enumerate(columns) if name}
         if all(v is None for v in values.values()):
             continue  # blank lines: spreadsheets leave them at the end
@@ -166,6 +174,9 @@ def _xlsx_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         raise file_error("Berkas XLSX tidak dapat dibaca", f"The XLSX file cannot be read ({exc.__class__.__name__})") from None
     try:
         sheet = book.worksheets[0]
+        # The rows actually in the sheet, not the range its <dimension> claims: that claim alone
+        # (A1:Z1048576) would otherwise produce a million empty rows to read.
+        sheet.reset_dimensions()
         for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield line, list(cells)
     finally:

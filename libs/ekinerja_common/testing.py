@@ -194,3 +194,190 @@ class DedicatedBroker:
 
         self.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class SilentListener:
+    """A TCP port that accepts connections and never says a word: a broker (or database) that is
+    frozen, or a wrong service behind the address. ``accepted`` counts the connections made."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._held: list = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            self._held.append(conn)  # held open, never read from nor written to
+
+    def __enter__(self) -> "SilentListener":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for conn in self._held:
+            conn.close()
+        self.sock.close()
+
+
+class DedicatedPostgres:
+    """A PostgreSQL server of the test's own (initdb into a temporary directory, its own port),
+    so that a fault test can stop, kill or pause (SIGSTOP) *a* database server without touching
+    the machine's shared one. Data survive a restart. As root it runs as the ``postgres`` user
+    (PostgreSQL refuses to run as root)."""
+
+    def __init__(self, port: int | None = None):
+        import glob
+        import tempfile
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+        if not bins:
+            raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin")
+        self.bin = os.path.dirname(bins[-1])
+        self.port = port or _free_port()
+        # Directly under /tmp: the server user cannot enter pytest's private temporary folders.
+        self.workdir = tempfile.mkdtemp(prefix="ekinerja-pg-")
+        self.data = os.path.join(self.workdir, "data")
+        self.proc = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _as_server_user(self) -> dict:
+        if os.geteuid() != 0:
+            return {}
+        import pwd
+
+        user = pwd.getpwnam("postgres")
+        for root, dirs, files in os.walk(self.workdir):
+            for p in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                os.chown(p, user.pw_uid, user.pw_gid)
+        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+    def _port_open(self) -> bool:
+        import socket
+
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def start(self, timeout: float = 60.0) -> "DedicatedPostgres":
+        import subprocess
+
+        if not os.path.exists(self.data):
+            os.makedirs(self.data, mode=0o700)
+            subprocess.run([f"{self.bin}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                            "--no-sync"], check=True, capture_output=True, cwd=self.workdir, **self._as_server_user())
+        self.proc = subprocess.Popen(
+            [f"{self.bin}/postgres", "-D", self.data, "-p", str(self.port), "-k", self.workdir,
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"],
+            start_new_session=True, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            **self._as_server_user())
+
+        def accepting() -> bool:
+            if not self._port_open():
+                return False
+            try:
+                engine = create_engine(self.url(), connect_args={"connect_timeout": 2})
+                try:
+                    with engine.connect() as conn:
+                        conn.execute(text("SELECT 1"))
+                    return True
+                finally:
+                    engine.dispose()
+            except Exception:  # noqa: BLE001 - still starting ("the database system is starting up")
+                return False
+
+        wait_until(accepting, timeout=timeout, interval=0.2, what=f"PostgreSQL on port {self.port}")
+        return self
+
+    def create_database(self, name: str) -> str:
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            engine.dispose()
+        return self.url(name)
+
+    def _server_pids(self) -> list[int]:
+        """The postmaster and every process it forked. Not one process group: each backend calls
+        setsid() (so that the postmaster can signal it as a group of its own)."""
+        if self.proc is None:
+            return []
+        pids = [self.proc.pid]
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.proc.pid:
+                pids.append(int(entry))
+        return pids
+
+    def _signal(self, sig: int) -> None:
+        import signal
+
+        pids = self._server_pids()
+        # Children first when stopping (no backend slips a last answer out), postmaster first when
+        # continuing or killing.
+        for pid in (pids[1:] + pids[:1]) if sig == signal.SIGSTOP else pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def pause(self) -> None:
+        """SIGSTOP the server and its backends: connections stay open, nothing answers."""
+        import signal
+
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        import signal
+
+        self._signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL the whole server (a crash); start() brings it back with its data."""
+        import signal
+
+        if self.proc is None:
+            return
+        self._signal(signal.SIGCONT)
+        self._signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+        wait_until(lambda: not self._port_open(), timeout=30, what="PostgreSQL port to close")
+        # A killed postmaster leaves its pid file; the next start checks it is stale and goes on.
+
+    def stop(self) -> None:
+        import shutil
+
+        self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "DedicatedPostgres":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -7,15 +7,17 @@ import functools
 import logging
 import time
 import uuid
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
 from flask import Flask, Response, current_app, g, jsonify, request
-from pydantic import BaseModel, ValidationError
+from flask.json.provider import DefaultJSONProvider
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from . import conditional, metrics
 from .auth import Principal, TokenVerifier
-from .errors import DomainError, Forbidden, Text, Unauthorized, ValidationFailed
+from .errors import DomainError, Forbidden, ServiceUnavailable, Text, Unauthorized, ValidationFailed
 from .logs import request_id_var
 
 log = logging.getLogger("ekinerja.web")
@@ -57,6 +59,43 @@ _PYDANTIC_ID = {
 }
 
 
+# No request of the API nests deeper than a few levels (a batch of entries holds objects); a body
+# nested deeper is refused before it reaches a parser's or a validator's recursion.
+MAX_JSON_DEPTH = 32
+# Seconds a client waits before trying again when the database cannot answer (a restart takes a
+# few seconds; the pool drops broken connections, so the next try gets a fresh one).
+DB_RETRY_AFTER = 5
+TOO_DEEP = Text(f"Isi permintaan bersarang terlalu dalam (paling banyak {MAX_JSON_DEPTH} tingkat)",
+                f"The request body is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iterative: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Every JSON body of every service is parsed here (``request.get_json``): one that nests
+    deeper than MAX_JSON_DEPTH is a 400 ``json_too_deep``, not a RecursionError and a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise DomainError("json_too_deep", TOO_DEEP, status=400) from None
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise DomainError("json_too_deep", TOO_DEEP, status=400)
+        return value
+
+
 def validation_error(exc: ValidationError) -> ValidationFailed:
     fields: dict[str, Text] = {}
     for err in exc.errors():
@@ -74,20 +113,62 @@ def validation_error(exc: ValidationError) -> ValidationFailed:
     return ValidationFailed(fields)
 
 
-def accepts(model: type[BaseModel]) -> Callable:
+# A check of the domain's rules on the fields that parsed: given those values (a dict, only the
+# fields that passed the schema), it returns the rule errors by field. See :func:`parse_body`.
+Rules = Callable[[dict[str, Any]], dict[str, Text]]
+
+
+@functools.lru_cache(maxsize=None)
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter:
+    info = model.model_fields[name]
+    return TypeAdapter(Annotated[info.annotation, info])  # the field's type with its constraints
+
+
+def parsed_fields(model: type[BaseModel], raw: dict, failed: set[str]) -> dict[str, Any]:
+    """The top-level fields of ``raw`` that pass ``model``'s schema on their own (those in
+    ``failed`` did not), parsed to their types; defaults for the ones left out."""
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name in failed:
+            continue
+        if name in raw:
+            try:
+                values[name] = _field_adapter(model, name).validate_python(raw[name])
+            except ValidationError:
+                continue
+        elif not info.is_required():
+            values[name] = info.get_default(call_default_factory=True)
+    return values
+
+
+def parse_body(model: type[BaseModel], raw: Any, rules: Rules | None = None) -> BaseModel:
+    """``raw`` (parsed JSON or form fields) validated into ``model``. A body that breaks the
+    schema is a 422 listing every bad field; with ``rules``, the domain's rule checks run on the
+    fields that did parse, so the same 422 lists the rule errors too and the person fixes
+    everything in one round (README: "every bad field at once"). When the schema passes, the
+    view's use case checks the rules itself."""
+    if raw is None:
+        raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"), status=400)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        failed = validation_error(exc)
+        if rules is not None and isinstance(raw, dict):
+            bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+            for name, text in rules(parsed_fields(model, raw, bad)).items():
+                failed.fields.setdefault(name, text)
+        raise failed from None
+
+
+def accepts(model: type[BaseModel], rules: Rules | None = None) -> Callable:
     """Parse and validate the JSON body into ``model`` and pass it as ``body=``. Malformed JSON
-    is a 400, a well-formed body that breaks the schema a 422 listing every bad field."""
+    is a 400, a well-formed body that breaks the schema a 422 listing every bad field (and, with
+    ``rules``, every rule the parsed fields break: :func:`parse_body`)."""
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
         def inner(*args: Any, **kwargs: Any):
-            raw = request.get_json(silent=True)
-            if raw is None:
-                raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"), status=400)
-            try:
-                body = model.model_validate(raw)
-            except ValidationError as exc:
-                raise validation_error(exc)
+            body = parse_body(model, request.get_json(silent=True), rules)
             return view(*args, body=body, **kwargs)
 
         inner._body_model = model  # type: ignore[attr-defined]
@@ -129,6 +210,7 @@ def principal() -> Principal:
 def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[], None], title: str,
                     description: str = "") -> Flask:
     app = Flask(service)
+    app.json = BoundedJSONProvider(app)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
@@ -192,6 +274,26 @@ def create_base_app(service: str, verifier: TokenVerifier, readiness: Callable[[
         }
         text = texts.get(exc.code or 500, Text("Permintaan tidak valid", exc.description or "Bad request"))
         return jsonify(DomainError(code, text).as_json()), exc.code
+
+    @app.errorhandler(sa_exc.DataError)
+    def _data_error(exc: sa_exc.DataError):
+        # A value the schema let through but the column cannot hold (a number past BIGINT, a
+        # string past its length): the caller's input, not the server's fault.
+        log.warning("value refused by the database: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return jsonify(DomainError("invalid_value", Text("Nilai di luar batas yang dapat disimpan",
+                                                         "A value is outside what can be stored")).as_json()), 422
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def _database_unavailable(exc: Exception):
+        # The database is down, paused, restarting or overloaded (connect timeout, pool wait,
+        # statement timeout, a connection cut): a person is told to try again, not that the
+        # server is broken. The broken connection has been dropped from the pool already.
+        log.warning("database unavailable: %s", str(exc).splitlines()[0][:300])
+        err = ServiceUnavailable(DB_RETRY_AFTER, Text(
+            f"Basis data sedang tidak dapat dihubungi; coba lagi dalam {DB_RETRY_AFTER} detik",
+            f"The database cannot be reached right now; try again in {DB_RETRY_AFTER} seconds"))
+        return jsonify(err.as_json()), 503, {"Retry-After": str(err.retry_after)}
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -5,9 +5,8 @@ records the key, answers with the entry it already stored — so the employee se
 "diajukan", and never an "overlaps another entry" error about itself. The same for a day's list
 sent in one go (POST /entries/batch).
 
-The server side is the resilience branch's (TEAM.md): until activity keeps the keys, the test
-says so (xfail, after asking the service directly) instead of failing on someone else's work;
-from then on it runs in full and can fail.
+The server side (ekinerja_common.idempotency) is asked directly first, so that a failure says
+which side broke: the service's keys, or the phone's outbox.
 """
 from __future__ import annotations
 
@@ -19,10 +18,10 @@ STAFF = "199209092017121002"  # Yusuf Hidayat, Pengelola Sistem dan Jaringan (no
 DUTY = "Memantau kinerja jaringan intranet dan koneksi internet perangkat daerah"  # 45 min / Laporan
 
 
-def server_keeps_idempotency_keys(kit, stack, logins, today) -> bool:
-    """The activity service's side of the contract (TEAM.md, "Idempotency"; built by the
-    resilience branch): the same key twice gives the stored entry, not a second one. Asked once,
-    directly, with an entry of its own (16:00–16:45), before the browser is tried."""
+def assert_server_keeps_idempotency_keys(kit, stack, logins, today) -> None:
+    """The activity service's side of the contract (TEAM.md, "Idempotency"): the same key twice
+    gives the stored entry, not a second one. Asked once, directly, with an entry of its own
+    (16:00–16:45), before the browser is tried."""
     api = kit.Api(stack, STAFF, logins[STAFF].password)
     duties = api.get(f"/api/activity/duties?date={today.isoformat()}").json()["duties"]
     duty = next(d["id"] for d in duties if d["description"] == DUTY)
@@ -32,16 +31,15 @@ def server_keeps_idempotency_keys(kit, stack, logins, today) -> bool:
     first = api.post("/api/activity/entries", body, headers=key)
     assert first.status_code == 201, first.text
     again = api.post("/api/activity/entries", body, headers=key)
-    return again.status_code == 201 and again.json().get("id") == first.json()["id"]
+    assert again.status_code == 201, again.text  # not 422 "overlaps another entry" (itself)
+    assert again.json()["id"] == first.json()["id"]
 
 
 def test_a_lost_answer_is_entered_once(stack, logins, browser, shots, kit):
     today = kit.today()
     kit.poll("Yusuf's duties in activity", lambda: kit.Api(stack, STAFF, logins[STAFF].password)
              .get(f"/api/activity/duties?date={today.isoformat()}").json()["duties"])
-    if not server_keeps_idempotency_keys(kit, stack, logins, today):
-        pytest.xfail("activity does not keep Idempotency-Key yet (the resilience branch builds it): "
-                     "the same key twice stored a second entry or refused it as an overlap")
+    assert_server_keeps_idempotency_keys(kit, stack, logins, today)
     yusuf = kit.Person(browser, stack, shots, "yusuf", kit.PHONE)
     try:
         yusuf.login(STAFF, logins[STAFF].password)

@@ -389,3 +389,21 @@ def test_the_gateway_login_guard_lets_an_office_behind_one_address_in(compose):
     template = gateway.TEMPLATE.read_text()
     assert "location = /api/identity/auth/password" in template
     assert "add_header Retry-After" in template and "detik" in template
+
+
+def test_the_services_keep_idle_connections_longer_than_the_gateway(monkeypatch):
+    """Issue 9 item 16: the side that closes an idle keep-alive connection must be nginx, never
+    gunicorn, or nginx may send a POST on a connection being closed (a 502 it does not retry)."""
+    import importlib
+
+    monkeypatch.delenv("GUNICORN_KEEPALIVE", raising=False)
+    conf = importlib.reload(importlib.import_module("ekinerja_common.gunicorn_conf"))
+    template = gateway.TEMPLATE.read_text()
+    upstreams = re.findall(r"^\s*upstream (\w+)\s*\{(.*)\}\s*$", template, re.M)
+    assert {name for name, _ in upstreams} == set(SERVICES)
+    for name, body in upstreams:
+        found = re.search(r"keepalive_timeout (\d+)s;", body)
+        assert found, f"upstream {name} leaves keepalive_timeout to nginx's default"
+        assert conf.keepalive > int(found.group(1)), (name, conf.keepalive, found.group(1))
+    monkeypatch.setenv("GUNICORN_KEEPALIVE", "90")
+    assert importlib.reload(conf).keepalive == 90

@@ -202,3 +202,38 @@ def test_a_service_package_that_is_not_installed_is_named(tmp_path):
 def test_unknown_services_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown services"):
         Stack(tmp_path, services=["organisation"])
+
+
+def test_the_runner_restarts_a_process_that_dies_with_backoff_and_says_so(stack):
+    """Issue 9 item 18: a consumer that died (of anything) is started again by the runner, as
+    compose or Kubernetes would; one ended on purpose (kill()) stays down until restart()."""
+    import signal
+
+    from ekinerja_common.testing import wait_until
+
+    from deploy.local.stack import http_ok
+
+    name = "organization.consumer"
+    proc = stack.procs[name]
+    before = proc.pid
+    os.killpg(proc.pid, signal.SIGKILL)  # dies on its own, as far as the runner knows
+    wait_until(lambda: not stack.alive(name), what="the consumer to be gone")
+    said = stack.supervise()
+    assert len(said) == 1 and said[0].startswith(f"{name} exited") and "restarting in 1s (restart 1)" in said[0]
+    restarted = wait_until(lambda: stack.supervise(), timeout=30, interval=0.2, what="the restart")
+    assert restarted == [f"{name} restarted (restart 1)"] and proc.pid != before
+    wait_until(lambda: http_ok(f"http://127.0.0.1:{stack.ports.port_of(name)}/readyz"), timeout=60, what="ready again")
+    assert "supervisor: organization.consumer restarted (restart 1)" in proc.log.read_text()
+
+    # Dying again soon after: the next wait is twice as long.
+    os.killpg(proc.pid, signal.SIGKILL)
+    wait_until(lambda: not stack.alive(name), what="the consumer to be gone again")
+    assert "restarting in 2s (restart 2)" in stack.supervise()[0]
+    wait_until(lambda: stack.supervise(), timeout=30, interval=0.2, what="the second restart")
+    assert stack.alive(name)
+
+    # Ended on purpose: left alone.
+    stack.kill(name)
+    assert stack.supervise() == [] and not stack.alive(name)
+    stack.restart(name)
+    assert stack.alive(name) and stack.supervise() == []

@@ -162,7 +162,7 @@ def test_every_process_exposes_the_families_and_they_move_during_the_story(stack
     today = datetime.now(WIB).date()
     duties = wait_until(lambda: staff.get(f"/api/activity/duties?date={today}").json().get("duties"), timeout=30,
                         what="duties")
-    r = staff.post("/api/activity/entries", {"date": str(today), "start_time": "15:00", "end_time": "16:00",
+    r = staff.post("/api/activity/entries", {"date": str(today), "start_time": "18:00", "end_time": "19:00",
                                              "duty_id": duties[0]["id"], "volume": 1,
                                              "description": "Pemantauan metrik layanan"})
     assert r.status_code == 201, r.text

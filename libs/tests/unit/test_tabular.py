@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook
 
-from ekinerja_common.tabular import ImportRejected, RowProblems, date_cell, int_cell, read_table, text_cell
+from ekinerja_common.tabular import MAX_LINES_SCANNED, ImportRejected, RowProblems, date_cell, int_cell, read_table, text_cell
 
 
 def xlsx(rows) -> bytes:
@@ -82,3 +82,40 @@ def test_cells():
     assert int_cell("1.200", "h", q) is None and int_cell(1.5, "i", q) is None
     assert set(q.errors) == {"d", "e", "h", "i"}
     assert [e.line for e in q.as_list()] == [4] * 4
+
+
+def huge_sparse_xlsx(last_row: int = 1_048_576, claim_only: bool = False) -> bytes:
+    """A few KB of XLSX whose sheet runs to ``last_row``: one header, one data row, and then either
+    only a <dimension> claiming the rows (``claim_only``) or a cell far below."""
+    import re
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(xlsx([["nip", "name"], ["1", "Budi"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                text = re.sub(r'<dimension ref="[^"]*" ?/>', f'<dimension ref="A1:B{last_row}"/>', text)
+                if not claim_only:
+                    text = text.replace("</sheetData>", f'<row r="{last_row}"><c r="A{last_row}" t="inlineStr">'
+                                                        f'<is><t>x</t></is></c></row></sheetData>')
+                data = text.encode()
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+def test_an_xlsx_running_to_a_million_rows_is_refused_after_a_bounded_scan():
+    data = huge_sparse_xlsx()
+    assert len(data) < 10_000
+    with pytest.raises(ImportRejected) as exc:
+        read_table(data, ("nip", "name"), ())
+    err = exc.value
+    assert err.status == 422 and err.code == "import_invalid"
+    assert "baris kosong" in err.text.id and err.errors[0].line == MAX_LINES_SCANNED + 1
+
+
+def test_an_xlsx_that_only_claims_a_million_rows_reads_its_real_rows():
+    table = read_table(huge_sparse_xlsx(claim_only=True), ("nip", "name"), ())
+    assert table.rows == [(2, {"nip": "1", "name": "Budi"})]

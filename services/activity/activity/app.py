@@ -11,11 +11,11 @@ from flask import Blueprint, g, send_file
 from pydantic import BeforeValidator, Field
 from sqlalchemy import select
 
-from ekinerja_common import clock
+from ekinerja_common import clock, idempotency
 from ekinerja_common.auth import TokenVerifier
 from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
-from ekinerja_common.errors import NotFound
+from ekinerja_common.errors import NotFound, Text
 from ekinerja_common.web import accepts, create_base_app, principal
 
 from . import domain, entry_policy, repository, services, team
@@ -112,8 +112,24 @@ def preview_entry(body: EntryIn):
             "errors": {name: t.as_json() for name, t in result.errors.items()}}
 
 
+def entry_rules(values: dict) -> dict[str, Text]:
+    """The entry rules (date window, duty of the position, overlap, daily ceiling) on the fields of
+    a body that failed its schema, so that one 422 lists both kinds. They need the date, times and
+    duty; volume and description stand in when missing, and what depends on them is not said."""
+    if not {"date", "start_time", "end_time", "duty_id"} <= values.keys():
+        return {}
+    stand_ins = {name for name in ("volume", "description") if name not in values}
+    draft = domain.Draft(values["date"], values["start_time"], values["end_time"], values["duty_id"],
+                         values.get("volume", 1), values.get("description", "-"))
+    with runtime().session_factory() as s:
+        result = services.preview_entry(s, employee(), draft, clock.today(), current_policy())
+    hidden = stand_ins | ({"credited_minutes"} if "volume" in stand_ins else set())
+    return {name: text for name, text in result.errors.items() if name not in hidden}
+
+
 @bp.post("/entries")
-@accepts(NewEntryIn)
+@idempotency.idempotent
+@accepts(NewEntryIn, rules=entry_rules)
 def submit_entry(body: NewEntryIn):
     """Submit a daily activity entry for the supervisor's validation; publishes activity.submitted.
 
@@ -122,11 +138,11 @@ def submit_entry(body: NewEntryIn):
     with runtime().uow(g.request_id) as uow:
         [entry] = services.create_entries(uow, emp, [body.draft()], clock.today(), current_policy(),
                                           as_draft=not body.submit)
-        uow.commit()
-    return entry_json(entry), 201
+        return idempotency.commit(uow, entry_json(entry), 201)
 
 
 @bp.post("/entries/batch")
+@idempotency.idempotent
 @accepts(BatchIn)
 def submit_batch(body: BatchIn):
     """Several entries at once (a day's list): all stored or none; errors per item as
@@ -135,8 +151,7 @@ def submit_batch(body: BatchIn):
     with runtime().uow(g.request_id) as uow:
         entries = services.create_entries(uow, emp, [e.draft() for e in body.entries], clock.today(),
                                           current_policy(), as_draft=not body.submit, batch=True)
-        uow.commit()
-    return {"entries": [entry_json(e) for e in entries]}, 201
+        return idempotency.commit(uow, {"entries": [entry_json(e) for e in entries]}, 201)
 
 
 @bp.put("/entries/<entry_id>")

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, Field
 from ekinerja_common.auth import Principal
 from sqlalchemy import select
 
+from ekinerja_common import idempotency
 from ekinerja_common import preview
 from ekinerja_common.errors import NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.web import accepts, principal
@@ -219,6 +220,7 @@ def calendar_history(year: int):
 # -- imports and pushes -------------------------------------------------------------------------
 
 @bp.post("/attendance/import")
+@idempotency.idempotent
 def import_file():
     """Import a device file (CSV, format in the service README) as multipart field ``file`` or as
     a ``text/csv`` body (admin_bkd). All-or-nothing unless ``?partial=true``; every bad line is

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from ekinerja_common import clock
 from ekinerja_common.auth import Principal
-from ekinerja_common.errors import DomainError, Forbidden, Text, ValidationFailed
+from ekinerja_common.errors import Forbidden, Text, ValidationFailed
 from ekinerja_common.evidence import EvidenceStore
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import principal, validation_error
+from ekinerja_common.web import parse_body, principal, validation_error
 
 from . import domain
 from .orm import Evidence
@@ -78,13 +78,7 @@ def json_or_form(model: type[BaseModel]) -> BaseModel:
     """The body of an endpoint that takes JSON, or a multipart form when a file comes along."""
     if request.mimetype == "multipart/form-data":
         return form(model)
-    raw = request.get_json(silent=True)
-    if raw is None:
-        raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"), status=400)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc)
+    return parse_body(model, request.get_json(silent=True))
 
 
 def uploaded_file(required: bool = True) -> tuple[str, bytes] | None:

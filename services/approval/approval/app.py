@@ -23,7 +23,7 @@ from ekinerja_common.config import Settings
 from ekinerja_common.evidence import DEFAULT_MAX_BYTES, EvidenceStore
 from ekinerja_common.errors import FieldErrors, Text, ValidationFailed
 from ekinerja_common.web import accepts, create_base_app, principal
-from ekinerja_common import clock
+from ekinerja_common import clock, idempotency
 
 from . import domain, repository, services
 from .appeals_app import bp as appeals_bp
@@ -272,8 +272,8 @@ def get_entry(entry_id: str):
     me = caller_id()
     with runtime().session_factory() as s:
         item, history, escalation = services.visible_entry(s, entry_id, me)
-        employee = s.get(Employee, item.employee_id)
-        return {**item_json(item, employee and employee.name, employee and employee.nip, escalation),
+        person = s.get(Employee, item.employee_id)
+        return {**item_json(item, person and person.name, person and person.nip, escalation),
                 "decisions": [decision_json(d) for d in history]}
 
 
@@ -281,20 +281,21 @@ def _decide(entry_id: str, decision: str, reason: str | None = None):
     me = caller_id()
     with runtime().uow(g.request_id) as uow:
         item, record = services.decide(uow, entry_id, decision, me, reason, g.request_id)
-        employee = uow.session.get(Employee, item.employee_id)
+        person = uow.session.get(Employee, item.employee_id)
         escalation = repository.escalations_of(uow.session, [item.entry_id]).get(item.entry_id)
-        uow.commit()
-    return {**item_json(item, employee and employee.name, employee and employee.nip, escalation),
-            "decision": decision_json(record)}
+        return idempotency.commit(uow, {**item_json(item, person and person.name, person and person.nip, escalation),
+                                        "decision": decision_json(record)})
 
 
 @bp.post("/entries/<entry_id>/approve")
+@idempotency.idempotent
 def approve(entry_id: str):
     """Approve an entry (its supervisor on the entry's date); publishes activity.approved."""
     return _decide(entry_id, "approve")
 
 
 @bp.post("/entries/<entry_id>/reject")
+@idempotency.idempotent
 @accepts(ReasonIn)
 def reject(entry_id: str, body: ReasonIn):
     """Reject an entry with a mandatory reason; publishes activity.rejected."""
@@ -302,6 +303,7 @@ def reject(entry_id: str, body: ReasonIn):
 
 
 @bp.post("/entries/<entry_id>/return")
+@idempotency.idempotent
 @accepts(ReasonIn)
 def return_entry(entry_id: str, body: ReasonIn):
     """Return an entry for revision with a mandatory reason; publishes activity.returned."""
@@ -309,6 +311,7 @@ def return_entry(entry_id: str, body: ReasonIn):
 
 
 @bp.post("/decisions")
+@idempotency.idempotent
 @accepts(DecisionsIn)
 def decide_many(body: DecisionsIn):
     """One decision on up to 1,000 entries, all or nothing.
@@ -319,11 +322,11 @@ def decide_many(body: DecisionsIn):
     me = caller_id()
     with runtime().uow(g.request_id) as uow:
         decided = services.decide_many(uow, body.entry_ids, body.decision, me, body.reason, g.request_id)
-        uow.commit()
-    first = decided[0][1]
-    return {"decision": body.decision, "decided": len(decided), "decided_by": first.decided_by,
+        first = decided[0][1]
+        return idempotency.commit(uow, {
+            "decision": body.decision, "decided": len(decided), "decided_by": first.decided_by,
             "decided_at": services.iso_utc(first.decided_at),
-            "entries": [{"entry_id": i.entry_id, "status": i.status, "version": i.version} for i, _ in decided]}
+            "entries": [{"entry_id": i.entry_id, "status": i.status, "version": i.version} for i, _ in decided]})
 
 
 @bp.get("/reports/late-validations")

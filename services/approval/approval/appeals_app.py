@@ -10,6 +10,7 @@ from typing import Literal
 from flask import Blueprint, current_app, g, request, send_file
 from pydantic import Field
 
+from ekinerja_common import idempotency
 from ekinerja_common.errors import NotFound, Text, ValidationFailed
 from ekinerja_common.web import accepts, principal
 
@@ -134,6 +135,7 @@ def member_json(m: BoardMember, e: Employee | None, on: date) -> dict:
 # -- appeals --------------------------------------------------------------------------------------------
 
 @bp.post("/appeals")
+@idempotency.idempotent
 @accepts(AppealIn)
 def file_appeal(body: AppealIn):
     """File an appeal on own rejected entries (``entry_ids``) or on a month's rejections
@@ -149,8 +151,7 @@ def file_appeal(body: AppealIn):
         filed = appeals.file_appeals(uow, me, entry_ids=body.entry_ids,
                                      month=parse_month(body.month) if body.month else None,
                                      reasons=body.reasons, today=today(), request_id=g.request_id)
-        uow.commit()
-    return {"appeals": [appeal_json(a, {appeals.APPELLANT}) for a in filed]}, 201
+        return idempotency.commit(uow, {"appeals": [appeal_json(a, {appeals.APPELLANT}) for a in filed]}, 201)
 
 
 @bp.get("/appeals")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ekinerja_common.auth import ROLES, CallableKeySource, Principal, TokenVerifier
 from ekinerja_common.config import Settings
 from ekinerja_common.envelope import utcnow
+from ekinerja_common import idempotency
 from ekinerja_common import paging, preview
 from ekinerja_common.errors import DomainError, FieldErrors, Forbidden, NotFound, Text, Unauthorized, ValidationFailed
 from ekinerja_common.runtime import Runtime
@@ -441,6 +442,7 @@ def partial_mode() -> bool:
 
 
 @bp.post("/employees/import")
+@idempotency.idempotent
 def import_employees():
     """Register many employees, each optionally with a first placement, from CSV or XLSX (role
     admin_bkd; format in the service README). All or nothing: any bad row and nothing is stored,
@@ -458,6 +460,7 @@ def import_employees():
 
 
 @bp.post("/placements/import")
+@idempotency.idempotent
 def import_placements():
     """Place many registered employees (by NIP) in positions (by code) from CSV or XLSX (role
     admin_bkd). Rows apply in file order with the rules of a single placement. Same error

@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ekinerja_common.auth import ROLES
 from ekinerja_common.envelope import utcnow
+from ekinerja_common.idempotency import add_idempotency_table
 from ekinerja_common.outbox import add_messaging_tables
 
 
@@ -185,3 +186,4 @@ class AuditRecord(Base):
 
 
 add_messaging_tables(Base.metadata)
+add_idempotency_table(Base.metadata)

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from ekinerja_common.auth import Principal, TokenVerifier
 from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
+from ekinerja_common import idempotency
 from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
@@ -357,6 +358,7 @@ def uploaded_file() -> bytes:
 
 
 @bp.post("/duties/import")
+@idempotency.idempotent
 def import_duties():
     """Publish many duties from CSV or XLSX (role organisasi; columns position_code, description,
     output_unit, norma_waktu, yearly_volume). All or nothing: 422 import_invalid lists every

@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 from ekinerja_common.auth import TokenVerifier
 from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
+from ekinerja_common import idempotency
 from ekinerja_common import preview
 from ekinerja_common.errors import DomainError, Forbidden, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
-from ekinerja_common.web import accepts, create_base_app, principal, validation_error
+from ekinerja_common.web import accepts, create_base_app, parse_body, principal, validation_error
 from ekinerja_common import clock
 
-from . import domain, estimate, exports, reports, services
+from . import domain, estimate, exports, money, reports, services
 from .domain import Figures
 from .orm import Position, TppCorrection, TppLineRow, TppRun
 from .policy import TppPolicy
@@ -93,9 +94,9 @@ class PolicyIn(Strict):
 
 class SalaryIn(Strict):
     employee_id: str = Field(min_length=1, max_length=36)
-    salary: int = Field(ge=0)
+    salary: int = Field(ge=0, le=money.MAX_SALARY)
     # Omitted: the BPJS the salary slip deducted is taken as 1 % of min(salary, cap).
-    bpjs_already: int | None = Field(default=None, ge=0)
+    bpjs_already: int | None = Field(default=None, ge=0, le=money.MAX_SALARY)
 
 
 class SalariesIn(Strict):
@@ -172,14 +173,7 @@ def optional_body(model: type[BaseModel]) -> BaseModel:
     """A body that may be left out entirely; when given it must be valid."""
     if not request.get_data():
         return model()
-    raw = request.get_json(silent=True)
-    if raw is None:
-        raise DomainError("malformed_json", Text("Isi permintaan harus JSON yang valid", "The request body must be valid JSON"),
-                          status=400)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc)
+    return parse_body(model, request.get_json(silent=True))
 
 
 def file_response(data: bytes, fmt: str, filename: str) -> Response:
@@ -324,6 +318,7 @@ def revoke_sanction(sanction_id: str, body: RevokeIn):
 # --- runs --------------------------------------------------------------------------------------
 
 @bp.post("/runs/<int:year>/<int:month>/compute")
+@idempotency.idempotent
 def compute_run(year: int, month: int):
     """Compute every employee's TPP line for the month and the corrections of locked earlier months
     (role bpkad); replaces an open run's lines and corrections. 409 period_locked once locked."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.auth_store import add_auth_tables
+from ekinerja_common.idempotency import add_idempotency_table
 from ekinerja_common.outbox import add_messaging_tables
 
 
@@ -311,4 +312,5 @@ class AuditEntry(Base):
 
 
 add_messaging_tables(Base.metadata)
+add_idempotency_table(Base.metadata)
 add_auth_tables(Base.metadata)  # the last good JWKS and account revocations (auth_store)

@@ -14,6 +14,8 @@ from typing import Any
 from ekinerja_common import discipline
 from ekinerja_common.errors import FieldErrors
 
+from . import money
+
 KELAS = range(1, 18)
 # The discipline codes activity assigns (DOMAIN.md "Attendance and discipline"); the policy must
 # price every one of them. Other codes (leave, official travel, ...) may be listed too.
@@ -127,6 +129,9 @@ def parse(year: int, version: int, doc: dict[str, Any]) -> TppPolicy:
     cap = bpjs.get("cap")
     if not _whole(cap) or cap <= 0:
         errors.add("bpjs.cap", "Batas atas dasar BPJS harus rupiah bulat positif", "The BPJS cap must be positive whole rupiah")
+    elif cap > money.MAX_BPJS_CAP:
+        errors.add("bpjs.cap", f"Batas atas dasar BPJS paling banyak {money.rupiah(money.MAX_BPJS_CAP)}",
+                   f"The BPJS cap is at most {money.rupiah(money.MAX_BPJS_CAP)}")
     rule, brackets = _productivity(errors, doc.get("productivity"))
     deductions = _deductions(errors, doc.get("discipline_deductions_pct"))
     sanctions = doc.get("sanctions") if isinstance(doc.get("sanctions"), dict) else {}
@@ -168,6 +173,10 @@ def _base_amounts(errors: FieldErrors, raw: Any) -> dict[int, int]:
         if not _whole(value) or value <= 0:
             errors.add(f"base_amounts.{kelas}", f"Besaran TPP kelas {kelas} wajib diisi dengan rupiah bulat positif",
                        f"The base amount of kelas {kelas} must be positive whole rupiah")
+        elif value > money.MAX_TPP_BASE:
+            errors.add(f"base_amounts.{kelas}",
+                       f"Besaran TPP kelas {kelas} paling banyak {money.rupiah(money.MAX_TPP_BASE)} sebulan",
+                       f"The base amount of kelas {kelas} is at most {money.rupiah(money.MAX_TPP_BASE)} a month")
         else:
             out[kelas] = value
     return out

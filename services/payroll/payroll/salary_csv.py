@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 from ekinerja_common.errors import Text
 
-MAX_AMOUNT = 10**12 - 1
+from . import money
+
+MAX_AMOUNT = money.MAX_SALARY
 COLUMNS = {
     "nip": ("nip",),
     "salary": ("gaji_pokok", "salary", "gaji", "gapok"),
@@ -60,8 +62,7 @@ def parse_amount(raw: str) -> int | None:
     m = _AMOUNT.match(text)
     if not m:
         return None
-    value = int(re.sub(r"[.,]", "", m.group(1)))
-    return value if value <= MAX_AMOUNT else None
+    return int(re.sub(r"[.,]", "", m.group(1)))
 
 
 def normalize_nip(raw: str) -> str | None:
@@ -118,8 +119,14 @@ def parse(content: bytes) -> Parsed:
             if salary is None:
                 out.add(line, "salary", Text("Gaji pokok harus rupiah bulat (mis. 4000000 atau 4.000.000)",
                                              "The salary must be whole rupiah (e.g. 4000000 or 4.000.000)"))
+            elif salary > MAX_AMOUNT:
+                out.add(line, "salary", Text(f"Gaji pokok paling banyak {money.rupiah(MAX_AMOUNT)}",
+                                             f"The salary is at most {money.rupiah(MAX_AMOUNT)}"))
             already_raw = cell("bpjs_already").strip()
             already = parse_amount(already_raw) if already_raw else None
+            if already is not None and already > MAX_AMOUNT:
+                out.add(line, "bpjs_already", Text(f"Potongan BPJS paling banyak {money.rupiah(MAX_AMOUNT)}",
+                                                   f"The BPJS deducted is at most {money.rupiah(MAX_AMOUNT)}"))
             if already_raw and already is None:
                 out.add(line, "bpjs_already", Text("Potongan BPJS harus rupiah bulat atau kosong",
                                                    "The BPJS deducted must be whole rupiah or empty"))

@@ -289,3 +289,20 @@ def test_the_entry_list_carries_the_month_s_minutes_of_the_summary(client, keys,
     listed = client.get("/entries", headers=h).get_json()
     assert listed["minutes"] == client.get("/me/month", headers=h).get_json()["minutes"]
     assert listed["minutes"]["pending"] == sum(e["credited_minutes"] for e in listed["entries"]) > 0
+
+
+def test_schema_and_rule_errors_come_in_one_answer(client, keys, world, runtime, outbox):
+    """Issue 9 item 15: a body with a schema error (volume as text, description too long) and
+    rule errors (another position's duty, overlapping an entry already stored) is answered with
+    every one of them at once, not the schema's first and the rules' after a resubmit."""
+    assert submit(client, keys, world, start_time="08:00", end_time="09:00").status_code == 201
+    r = submit(client, keys, world, start_time="08:30", end_time="09:30", duty_id=world.other_duty_id,
+               volume="tiga", description="x" * 2001)
+    assert r.status_code == 422, r.get_json()
+    fields = r.get_json()["error"]["fields"]
+    assert {"volume", "description", "duty_id", "start_time"} <= fields.keys(), fields
+    assert "bertumpang tindih" in fields["start_time"]["message"]
+    assert entry_count(runtime) == 1 and len(outbox()) == 1
+    # A schema error alone stays what it was: no rule is invented from a stand-in value.
+    r = submit(client, keys, world, start_time="11:00", end_time="12:00", volume="tiga")
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"volume"}
