@@ -103,7 +103,7 @@ def load(dbs, parents, placements, people, questions):
         s.execute(insert(apv.ValidationItem), [{"entry_id": str(uuid.uuid4()), "employee_id": e, "date": d,
                                                 "status": "pending", "version": 1, "credited_minutes": 60,
                                                 "updated_at": now} for e, d in questions])
-        # The queue's read model, as migration 0004 fills it (the consumer's upkeep of it is
+        # The queue's read model, as migration 0005 fills it (the consumer's upkeep of it is
         # services/approval/tests/integration/test_queue_read_model.py).
         apv_queue_model.derive_all(s)
 

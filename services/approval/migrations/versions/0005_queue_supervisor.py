@@ -1,7 +1,7 @@
 """the queue's read model: each pending item's supervisor on its date (validation_items.supervisor_id)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01 15:00:00
 """
 from alembic import op
@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from ekinerja_common.migrating import offline
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 # Only adds (a nullable column, an index); older code leaves the column alone.
-compatible_with_code_from = "0003"
+compatible_with_code_from = "0004"
 
 
 def upgrade() -> None:
