@@ -86,7 +86,7 @@ class Consumer:
             seen = session.execute(select(self.processed.c.id).where(self.processed.c.id == env.id)).first()
             if seen:
                 return "duplicate"
-            return self._handle(session, env)
+            return self._apply_in(session, env)
 
     def apply_many(self, envs: list[Envelope]) -> list[str]:
         """Apply events in one transaction, each exactly once (``apply``'s outcomes, in order).
@@ -102,12 +102,12 @@ class Consumer:
                 seen.add(env.id)
                 token = request_id_var.set(env.correlation_id or env.id)
                 try:
-                    outcomes.append(self._handle(session, env))
+                    outcomes.append(self._apply_in(session, env))
                 finally:
                     request_id_var.reset(token)
         return outcomes
 
-    def _handle(self, session: Session, env: Envelope) -> str:
+    def _apply_in(self, session: Session, env: Envelope) -> str:
         """Run the event's handler in the session's transaction and record the event as processed."""
         handler = self.handlers.get(env.type)
         if handler is not None:
@@ -133,6 +133,12 @@ class Consumer:
         try:
             envs = [Envelope.from_json(body) for _, _, body in deliveries]
             outcomes = self.apply_many(envs)
+        except OperationalError as exc:
+            # The database is unreachable: as ``deliver`` does, one pause, all back to the queue.
+            log.warning("batch of %d: database unavailable (%s); requeued", len(deliveries), exc)
+            self.stopping.wait(1.0)
+            channel.basic_nack(deliveries[-1][0].delivery_tag, multiple=True, requeue=True)
+            return ["requeued"] * len(deliveries)
         except Exception as exc:  # noqa: BLE001 - whatever it was, one at a time decides per message
             log.info("batch of %d rolled back (%s); one at a time", len(deliveries), exc)
             return [self.deliver(channel, *d) for d in deliveries]
