@@ -95,6 +95,7 @@ class Consumer:
         with self.session_factory() as session, session.begin():
             seen = set(session.scalars(select(self.processed.c.id).where(
                 self.processed.c.id.in_([env.id for env in envs]))))
+            done = []
             for env in envs:
                 if env.id in seen:  # processed before, or earlier in this very batch
                     outcomes.append("duplicate")
@@ -102,13 +103,17 @@ class Consumer:
                 seen.add(env.id)
                 token = request_id_var.set(env.correlation_id or env.id)
                 try:
-                    outcomes.append(self._apply_in(session, env))
+                    outcomes.append(self._apply_in(session, env, record=False))
                 finally:
                     request_id_var.reset(token)
+                done.append({"id": env.id, "type": env.type, "processed_at": utcnow()})
+            if done:  # the batch's log in one statement
+                session.execute(insert(self.processed), done)
         return outcomes
 
-    def _apply_in(self, session: Session, env: Envelope) -> str:
-        """Run the event's handler in the session's transaction and record the event as processed."""
+    def _apply_in(self, session: Session, env: Envelope, record: bool = True) -> str:
+        """Run the event's handler in the session's transaction and (``record``) log the event as
+        processed."""
         handler = self.handlers.get(env.type)
         if handler is not None:
             try:
@@ -120,7 +125,8 @@ class Consumer:
             uow = UnitOfWork.joining(session, self.metadata, self.settings.service, env.correlation_id or env.id)
             bind_publisher(session, uow.publish)
             handler(uow, event)
-        session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
+        if record:
+            session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
         return "handled" if handler else "ignored"
 
     def deliver_batch(self, channel, deliveries: list[tuple]) -> list[str]:

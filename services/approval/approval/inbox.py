@@ -109,7 +109,12 @@ def _changed_row(session: Session, event: Event[ActivitySubmitted] | Event[Activ
     stored = session.get(ValidationItem, d.entry_id, with_for_update=True)
     if stored is not None and stored.status in domain.FINAL:
         return None, None
-    row = _newer_row(session, ValidationItem, d.entry_id, d.version, entry_id=d.entry_id)
+    # The row is locked and loaded already: no second round trip for what _newer_row decides.
+    if stored is None:
+        row = ValidationItem(entry_id=d.entry_id)
+        session.add(row)
+    else:
+        row = stored if stored.version < d.version else None
     withdrawal = event.type == "activity.withdrawn"
     # A first submission replaces nothing; every other change taken is confirmed (a withdrawal
     # even when it overtook its submission: activity waits for its word all the same).
