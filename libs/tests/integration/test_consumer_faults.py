@@ -85,8 +85,8 @@ def applied(engine, seen, duty_id):
 
 
 def record(seen):
-    def on_duty(session, env):
-        session.execute(insert(seen).values(duty_id=env.data["duty_id"], count=1))
+    def on_duty(uow, event):
+        uow.session.execute(insert(seen).values(duty_id=event.data.duty_id, count=1))
     return on_duty
 
 
@@ -108,10 +108,10 @@ def test_a_malformed_retry_header_goes_to_the_dead_letter_queue_and_the_queue_ke
     settings, engine, metadata, seen = receiver
     bad, good = envelope(1), envelope(2)
 
-    def handler(session, env):
-        if env.data["duty_id"] == "d1":
+    def handler(uow, event):
+        if event.data.duty_id == "d1":
             raise RuntimeError("a handler failure: the retry path reads the header")
-        record(seen)(session, env)
+        record(seen)(uow, event)
 
     send(settings, bad, headers={"x-retries": "two"})
     send(settings, good)
@@ -147,10 +147,10 @@ def test_dead_letters_are_replayed_after_the_fix_once_with_the_retry_counter_res
     settings, engine, metadata, seen = receiver
     fixed = threading.Event()
 
-    def handler(session, env):
+    def handler(uow, event):
         if not fixed.is_set():
             raise Unrecoverable("refers to a duty version never announced")
-        record(seen)(session, env)
+        record(seen)(uow, event)
 
     first, second = envelope(4), envelope(5)
     send(settings, first, headers={"x-retries": 1})
