@@ -49,6 +49,7 @@ from ekinerja_common.testing import TestKeys, fresh_database  # noqa: E402
 from approval.app import create_app  # noqa: E402
 from approval.inbox import HANDLERS  # noqa: E402
 from approval.orm import Employee, ValidationItem  # noqa: E402
+from approval import queue_model  # noqa: E402
 
 TEAM = 50
 DAYS = 22
@@ -116,6 +117,8 @@ class Seeder:
                                  "submitted_at": submitted, "updated_at": submitted})
         with self.runtime.engine.begin() as conn:
             conn.execute(insert(ValidationItem.__table__), rows)
+        with self.runtime.session_factory() as session, session.begin():
+            queue_model.derive_all(session)  # the queue's read model, as approval's consumer keeps it
         return head, staff
 
 

@@ -179,7 +179,7 @@ def main() -> None:
     rng = random.Random(args.seed)
 
     with fresh_database("bench_payroll") as url:
-        rt = build_runtime(Settings(service="payroll", database_url=url))
+        rt = build_runtime(Settings(service="payroll", database_url=url, db_statement_timeout_ms=0))
         rt.migrate()
         try:
             facts = load(rt, args.employees, args.records, args.late_changes, rng)

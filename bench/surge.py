@@ -432,6 +432,10 @@ def seed_office(stack: Stack, urls: dict[str, str], office: Office, admin: tuple
             c.execute(insert(ValidationItem.__table__), items[i:i + 20000])
     with act.begin() as c:
         c.execute(insert(MonthSummary.__table__), summaries)
+    from sqlalchemy.orm import Session
+    from approval import queue_model
+    with Session(appr) as session, session.begin():
+        queue_model.derive_all(session)  # the queue's read model, as approval's consumer keeps it
     for e in (act, appr):
         with e.connect() as c:
             c.execute(text("ANALYZE"))

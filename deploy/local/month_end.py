@@ -129,6 +129,9 @@ def load(base_url: str, database_urls: dict[str, str], admin: tuple[str, str], o
     ``per_day`` pending entries each, on the weekdays up to ``last_day`` (default: eight days
     ago, clear of what a test enters in the submission window)."""
     from activity.orm import Entry, MonthSummary
+    from sqlalchemy.orm import Session
+
+    from approval import queue_model
     from approval.orm import ValidationItem
 
     api = Api(base_url)
@@ -175,6 +178,8 @@ def load(base_url: str, database_urls: dict[str, str], admin: tuple[str, str], o
             conn.execute(insert(MonthSummary.__table__), summaries)
         with approval.begin() as conn:
             conn.execute(insert(ValidationItem.__table__), items)
+        with Session(approval) as session, session.begin():
+            queue_model.derive_all(session)  # the queue's read model, as the consumer keeps it
     finally:
         activity.dispose()
         approval.dispose()

@@ -23,7 +23,8 @@ class Settings:
     jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     jwt_issuer: str = "ekinerja-identity"
     jwt_audience: str = "ekinerja"
-    consumer_prefetch: int = 16
+    consumer_prefetch: int = 200
+    consumer_batch: int = 100  # deliveries committed in one transaction when the queue has them
     consumer_max_retries: int = 5
     retry_delay_ms: int = 1000
     relay_batch: int = 1000  # also the window of unconfirmed messages (relay.PipelinedChannel)
@@ -69,6 +70,7 @@ class Settings:
             jwt_audience=get("JWT_AUDIENCE", cls.jwt_audience),
             consumer_prefetch=int(get("CONSUMER_PREFETCH", str(cls.consumer_prefetch))),
             consumer_max_retries=int(get("CONSUMER_MAX_RETRIES", str(cls.consumer_max_retries))),
+            consumer_batch=int(get("CONSUMER_BATCH", str(cls.consumer_batch))),
             retry_delay_ms=int(get("RETRY_DELAY_MS", str(cls.retry_delay_ms))),
             relay_batch=int(get("RELAY_BATCH", str(cls.relay_batch))),
             relay_poll_seconds=float(get("RELAY_POLL_SECONDS", str(cls.relay_poll_seconds))),

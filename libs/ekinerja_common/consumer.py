@@ -1,7 +1,11 @@
 """The event consumer: a process per service that applies incoming events to its database.
 
 Each message is handled in one transaction that also records its id in ``processed_messages``;
-the message is acknowledged only after that commit. A redelivered message finds its id and is
+the message is acknowledged only after that commit. When the broker has handed over more
+messages than the one in hand (a backlog), up to ``consumer_batch`` of them are applied in one
+transaction and acknowledged together after its commit (``deliver_batch``); should anything in
+the batch fail, the batch is rolled back and its messages go through one at a time, so that
+retries and dead-lettering stay per message. A redelivered message finds its id and is
 acknowledged without effect. A handler that fails is retried after a delay (through the
 ``.retry`` queue) up to ``consumer_max_retries`` times, then dead-lettered to
 ``<service>.events.dead`` with ``x-death-reason`` (``retries_exhausted``, ``unrecoverable``,
@@ -78,23 +82,94 @@ class Consumer:
         """Apply one event exactly once. Returns ``handled``, ``duplicate`` or ``ignored``.
         Raises whatever the handler raises (the transaction is then rolled back), and
         Unrecoverable for data that does not fit its type's model (no retry would change it)."""
-        handler = self.handlers.get(env.type)
         with self.session_factory() as session, session.begin():
             seen = session.execute(select(self.processed.c.id).where(self.processed.c.id == env.id)).first()
             if seen:
                 return "duplicate"
-            if handler is not None:
+            return self._apply_in(session, env)
+
+    def apply_many(self, envs: list[Envelope]) -> list[str]:
+        """Apply events in one transaction, each exactly once (``apply``'s outcomes, in order).
+        Raises whatever a handler raises; then nothing of the batch is committed."""
+        outcomes: list[str] = []
+        with self.session_factory() as session, session.begin():
+            seen = set(session.scalars(select(self.processed.c.id).where(
+                self.processed.c.id.in_([env.id for env in envs]))))
+            done = []
+            for env in envs:
+                if env.id in seen:  # processed before, or earlier in this very batch
+                    outcomes.append("duplicate")
+                    continue
+                seen.add(env.id)
+                token = request_id_var.set(env.correlation_id or env.id)
                 try:
-                    event = events.parse(env)
-                except ValueError as exc:
-                    raise Unrecoverable(f"{env.type} data does not fit its catalogue model: {exc}") from exc
-                # A handler may publish: its events carry the incoming event's correlation id and
-                # commit with its effect, or not at all.
-                uow = UnitOfWork.joining(session, self.metadata, self.settings.service, env.correlation_id or env.id)
-                bind_publisher(session, uow.publish)
-                handler(uow, event)
+                    outcomes.append(self._apply_in(session, env, record=False))
+                finally:
+                    request_id_var.reset(token)
+                done.append({"id": env.id, "type": env.type, "processed_at": utcnow()})
+            if done:  # the batch's log in one statement
+                session.execute(insert(self.processed), done)
+        return outcomes
+
+    def _apply_in(self, session: Session, env: Envelope, record: bool = True) -> str:
+        """Run the event's handler in the session's transaction and (``record``) log the event as
+        processed."""
+        handler = self.handlers.get(env.type)
+        if handler is not None:
+            try:
+                event = events.parse(env)
+            except ValueError as exc:
+                raise Unrecoverable(f"{env.type} data does not fit its catalogue model: {exc}") from exc
+            # A handler may publish: its events carry the incoming event's correlation id and
+            # commit with its effect, or not at all.
+            uow = UnitOfWork.joining(session, self.metadata, self.settings.service, env.correlation_id or env.id)
+            bind_publisher(session, uow.publish)
+            handler(uow, event)
+        if record:
             session.execute(insert(self.processed).values(id=env.id, type=env.type, processed_at=utcnow()))
         return "handled" if handler else "ignored"
+
+    def deliver_batch(self, channel, deliveries: list[tuple]) -> list[str]:
+        """Handle several deliveries ``(method, props, body)`` in one transaction, then ack them
+        all at once (never before the commit). Any failure — a handler's, the database's, a
+        malformed message — rolls the batch back and sends each through ``deliver`` on its own."""
+        if len(deliveries) == 1:
+            return [self.deliver(channel, *deliveries[0])]
+        start = time.perf_counter()
+        try:
+            envs = [Envelope.from_json(body) for _, _, body in deliveries]
+            outcomes = self.apply_many(envs)
+        except OperationalError as exc:
+            # The database is unreachable: as ``deliver`` does, one pause, all back to the queue.
+            log.warning("batch of %d: database unavailable (%s); requeued", len(deliveries), exc)
+            self.stopping.wait(1.0)
+            channel.basic_nack(deliveries[-1][0].delivery_tag, multiple=True, requeue=True)
+            return ["requeued"] * len(deliveries)
+        except Exception as exc:  # noqa: BLE001 - whatever it was, one at a time decides per message
+            log.info("batch of %d rolled back (%s); one at a time", len(deliveries), exc)
+            return [self.deliver(channel, *d) for d in deliveries]
+        # Earlier deliveries of this channel are all acked or nacked: multiple acks exactly these.
+        channel.basic_ack(deliveries[-1][0].delivery_tag, multiple=True)
+        elapsed = (time.perf_counter() - start) / len(deliveries)
+        for env, outcome in zip(envs, outcomes):
+            DURATION.labels(self.settings.service, env.type).observe(elapsed)
+            HANDLED.labels(self.settings.service, env.type, outcome).inc()
+            if outcome == "handled":
+                self._observe_lag(env)
+        return outcomes
+
+    def deliver_waiting(self, channel, method, props, body: bytes) -> list[str]:
+        """Handle this delivery together with those the broker already handed over (up to
+        ``consumer_batch``), without waiting for more."""
+        deliveries = [(method, props, body)]
+        waiting = min(channel.get_waiting_message_count(), self.settings.consumer_batch - 1)
+        consuming = channel.consume(self.names["queue"], inactivity_timeout=0.5)
+        for _ in range(waiting):
+            more = next(consuming)
+            if more[0] is None:
+                break
+            deliveries.append(more)
+        return self.deliver_batch(channel, deliveries)
 
     def deliver(self, channel, method, props, body: bytes) -> str:
         """Handle one delivery and ack/retry/dead-letter it. Returns the outcome. Never raises
@@ -221,7 +296,7 @@ class Consumer:
                             break
                         if method is None:
                             continue
-                        self.deliver(channel, method, props, body)
+                        self.deliver_waiting(channel, method, props, body)
                     # Unacked prefetched messages go back to the queue for the next consumer.
                     channel.cancel()
                 finally:

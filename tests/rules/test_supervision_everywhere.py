@@ -9,7 +9,7 @@ its own real PostgreSQL database:
   ``team.members`` (who is on a supervisor's team month);
 - approval: ``repository.supervisors_for`` (who decides), ``repository.lines_for`` (escalations,
   the first level of appeals), the escalation job's stored rows, and ``repository.queue_for``,
-  whose recursive-CTE SQL picks the candidates of a supervisor's queue.
+  which reads the supervisor stored with each pending item (``queue_model``).
 
 First the shared table of cases (``supervision_cases.CASES``), then random org charts with Plt
 holders, vacancies, overlapping placements and missing position rows (hypothesis).
@@ -34,6 +34,7 @@ import activity.repository as act_repo
 import activity.runtime
 import activity.team as act_team
 import approval.orm as apv
+import approval.queue_model as apv_queue_model
 import approval.repository as apv_repo
 import approval.runtime
 import approval.services as apv_services
@@ -102,6 +103,9 @@ def load(dbs, parents, placements, people, questions):
         s.execute(insert(apv.ValidationItem), [{"entry_id": str(uuid.uuid4()), "employee_id": e, "date": d,
                                                 "status": "pending", "version": 1, "credited_minutes": 60,
                                                 "updated_at": now} for e, d in questions])
+        # The queue's read model, as migration 0005 fills it (the consumer's upkeep of it is
+        # services/approval/tests/integration/test_queue_read_model.py).
+        apv_queue_model.derive_all(s)
 
 
 def answers_everywhere(dbs, questions, people):

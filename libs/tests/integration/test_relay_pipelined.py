@@ -184,12 +184,12 @@ def test_a_broker_lost_mid_window_costs_duplicates_never_a_lost_event(own_broker
         r_settings = Settings(service="activity", database_url=r_url, queue_prefix=prefix, amqp_url=own_broker.url)
 
         def on_duty(uow, event):
-            session = uow.session
-            row = session.execute(select(seen.c.count).where(seen.c.duty_id == event.data.duty_id)).scalar()
+            duty_id = event.data.duty_id
+            row = uow.session.execute(select(seen.c.count).where(seen.c.duty_id == duty_id)).scalar()
             if row is None:
-                session.execute(insert(seen).values(duty_id=event.data.duty_id, count=1))
+                uow.session.execute(insert(seen).values(duty_id=duty_id, count=1))
             else:
-                session.execute(seen.update().where(seen.c.duty_id == event.data.duty_id).values(count=row + 1))
+                uow.session.execute(seen.update().where(seen.c.duty_id == duty_id).values(count=row + 1))
 
         consumer = Consumer(r_settings, make_session_factory(r_engine), metadata, {"duty.published": on_duty})
         t = threading.Thread(target=consumer.run, daemon=True)

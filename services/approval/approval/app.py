@@ -6,7 +6,6 @@ Appeals and the board live in :mod:`approval.appeals_app`."""
 from __future__ import annotations
 
 import base64
-import bisect
 import dataclasses
 import json
 import os
@@ -158,56 +157,69 @@ def decode_cursor(raw: str) -> QueueKey:
                                                "Invalid page cursor; start again from the first page")})
 
 
-def people_json(rows: list[QueueRow], minutes: dict[tuple[str, int, int], int]) -> list[dict]:
-    """Per person of the (date-filtered) queue: what waits, since when, and per month the pending
-    and the month-to-date approved minutes — what a supervisor needs to pick whom to validate,
-    or to approve a person's whole month, without loading their entries."""
+def people_of(months: list[repository.PersonMonth]) -> list[dict]:
+    """``people`` of a queue page — per person of the (date-filtered) queue: what waits, since
+    when, and per month the pending and the month-to-date approved minutes, what a supervisor
+    needs to pick whom to validate or to approve a person's whole month without loading their
+    entries — from the queue counted per person and month (people in queue order)."""
     people: dict[str, dict] = {}
-    months: dict[tuple[str, str], dict] = {}
-    for r in rows:
-        item = r.item
-        p = people.get(item.employee_id)
+    for pm in months:
+        p = people.get(pm.employee_id)
         if p is None:
-            p = people[item.employee_id] = {
-                "employee_id": item.employee_id, "employee_name": r.employee_name, "nip": r.nip, "pending_entries": 0,
-                "pending_minutes": 0, "escalated_entries": 0, "oldest_date": item.date.isoformat(), "months": []}
-        p["pending_entries"] += 1
-        p["pending_minutes"] += item.credited_minutes or 0
-        p["escalated_entries"] += r.escalation is not None
-        p["oldest_date"] = min(p["oldest_date"], item.date.isoformat())
-        month = item.date.isoformat()[:7]
-        m = months.get((item.employee_id, month))
-        if m is None:
-            y, mo = item.date.year, item.date.month
-            m = months[(item.employee_id, month)] = {"month": month, "pending_entries": 0, "pending_minutes": 0,
-                                                     "approved_minutes": minutes.get((item.employee_id, y, mo), 0)}
-            p["months"].append(m)
-        m["pending_entries"] += 1
-        m["pending_minutes"] += item.credited_minutes or 0
-    for p in people.values():
-        p["months"].sort(key=lambda m: m["month"])
+            p = people[pm.employee_id] = {
+                "employee_id": pm.employee_id, "employee_name": pm.employee_name, "nip": pm.nip, "pending_entries": 0,
+                "pending_minutes": 0, "escalated_entries": 0, "oldest_date": pm.oldest.isoformat(), "months": []}
+        p["pending_entries"] += pm.entries
+        p["pending_minutes"] += pm.minutes
+        p["escalated_entries"] += pm.escalated
+        p["oldest_date"] = min(p["oldest_date"], pm.oldest.isoformat())
+        p["months"].append({"month": f"{pm.year:04d}-{pm.month:02d}", "pending_entries": pm.entries,
+                            "pending_minutes": pm.minutes, "approved_minutes": 0})
     return list(people.values())
 
 
 def queue_page(s, me: str, q: QueueQuery, flt: QueueFilter) -> dict:
     """One page of the queue (``limit`` items after ``cursor``), the totals of the whole filtered
-    queue and its people. ``people`` leaves the person filter out (the list to pick from)."""
+    queue and its people. ``people`` leaves the person filter out (the list to pick from).
+
+    The queue is counted per person and month first (one GROUP BY); the page then reads only the
+    items of the people it spans, from the person the cursor names on."""
     after = decode_cursor(q.cursor) if q.cursor else None
-    everyone = repository.queue_view(s, me, dataclasses.replace(flt, employee_id=None))
-    rows = [r for r in everyone if flt.employee_id is None or r.item.employee_id == flt.employee_id]
-    start = bisect.bisect_right([repository.queue_key(r) for r in rows], after) if after is not None else 0
     limit = q.limit or 50
-    page = rows[start:start + limit]
-    more = start + limit < len(rows)
-    minutes = repository.approved_minutes(s, {(r.item.employee_id, r.item.date.year, r.item.date.month) for r in everyone})
+    months = repository.queue_months(s, me, dataclasses.replace(flt, employee_id=None))
+    minutes = repository.approved_minutes(s, {(pm.employee_id, pm.year, pm.month) for pm in months})
+    people = people_of(months)
+    for p in people:
+        for m in p["months"]:
+            y, mo = parse_month(m["month"])
+            m["approved_minutes"] = minutes.get((p["employee_id"], y, mo), 0)
+    chosen = [p for p in people if flt.employee_id is None or p["employee_id"] == flt.employee_id]
+    # People wholly before the cursor are skipped; then as many as the page (and one more item) needs.
+    ahead = [p for p in chosen
+             if after is None or repository.person_key(p["employee_name"], p["employee_id"]) >= after[:3]]
+    span, count = [], 0
+    for n, p in enumerate(ahead):
+        if count > limit:
+            break
+        span.append(p["employee_id"])
+        # The cursor's own person may be mostly behind it: it counts for nothing, the next people
+        # make up the page (and one item more, to know whether another page follows).
+        if not (n == 0 and after is not None and p["employee_id"] == after[2]):
+            count += p["pending_entries"]
+    rows = repository.queue_rows_of(s, me, flt, span) if span else []
+    if after is not None:
+        rows = [r for r in rows if repository.queue_key(r) > after]
+    page = rows[:limit]
+    more = len(rows) > limit or len(span) < len(ahead)
     return {
         "items": [item_json(r.item, r.employee_name, r.nip, r.escalation) for r in page],
-        "total": len(rows),
+        "total": sum(p["pending_entries"] for p in chosen),
         "next_cursor": encode_cursor(repository.queue_key(page[-1])) if more and page else None,
-        "totals": {"entries": len(rows), "minutes": sum(r.item.credited_minutes or 0 for r in rows),
-                   "people": len({r.item.employee_id for r in rows}),
-                   "escalated": sum(r.escalation is not None for r in rows)},
-        "people": people_json(everyone, minutes),
+        "totals": {"entries": sum(p["pending_entries"] for p in chosen),
+                   "minutes": sum(p["pending_minutes"] for p in chosen),
+                   "people": len(chosen),
+                   "escalated": sum(p["escalated_entries"] for p in chosen)},
+        "people": people,
     }
 
 

@@ -14,7 +14,7 @@ from ekinerja_common.events import (ActivitySubmitted, ActivityWithdrawn, Change
                                     PeriodLocked, PlacementData, PositionData)
 from ekinerja_common.uow import UnitOfWork
 
-from . import domain, repository
+from . import domain, queue_model, repository
 from .orm import Employee, LockedPeriod, Placement, Position, ValidationItem
 
 Row = TypeVar("Row", Employee, Position, Placement, ValidationItem)
@@ -50,6 +50,7 @@ def on_position(uow: UnitOfWork, event: Event[PositionData]) -> None:
     row = _newer_row(uow.session, Position, d.position_id, d.version, position_id=d.position_id)
     if row is None:
         return
+    moved = row.version is None or row.parent_id != d.parent_id
     row.code = d.code
     row.name = d.name
     row.kind = d.kind
@@ -58,6 +59,9 @@ def on_position(uow: UnitOfWork, event: Event[PositionData]) -> None:
     row.unit_id = d.unit_id
     row.factor = d.factor
     row.version = d.version
+    if moved:
+        # New, or moved: every supervisor walk through it may end elsewhere (the queue's read model).
+        queue_model.position_moved(uow.session, row.position_id)
 
 
 def on_employee_placed(uow: UnitOfWork, event: Event[PlacementData]) -> None:
@@ -65,12 +69,15 @@ def on_employee_placed(uow: UnitOfWork, event: Event[PlacementData]) -> None:
     row = _newer_row(uow.session, Placement, d.placement_id, d.version, placement_id=d.placement_id)
     if row is None:
         return
+    # The queue's read model: the items the placement affected as it was, and as it is now.
+    queue_model.placement_changing(uow.session, row.employee_id, row.position_id, row.start_date, row.end_date)
     row.employee_id = d.employee_id
     row.position_id = d.position_id
     row.start_date = d.start_date
     row.end_date = d.end_date
     row.kind = d.kind
     row.version = d.version
+    queue_model.placement_changing(uow.session, row.employee_id, row.position_id, row.start_date, row.end_date)
 
 
 def _occurred_at(event: Event) -> datetime:
@@ -102,7 +109,12 @@ def _changed_row(session: Session, event: Event[ActivitySubmitted] | Event[Activ
     stored = session.get(ValidationItem, d.entry_id, with_for_update=True)
     if stored is not None and stored.status in domain.FINAL:
         return None, None
-    row = _newer_row(session, ValidationItem, d.entry_id, d.version, entry_id=d.entry_id)
+    # The row is locked and loaded already: no second round trip for what _newer_row decides.
+    if stored is None:
+        row = ValidationItem(entry_id=d.entry_id)
+        session.add(row)
+    else:
+        row = stored if stored.version < d.version else None
     withdrawal = event.type == "activity.withdrawn"
     # A first submission replaces nothing; every other change taken is confirmed (a withdrawal
     # even when it overtook its submission: activity waits for its word all the same).
@@ -132,6 +144,7 @@ def on_activity_submitted(uow: UnitOfWork, event: Event[ActivitySubmitted]) -> N
     row.status = domain.PENDING
     row.version = d.version
     row.submitted_at = _occurred_at(event)
+    queue_model.item_submitted(uow.session, row.entry_id)
     if confirmation:
         uow.publish("activity.change_accepted", confirmation)
 

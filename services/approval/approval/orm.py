@@ -82,7 +82,11 @@ class ValidationItem(Base):
     __tablename__ = "validation_items"
     __table_args__ = (
         Index("ix_items_status_employee_date", "status", "employee_id", "date"),
-        Index("ix_items_status_date", "status", "date"),  # the queue's hop over pending days
+        Index("ix_items_status_date", "status", "date"),
+        # A supervisor's queue page: their pending items, person by person, in date order.
+        # The minutes ride along so that the queue's totals are counted from the index alone.
+        Index("ix_items_supervisor_queue", "supervisor_id", "status", "employee_id", "date", "start_time", "entry_id",
+              postgresql_include=["credited_minutes"]),
     )
     entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     employee_id: Mapped[str] = mapped_column(String(36))
@@ -99,6 +103,9 @@ class ValidationItem(Base):
     version: Mapped[int] = mapped_column(Integer)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # Who supervises the employee on the item's date, while the item is pending (the queue's read
+    # model, kept by approval.queue_model; meaningless once decided or withdrawn).
+    supervisor_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class Decision(Base):

@@ -1,8 +1,8 @@
 """Queries behind supervisor resolution, the queue and the counters. Who supervises whom is the
 rule every service shares (``ekinerja_common.supervision``), loaded by the shared loader
-(``supervision_queries``) from approval's read models as they are now, so a late placement or
-position event corrects every queue without any re-computation. The queue's own SQL (``_reach``)
-only narrows the candidates; the shared rule decides."""
+(``supervision_queries``) from approval's read models as they are now. The queue reads the rule's
+answer stored with each pending item (``supervisor_id``, kept by ``queue_model`` in the
+transaction of every event that can change it), so a page is an index read."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Iterable, Mapping
 
-from sqlalchemy import ColumnElement, Row, Table, and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ekinerja_common import supervision_queries
 
@@ -25,10 +25,6 @@ FACTS = supervision_queries.ReadModel(
     post_id=Position.position_id, parent_id=Position.parent_id)
 
 in_ids = supervision_queries.in_ids
-
-
-def _active_on(placement, day) -> ColumnElement[bool]:
-    return and_(placement.start_date <= day, or_(placement.end_date.is_(None), placement.end_date >= day))
 
 
 def supervisor_of(session: Session, employee_id: str, on: date) -> str | None:
@@ -80,42 +76,6 @@ class QueueFilter:
 NO_FILTER = QueueFilter()
 
 
-def _pending_days(caller_id: str, flt: QueueFilter):
-    """Days that have pending entries and on which the caller holds a post. The distinct days
-    are found by hopping along the (status, date) index, one probe per day, instead of reading
-    every pending entry of the regency (a loose index scan)."""
-    item, mine = aliased(ValidationItem), aliased(Placement)
-    bounds = [item.date >= flt.first] if flt.first is not None else []
-    if flt.last is not None:
-        bounds.append(item.date <= flt.last)
-    first = select(func.min(item.date)).where(item.status == domain.PENDING, *bounds).scalar_subquery()
-    days = select(first.label("day")).cte("pending_days", recursive=True)
-    following = (select(func.min(item.date)).where(item.status == domain.PENDING, item.date > days.c.day, *bounds)
-                 .scalar_subquery())
-    days = days.union_all(select(following).where(days.c.day.is_not(None)))
-    on_duty = exists().where(mine.employee_id == caller_id, _active_on(mine, days.c.day))
-    return select(days.c.day).where(days.c.day.is_not(None), on_duty).cte("days")
-
-
-def _reach(caller_id: str, flt: QueueFilter):
-    """(position, day) pairs where someone the caller may supervise on that day can sit: the
-    caller's own posts, their children, and further down only below a post vacant that day
-    (a held post stops the walk up, so whoever sits below it belongs to its holder).
-
-    A superset (the caller may be a Plt of a post that has a definitive holder): the domain rule
-    sifts it."""
-    days, post, held, below = _pending_days(caller_id, flt), aliased(Placement), aliased(Placement), aliased(Position)
-    reach = (select(post.position_id, days.c.day, literal(True).label("own_post"))
-             .join(days, _active_on(post, days.c.day)).where(post.employee_id == caller_id)
-             .cte("reach", recursive=True))
-    vacant = ~exists().where(held.position_id == reach.c.position_id, _active_on(held, reach.c.day))
-    return reach.union(
-        select(below.position_id, reach.c.day, literal(False))
-        .join(reach, below.parent_id == reach.c.position_id)
-        .where(or_(reach.c.own_post, vacant))
-    )
-
-
 _MIDNIGHT = time(0, 0)
 
 QUEUE_ORDER = (Employee.name.nulls_last(), ValidationItem.employee_id, ValidationItem.date, ValidationItem.start_time,
@@ -165,36 +125,85 @@ def _queue_select():
             .outerjoin(Escalation, and_(Escalation.entry_id == ValidationItem.entry_id, Escalation.level == 1)))
 
 
-def _candidates(session: Session, caller_id: str, flt: QueueFilter) -> list[QueueRow]:
-    """Pending entries of people placed (in any capacity: a Plt of the post above may be skipped
-    past) at a reachable position on the entry's day, with the employee's name and NIP and the
-    entry's escalation, if any."""
-    reach, placed = _reach(caller_id, flt), aliased(Placement)
-    person = [placed.employee_id == flt.employee_id] if flt.employee_id is not None else []
-    pairs = {(employee_id, day) for employee_id, day in session.execute(
-        select(placed.employee_id, reach.c.day).distinct()
-        .join(reach, and_(reach.c.position_id == placed.position_id, _active_on(placed, reach.c.day)))
-        .where(placed.employee_id != caller_id, *person)
-    )}
-    if not pairs:
-        return []
-    rows = session.execute(
-        _queue_select()
-        .where(ValidationItem.status == domain.PENDING, in_ids(session, ValidationItem.employee_id, {e for e, _ in pairs}),
-               *flt.on_items(ValidationItem))
-        .order_by(*QUEUE_ORDER)
-    )
-    return [_queue_row(r) for r in rows if (r.employee_id, r.date) in pairs]
-
-
 def queue_for(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -> list[QueueRow]:
     """Pending items of everyone ``caller_id`` supervises on each item's date, ordered by
-    employee, date and start time."""
-    rows = _candidates(session, caller_id, flt)
-    if not rows:
-        return []
-    supervisors = supervisors_for(session, {(r.item.employee_id, r.item.date) for r in rows})
-    return [r for r in rows if supervisors[(r.item.employee_id, r.item.date)] == caller_id]
+    employee, date and start time: the items whose stored supervisor (the shared rule's answer,
+    kept by ``queue_model``) is the caller, read through their index."""
+    rows = session.execute(
+        _queue_select()
+        .where(ValidationItem.supervisor_id == caller_id, ValidationItem.status == domain.PENDING,
+               *flt.on_items(ValidationItem))
+        .order_by(*QUEUE_ORDER))
+    return [_queue_row(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMonth:
+    """One person's pending part of a queue in one month (a GROUP BY row)."""
+
+    employee_id: str
+    employee_name: str | None
+    nip: str | None
+    year: int
+    month: int
+    entries: int
+    minutes: int
+    escalated: int
+    oldest: date
+
+
+def person_key(employee_name: str | None, employee_id: str) -> tuple[bool, str, str]:
+    """A person's place in the queue: the first three parts of ``queue_key``."""
+    return (employee_name is None, (employee_name or "").casefold(), employee_id)
+
+
+def _month_counts(session: Session, caller_id: str, flt: QueueFilter, escalated: bool) -> list[Row]:
+    """Per (employee, year, month): entries, minutes, escalated entries, oldest date — of the items
+    the caller supervises, or (``escalated``) of those the deadline sent up to the caller that they
+    do not supervise (so no item counts twice). Each part is one index range, aggregated before
+    the names are joined."""
+    item = ValidationItem
+    year, month = func.extract("year", item.date).label("y"), func.extract("month", item.date).label("m")
+    counts = (select(item.employee_id, year, month, func.count().label("n"),
+                     func.coalesce(func.sum(func.coalesce(item.credited_minutes, 0)), 0).label("minutes"),
+                     func.count(Escalation.id).label("escalated"), func.min(item.date).label("oldest"))
+              .where(item.status == domain.PENDING, *flt.on_items(item))
+              .group_by(item.employee_id, year, month))
+    if escalated:
+        counts = (counts.join(Escalation, and_(Escalation.entry_id == item.entry_id, Escalation.level == 1))
+                  .where(Escalation.escalated_to == caller_id, item.employee_id != caller_id,
+                         or_(item.supervisor_id.is_(None), item.supervisor_id != caller_id)))
+    else:
+        counts = (counts.outerjoin(Escalation, and_(Escalation.entry_id == item.entry_id, Escalation.level == 1))
+                  .where(item.supervisor_id == caller_id))
+    counts = counts.subquery()
+    return session.execute(select(counts, Employee.name, Employee.nip)
+                           .outerjoin(Employee, Employee.employee_id == counts.c.employee_id)).all()
+
+
+def queue_months(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -> list[PersonMonth]:
+    """The caller's queue (as ``queue_view``) counted per person and month, people in queue order."""
+    found: dict[tuple[str, int, int], PersonMonth] = {}
+    for escalated in (False, True):
+        for r in _month_counts(session, caller_id, flt, escalated):
+            key = (r.employee_id, int(r.y), int(r.m))
+            pm = PersonMonth(r.employee_id, r.name, r.nip, key[1], key[2], r.n, int(r.minutes), r.escalated, r.oldest)
+            seen = found.get(key)
+            found[key] = pm if seen is None else PersonMonth(
+                pm.employee_id, pm.employee_name, pm.nip, pm.year, pm.month, seen.entries + pm.entries,
+                seen.minutes + pm.minutes, seen.escalated + pm.escalated, min(seen.oldest, pm.oldest))
+    return sorted(found.values(), key=lambda p: (person_key(p.employee_name, p.employee_id), p.year, p.month))
+
+
+def queue_rows_of(session: Session, caller_id: str, flt: QueueFilter, employee_ids: Iterable[str]) -> list[QueueRow]:
+    """The caller's queue items (as ``queue_view``) of these people, in queue order: the pending
+    items of a page's few people, those the caller supervises or that were escalated to them."""
+    rows = session.execute(_queue_select().where(
+        ValidationItem.status == domain.PENDING, in_ids(session, ValidationItem.employee_id, set(employee_ids)),
+        or_(ValidationItem.supervisor_id == caller_id,
+            and_(Escalation.escalated_to == caller_id, ValidationItem.employee_id != caller_id)),
+        *flt.on_items(ValidationItem)))
+    return sorted((_queue_row(r) for r in rows), key=queue_key)
 
 
 def queue_view(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -> list[QueueRow]:
@@ -233,14 +242,15 @@ def escalations_of(session: Session, entry_ids: Iterable[str]) -> dict[str, Esca
 
 
 def approved_minutes(session: Session, keys: Iterable[tuple[str, int, int]]) -> dict[tuple[str, int, int], int]:
-    """Month-to-date approved minutes of each (employee, year, month), read from the counter."""
+    """Month-to-date approved minutes of each (employee, year, month), read from the counter (by
+    employee, one array parameter: the same prepared statement whatever the number of keys)."""
     wanted = set(keys)
     if not wanted:
         return {}
     rows = session.execute(select(MonthlyMinutes.employee_id, MonthlyMinutes.year, MonthlyMinutes.month,
                                   MonthlyMinutes.approved_minutes)
-                           .where(tuple_(MonthlyMinutes.employee_id, MonthlyMinutes.year, MonthlyMinutes.month).in_(wanted)))
-    return {(e, y, m): minutes for e, y, m, minutes in rows}
+                           .where(in_ids(session, MonthlyMinutes.employee_id, {e for e, _, _ in wanted})))
+    return {(e, y, m): minutes for e, y, m, minutes in rows if (e, y, m) in wanted}
 
 
 # -- counters --------------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""Benchmark: one page of the supervisor's queue (GET /queue?limit=50), the read model against the
+code it replaced, in the same process, database and minute.
+
+    .venv/bin/python bench/queue_page.py [--before main] [--repeat 15] [--noise-teams 10]
+
+A fresh PostgreSQL database (EKINERJA_TEST_PG), migrated by the real migrations, seeded like
+bench/approval_bulk.py: a head of bidang over 50 people with 22 × 3 pending entries each (3,300),
+beside ``--noise-teams`` other bidang of the same size. Then, interleaved:
+
+* ``page_after``: the first page and a page from the middle (cursor), through the real Flask app
+  in process (test client: no network, no gunicorn) — the read model (``validation_items.
+  supervisor_id``, one GROUP BY and the page's people);
+* ``page_before``: the same two pages computed by the queue code of git revision ``--before``
+  (its ``repository.py`` and ``app.queue_page`` loaded from git, run on the same database),
+  serialised to JSON the same way;
+* ``bare_json``: a bare Flask app in process answering constant JSON (the in-process (a)).
+
+Before timing, the two answers are compared (same JSON, both pages): the bench refuses to report
+a speed-up of a different answer. Results: stdout and bench/results/queue_page.json.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from approval_bulk import DAYS, PER_DAY, TEAM, Seeder, working_days  # noqa: E402
+
+from flask import Flask  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from approval.app import create_app  # noqa: E402
+from ekinerja_common.config import Settings  # noqa: E402
+from ekinerja_common.testing import TestKeys, fresh_database  # noqa: E402
+
+
+def module_from_git(rev: str, path: str, name: str):
+    """A module of package ``approval`` from another revision's source, executed here."""
+    source = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:{path}"], check=True, capture_output=True,
+                            text=True).stdout
+    spec = importlib.util.spec_from_loader(f"approval.{name}", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "approval"
+    sys.modules[module.__name__] = module
+    exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--before", default="main", help="git revision whose queue code is the 'before'")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--noise-teams", type=int, default=10)
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "queue_page.json"))
+    args = parser.parse_args()
+
+    old_repo = module_from_git(args.before, "services/approval/approval/repository.py", "_repository_before")
+    old_app = module_from_git(args.before, "services/approval/approval/app.py", "_app_before")
+    old_app.repository = old_repo  # its queue_page reads through the old queries
+    assert hasattr(old_repo, "_reach"), f"{args.before} has no recursive-CTE queue: not a 'before'"
+
+    load_before = os.getloadavg()
+    keys = TestKeys()
+    with fresh_database("bench_queue_page") as url:
+        app = create_app(Settings(service="approval", database_url=url, log_level="WARNING"), keys.verifier)
+        rt = app.extensions["runtime"]
+        rt.migrate()
+        seeder = Seeder(rt)
+        days = working_days(2026, 10, DAYS)
+        top = str(uuid.uuid4())
+        seeder.position(top, "KADIS", None)
+        seeder.person(str(uuid.uuid4()), "Kepala Dinas", top)
+        boss, _staff = seeder.team(top, "A", days)
+        for n in range(args.noise_teams):
+            seeder.team(top, f"N{n}", days)
+        with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+            pending_total = conn.execute(text("SELECT count(*) FROM validation_items WHERE status = 'pending'")).scalar()
+            pg_version = conn.execute(text("SHOW server_version")).scalar()
+
+        client = app.test_client()
+        headers = keys.headers(boss, "pegawai")
+
+        def after(cursor=None) -> dict:
+            r = client.get("/queue", headers=headers, query_string={"limit": 50, **({"cursor": cursor} if cursor else {})})
+            assert r.status_code == 200, r.get_data(as_text=True)[:300]
+            return r.get_json()
+
+        def before(cursor=None) -> dict:
+            q = old_app.QueueQuery.model_validate({"limit": 50, **({"cursor": cursor} if cursor else {})})
+            with rt.session_factory() as s:
+                body = old_app.queue_page(s, boss, q, old_app.queue_filter(q))
+            return json.loads(json.dumps(body))  # serialised, as Flask would
+
+        first = after()
+        assert first["total"] == TEAM * DAYS * PER_DAY, first["total"]
+        middle = first
+        for _ in range(30):  # page 31 of 66
+            middle = after(middle["next_cursor"])
+        cursor = middle["next_cursor"]
+        assert before() == first and before(cursor) == after(cursor), "before and after answer differently"
+
+        bare = Flask("bare")
+        bare.get("/")(lambda: {"status": "ok", "items": []})
+        bare_client = bare.test_client()
+
+        def bare_json():
+            assert bare_client.get("/").status_code == 200
+
+        def timed(fn, *a) -> float:
+            start = time.perf_counter()
+            fn(*a)
+            return time.perf_counter() - start
+
+        runs: dict[str, list[float]] = {k: [] for k in ("after_first", "after_middle", "before_first", "before_middle",
+                                                         "bare_json")}
+        for _ in range(args.repeat):
+            runs["after_first"].append(timed(after))
+            runs["before_first"].append(timed(before))
+            runs["after_middle"].append(timed(after, cursor))
+            runs["before_middle"].append(timed(before, cursor))
+            runs["bare_json"].append(sum(timed(bare_json) for _ in range(20)) / 20)
+        rt.engine.dispose()
+
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    result = {
+        "benchmark": "queue_page",
+        "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "environment": {"python": platform.python_version(), "postgresql": pg_version, "cpus": os.cpu_count(),
+                        "loadavg_before": [round(x, 2) for x in load_before],
+                        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                        "before": args.before,
+                        "how": "Flask app in process (test client), real PostgreSQL on localhost, fresh database"},
+        "data": {"team_pending": TEAM * DAYS * PER_DAY, "pending_in_database": pending_total,
+                 "noise_teams": args.noise_teams, "page": 50},
+        "median_ms": {k: round(v * 1000, 3) for k, v in med.items()},
+        "runs_ms": {k: [round(x * 1000, 3) for x in v] for k, v in runs.items()},
+        "before_over_after": {"first": round(med["before_first"] / med["after_first"], 1),
+                              "middle": round(med["before_middle"] / med["after_middle"], 1)},
+        "after_over_bare_json": {"first": round(med["after_first"] / med["bare_json"], 1),
+                                 "middle": round(med["after_middle"] / med["bare_json"], 1)},
+        "same_answer_checked": True,
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    print(json.dumps({k: result[k] for k in ("median_ms", "before_over_after", "after_over_bare_json")}, indent=1))
+    print(f"pending in database: {pending_total}; load {load_before[0]:.1f} → {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
