@@ -91,6 +91,13 @@ class Container:
     command_override: str | None = None
     popen: subprocess.Popen | None = None
 
+    @staticmethod
+    def _code_paths() -> list[Path]:
+        """The host folders the processes run from: the checkout and, when it lies elsewhere, the venv."""
+        repo = Path(__file__).resolve().parents[2]
+        prefix = Path(sys.prefix).resolve()
+        return [repo] if prefix.is_relative_to(repo) else [repo, prefix]
+
     def _script(self) -> str:
         merged = self.scratch / "root"
         layer = self.scratch / "layer"
@@ -125,6 +132,12 @@ class Container:
             lines.append(f"mount -o remount,ro {q(str(merged))}")
         for path in self.tmpfs:
             lines.append(f"mount -t tmpfs -o mode=1777 tmpfs .{q(path)}")
+            # A checkout or venv that lives under this path (a CI clone in /tmp) stays visible
+            # through the fresh tmpfs, read-only, as the image keeps its code and Python apart.
+            for host in self._code_paths():
+                if host.is_relative_to(path):
+                    lines += [f"mkdir -p .{q(str(host))}", f"mount --bind {q(str(host))} .{q(str(host))}",
+                              f"mount -o remount,bind,ro .{q(str(host))}"]
         if self.image.volumes:
             # A named volume if compose mounts one, else the anonymous volume Docker makes for
             # every VOLUME of the image (empty, owned as the image made the folder).
