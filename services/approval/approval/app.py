@@ -182,12 +182,17 @@ def queue_page(s, me: str, q: QueueQuery, flt: QueueFilter) -> dict:
     """One page of the queue (``limit`` items after ``cursor``), the totals of the whole filtered
     queue and its people. ``people`` leaves the person filter out (the list to pick from).
 
-    The queue is counted per person and month first (one GROUP BY); the page then reads only the
-    items of the people it spans, from the person the cursor names on."""
+    The queue is counted per person and month first (read from ``queue_counts`` when the dates
+    filter whole months, else one GROUP BY); the page then reads only the items of the people it
+    spans, from the person the cursor names on."""
     after = decode_cursor(q.cursor) if q.cursor else None
     limit = q.limit or 50
-    months = repository.queue_months(s, me, dataclasses.replace(flt, employee_id=None))
-    minutes = repository.approved_minutes(s, {(pm.employee_id, pm.year, pm.month) for pm in months})
+    whole = repository.whole_months(flt)
+    if whole is not None:  # the common case (no dates, or a month): from the queue's counts
+        months, minutes = repository.counted_months(s, me, *whole)
+    else:
+        months = repository.queue_months(s, me, dataclasses.replace(flt, employee_id=None))
+        minutes = repository.approved_minutes(s, {(pm.employee_id, pm.year, pm.month) for pm in months})
     people = people_of(months)
     for p in people:
         for m in p["months"]:

@@ -18,19 +18,34 @@ items the transaction touched at once: a consumer committing a batch of submissi
 roster for the batch. Two transactions are kept from deriving from each other's uncommitted facts
 by a PostgreSQL advisory lock: submissions hold it shared, placement and position changes
 exclusive, so whichever commits second sees the first's facts.
+
+The queue's counts (``queue_counts``: per holder, employee and month, what a queue page shows as
+its totals and ``people``) are recounted, right after the derivation, for every (employee, month)
+the transaction touched: an item inserted or changed through the ORM is noted by the mapper
+events below, a change written with a bulk statement by its writer (``items_changed``: decisions,
+escalations, the derivation itself). Recounting from the items rather than adding deltas keeps the
+counts exact whichever way an item moved. Two transactions recounting the same employee's month
+are ordered by an advisory lock per (employee, month), taken before the recount reads: the second
+waits for the first to commit and then counts its items too.
 """
 from __future__ import annotations
 
+import zlib
 from datetime import date
 from typing import Iterable
 
-from sqlalchemy import bindparam, event, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, delete, event, func, insert, inspect, or_, select, text, tuple_, update
+from sqlalchemy.orm import Session, object_session
 
 from . import domain, repository
-from .orm import Placement, Position, ValidationItem
+from .orm import Escalation, Placement, Position, QueueCount, ValidationItem
 
 _PENDING_KEY, _LISTENING = "queue_model.to_derive", "queue_model.listening"
+_RECOUNT_KEY = "queue_model.to_recount"
+# The two-key advisory lock space (apart from _LOCK's one-key space): (this, hash of employee+month).
+_COUNT_LOCK = 0x45_4B_51_43  # "EKQC"
+# What an item's place in the counts depends on.
+_COUNTED_ATTRS = ("employee_id", "date", "status", "credited_minutes", "supervisor_id")
 # Any constant: one lock for the supervision facts of this database.
 _LOCK = 0x45_4B_51_4D  # "EKQM"
 
@@ -43,15 +58,70 @@ def _lock(session: Session, exclusive: bool) -> None:
         session.execute(text(f"SELECT {fn}(:k)"), {"k": _LOCK})
 
 
+def _listen(session: Session) -> None:
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
+        event.listen(session, "before_commit", _derive_before_commit)
+        event.listen(session, "after_rollback", _forget)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_RECOUNT_KEY, None)
+
+
 def _to_derive(session: Session) -> set[str]:
     pending = session.info.get(_PENDING_KEY)
     if pending is None:
         pending = session.info[_PENDING_KEY] = set()
-        if not session.info.get(_LISTENING):
-            session.info[_LISTENING] = True
-            event.listen(session, "before_commit", _derive_before_commit)
-            event.listen(session, "after_rollback", lambda s: s.info.pop(_PENDING_KEY, None))
+        _listen(session)
     return pending
+
+
+def _to_recount(session: Session) -> set[tuple[str, int, int]]:
+    keys = session.info.get(_RECOUNT_KEY)
+    if keys is None:
+        keys = session.info[_RECOUNT_KEY] = set()
+        _listen(session)
+    return keys
+
+
+def items_changed(session: Session, items: Iterable) -> None:
+    """Items (anything with ``employee_id`` and ``date``) whose status, minutes, supervisor or
+    escalation a bulk statement changed: their months are recounted before the commit. (Changes
+    made through the ORM are noted by themselves.)"""
+    keys = _to_recount(session)
+    for i in items:
+        if i.employee_id is not None and i.date is not None:
+            keys.add((i.employee_id, i.date.year, i.date.month))
+
+
+def _note_item(item: ValidationItem) -> None:
+    session = object_session(item)
+    if session is None:
+        return
+    state = inspect(item)
+    keys = _to_recount(session)
+    # The months it was in and is in now (the history is still there while the flush runs).
+    employees, days = state.attrs.employee_id.history, state.attrs.date.history
+    for e in {*employees.deleted, *employees.unchanged, *employees.added}:
+        for d in {*days.deleted, *days.unchanged, *days.added}:
+            if e is not None and d is not None:
+                keys.add((e, d.year, d.month))
+
+
+@event.listens_for(ValidationItem, "after_insert")
+@event.listens_for(ValidationItem, "after_delete")
+def _item_inserted_or_deleted(_mapper, _connection, item: ValidationItem) -> None:
+    """An item written through the ORM: its months are recounted before the commit."""
+    _note_item(item)
+
+
+@event.listens_for(ValidationItem, "after_update")
+def _item_updated(_mapper, _connection, item: ValidationItem) -> None:
+    state = inspect(item)
+    if any(state.attrs[a].history.has_changes() for a in _COUNTED_ATTRS):
+        _note_item(item)
 
 
 def item_submitted(session: Session, entry_id: str) -> None:
@@ -121,17 +191,109 @@ def derive(session: Session, entry_ids: Iterable[str]) -> int:
         if updates:
             session.execute(update(items).where(items.c.entry_id == bindparam("e")).values(supervisor_id=bindparam("s")),
                             updates)
+            items_changed(session, (r for r in rows if supervisors[(r.employee_id, r.date)] != r.supervisor_id))
         changed += len(updates)
     return changed
 
 
 def derive_all(session: Session) -> int:
-    """Re-derive every pending item (after a migration, or to repair): the operator's tool."""
-    return derive(session, session.scalars(select(ValidationItem.entry_id).where(
+    """Re-derive every pending item and recount the queue (after a migration, or to repair): the
+    operator's tool."""
+    changed = derive(session, session.scalars(select(ValidationItem.entry_id).where(
         ValidationItem.status == domain.PENDING)))
+    session.info.pop(_RECOUNT_KEY, None)  # all of them, below
+    if inspect(session.get_bind()).has_table(QueueCount.__tablename__):  # not yet, inside migration 0005
+        recount_all(session)
+    return changed
 
 
 def _derive_before_commit(session: Session) -> None:
+    session.flush()  # what is still unflushed notes its months (mapper events) now
     pending = session.info.pop(_PENDING_KEY, None)
     if pending:
         derive(session, sorted(pending))
+    keys = session.info.pop(_RECOUNT_KEY, None)
+    if keys:
+        recount(session, keys)
+
+
+# -- the queue's counts ----------------------------------------------------------------------------
+
+def _month_start(y: int, m: int) -> date:
+    return date(y, m, 1)
+
+
+def counts_of(session: Session, keys: set[tuple[str, int, int]] | None = None
+              ) -> dict[tuple[str, str, int, int], dict]:
+    """The counts as they follow from the pending items, per (holder, employee, year, month): of
+    these (employee, year, month)s, or (None) of every one. The same rule as the queue itself
+    (``repository.queue_view``): the item's supervisor holds it, and so does whoever it was
+    escalated to, unless that is the employee or the supervisor."""
+    item = ValidationItem
+    conditions = [item.status == domain.PENDING]
+    if keys is not None:
+        employees = sorted({e for e, _, _ in keys})
+        first = min(_month_start(y, m) for _, y, m in keys)
+        last_y, last_m = max((y, m) for _, y, m in keys)
+        conditions += [repository.in_ids(session, item.employee_id, employees), item.date >= first,
+                       item.date < domain.first_of_next_month(_month_start(last_y, last_m))]
+    escalation = and_(Escalation.entry_id == item.entry_id, Escalation.level == 1)
+    columns = (item.employee_id, item.date, func.coalesce(item.credited_minutes, 0), item.supervisor_id,
+               Escalation.escalated_to, Escalation.id)
+    rows = session.execute(select(*columns).outerjoin(Escalation, escalation).where(
+        *conditions, or_(item.supervisor_id.is_not(None), Escalation.escalated_to.is_not(None)))).all()
+    out: dict[tuple[str, str, int, int], dict] = {}
+    for employee_id, day, minutes, supervisor_id, escalated_to, escalation_id in rows:
+        if keys is not None and (employee_id, day.year, day.month) not in keys:
+            continue
+        holders = [supervisor_id] if supervisor_id is not None else []
+        if escalated_to is not None and escalated_to not in (employee_id, supervisor_id):
+            holders.append(escalated_to)
+        for holder in holders:
+            c = out.get((holder, employee_id, day.year, day.month))
+            if c is None:
+                c = out[(holder, employee_id, day.year, day.month)] = {
+                    "entries": 0, "minutes": 0, "escalated": 0, "oldest": day}
+            c["entries"] += 1
+            c["minutes"] += minutes
+            c["escalated"] += escalation_id is not None
+            c["oldest"] = min(c["oldest"], day)
+    return out
+
+
+def _lock_counts(session: Session, keys: set[tuple[str, int, int]]) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    # Sorted, so that two transactions wait for each other's months in one order (no deadlock).
+    hashes = sorted({zlib.crc32(f"{e}:{y}:{m}".encode()) - 2 ** 31 for e, y, m in keys})
+    with session.no_autoflush:
+        session.execute(text("SELECT count(pg_advisory_xact_lock(:ns, h)) FROM unnest(CAST(:hs AS integer[])) AS h"),
+                        {"ns": _COUNT_LOCK, "hs": hashes})
+
+
+def recount(session: Session, keys: Iterable[tuple[str, int, int]]) -> None:
+    """Replace the counts of these (employee, year, month)s by a recount of their items."""
+    wanted = set(keys)
+    if not wanted:
+        return
+    _lock_counts(session, wanted)
+    table = QueueCount.__table__
+    counted = counts_of(session, wanted)
+    ordered = sorted(wanted)
+    for n in range(0, len(ordered), 1000):
+        session.execute(delete(table).where(
+            tuple_(table.c.employee_id, table.c.year, table.c.month).in_(ordered[n:n + 1000])))
+    rows = [{"holder_id": h, "employee_id": e, "year": y, "month": m, **c}
+            for (h, e, y, m), c in sorted(counted.items())]
+    for n in range(0, len(rows), 1000):
+        session.execute(insert(table), rows[n:n + 1000])
+
+
+def recount_all(session: Session) -> None:
+    """Every count from the items (after a migration, or to repair): the operator's tool."""
+    session.flush()
+    session.execute(delete(QueueCount.__table__))
+    rows = [{"holder_id": h, "employee_id": e, "year": y, "month": m, **c}
+            for (h, e, y, m), c in sorted(counts_of(session).items())]
+    for n in range(0, len(rows), 5000):
+        session.execute(insert(QueueCount.__table__), rows[n:n + 5000])

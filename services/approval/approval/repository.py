@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Iterable, Mapping
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ekinerja_common import supervision_queries
 
 from . import domain
-from .orm import DeciderMonth, Employee, Escalation, MonthlyMinutes, Placement, Position, ValidationItem
+from .orm import (DeciderMonth, Employee, Escalation, MonthlyMinutes, Placement, Position, QueueCount,
+                  ValidationItem)
 
 FACTS = supervision_queries.ReadModel(
     placement_id=Placement.placement_id, employee_id=Placement.employee_id, position_id=Placement.position_id,
@@ -193,6 +194,42 @@ def queue_months(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER)
                 pm.employee_id, pm.employee_name, pm.nip, pm.year, pm.month, seen.entries + pm.entries,
                 seen.minutes + pm.minutes, seen.escalated + pm.escalated, min(seen.oldest, pm.oldest))
     return sorted(found.values(), key=lambda p: (person_key(p.employee_name, p.employee_id), p.year, p.month))
+
+
+def whole_months(flt: QueueFilter) -> tuple[tuple[int, int] | None, tuple[int, int] | None] | None:
+    """The filter's dates as (first month, last month), each None when open, if they fall on
+    whole months (no dates, ``month``, or from a 1st to a month's last day); else None."""
+    if flt.first is not None and flt.first.day != 1:
+        return None
+    if flt.last is not None and domain.first_of_next_month(flt.last).toordinal() - 1 != flt.last.toordinal():
+        return None
+    return ((flt.first.year, flt.first.month) if flt.first else None,
+            (flt.last.year, flt.last.month) if flt.last else None)
+
+
+def counted_months(session: Session, caller_id: str, first: tuple[int, int] | None, last: tuple[int, int] | None
+                   ) -> tuple[list[PersonMonth], dict[tuple[str, int, int], int]]:
+    """``queue_months`` over whole months, read from the queue's counts (``queue_counts``, kept by
+    ``queue_model``) with each month's approved minutes, in one statement: a few rows per person
+    instead of a GROUP BY over every item of the queue."""
+    c = QueueCount
+    conditions = [c.holder_id == caller_id]
+    if first is not None:
+        conditions.append(tuple_(c.year, c.month) >= tuple_(*first))
+    if last is not None:
+        conditions.append(tuple_(c.year, c.month) <= tuple_(*last))
+    rows = session.execute(
+        select(c.employee_id, c.year, c.month, c.entries, c.minutes, c.escalated, c.oldest, Employee.name, Employee.nip,
+               MonthlyMinutes.approved_minutes)
+        .outerjoin(Employee, Employee.employee_id == c.employee_id)
+        .outerjoin(MonthlyMinutes, and_(MonthlyMinutes.employee_id == c.employee_id, MonthlyMinutes.year == c.year,
+                                        MonthlyMinutes.month == c.month))
+        .where(*conditions)).all()
+    months = sorted((PersonMonth(r.employee_id, r.name, r.nip, r.year, r.month, r.entries, r.minutes, r.escalated,
+                                 r.oldest) for r in rows),
+                    key=lambda p: (person_key(p.employee_name, p.employee_id), p.year, p.month))
+    approved = {(r.employee_id, r.year, r.month): r.approved_minutes for r in rows if r.approved_minutes is not None}
+    return months, approved
 
 
 def queue_rows_of(session: Session, caller_id: str, flt: QueueFilter, employee_ids: Iterable[str]) -> list[QueueRow]:

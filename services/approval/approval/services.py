@@ -15,7 +15,7 @@ from ekinerja_common.envelope import Envelope, utcnow
 from ekinerja_common.errors import DomainError, NotFound
 from ekinerja_common.uow import UnitOfWork
 
-from . import domain, repository
+from . import domain, queue_model, repository
 from .domain import ENTRY_NOT_FOUND
 from .orm import (DeciderMonth, Decision, Employee, Escalation, LockedPeriod, PolicyChange, ValidationItem, ValidationPolicy,
                   new_id)
@@ -123,7 +123,9 @@ def _apply(uow: UnitOfWork, items: Sequence[ValidationItem], decision: str, call
     uow.session.execute(insert(Decision.__table__), [
         {"id": r.id, "entry_id": r.entry_id, "decision": r.decision, "reason": r.reason, "decided_by": r.decided_by,
          "decided_at": r.decided_at, "request_id": r.request_id, "version": r.version} for r in records])
-    # The counters move in the same transaction as the decisions they count.
+    # The counters move in the same transaction as the decisions they count (the queue's counts
+    # are recounted at the commit: the UPDATE bypassed the ORM, so it is told which months).
+    queue_model.items_changed(uow.session, items)
     if status in domain.COUNTED:
         repository.count_minutes(uow.session, [(i.employee_id, i.date, i.credited_minutes or 0) for i in items])
     repository.count_decisions(uow.session, caller_id, status, [i.date for i in items])
@@ -270,7 +272,10 @@ def escalate_overdue_entries(uow: UnitOfWork, today: date, after: tuple[date, st
     if values:
         stmt = (repository.dialect_insert(uow.session, Escalation.__table__).values(values)  # type: ignore[arg-type]
                 .on_conflict_do_nothing(index_elements=["entry_id", "level"]).returning(Escalation.__table__.c.entry_id))
-        inserted = len(uow.session.execute(stmt).all())
+        escalated = {r[0] for r in uow.session.execute(stmt)}
+        inserted = len(escalated)
+        # An escalated item now also waits in the queue of the one it went to (recounted at the commit).
+        queue_model.items_changed(uow.session, (r for r in rows if r.entry_id in escalated))
     return len(rows), inserted, (rows[-1].date, rows[-1].entry_id)
 
 
