@@ -1,5 +1,6 @@
-"""Benchmark: one page of the supervisor's queue (GET /queue?limit=50), the read model against the
-code it replaced, in the same process, database and minute.
+"""Benchmark: one page of the supervisor's queue (GET /queue?limit=50), this tree's code against the
+queue code of another revision (``--before``, default ``main``), and a bare Flask JSON, in the same
+process, database and minute.
 
     .venv/bin/python bench/queue_page.py [--before main] [--repeat 15] [--noise-teams 10]
 
@@ -7,12 +8,14 @@ A fresh PostgreSQL database (EKINERJA_TEST_PG), migrated by the real migrations,
 bench/approval_bulk.py: a head of bidang over 50 people with 22 × 3 pending entries each (3,300),
 beside ``--noise-teams`` other bidang of the same size. Then, interleaved:
 
-* ``page_after``: the first page and a page from the middle (cursor), through the real Flask app
-  in process (test client: no network, no gunicorn) — the read model (``validation_items.
-  supervisor_id``, one GROUP BY and the page's people);
-* ``page_before``: the same two pages computed by the queue code of git revision ``--before``
+* ``after``: the first page and a page from the middle (cursor), through the real Flask app in
+  process (test client: no network, no gunicorn) — this tree: totals and ``people`` read from
+  the queue's counts (``queue_counts``, one statement with the approved minutes), then the
+  page's items (one statement);
+* ``before``: the same two pages computed by the queue code of git revision ``--before``
   (its ``repository.py`` and ``app.queue_page`` loaded from git, run on the same database),
-  serialised to JSON the same way;
+  serialised to JSON the same way (``main`` at 17:00 on 1 Dec 2026: two GROUP BYs over the
+  caller's whole queue, the approved minutes, the items: 4 statements);
 * ``bare_json``: a bare Flask app in process answering constant JSON (the in-process (a)).
 
 Before timing, the two answers are compared (same JSON, both pages): the bench refuses to report
@@ -39,7 +42,7 @@ sys.path.insert(0, HERE)
 from approval_bulk import DAYS, PER_DAY, TEAM, Seeder, working_days  # noqa: E402
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 
 from approval.app import create_app  # noqa: E402
 from ekinerja_common.config import Settings  # noqa: E402
@@ -69,7 +72,6 @@ def main() -> None:
     old_repo = module_from_git(args.before, "services/approval/approval/repository.py", "_repository_before")
     old_app = module_from_git(args.before, "services/approval/approval/app.py", "_app_before")
     old_app.repository = old_repo  # its queue_page reads through the old queries
-    assert hasattr(old_repo, "_reach"), f"{args.before} has no recursive-CTE queue: not a 'before'"
 
     load_before = os.getloadavg()
     keys = TestKeys()
@@ -112,6 +114,16 @@ def main() -> None:
         cursor = middle["next_cursor"]
         assert before() == first and before(cursor) == after(cursor), "before and after answer differently"
 
+        statements: list[str] = []
+        count = lambda *a: statements.append(a[2])  # noqa: E731  (before_cursor_execute's statement)
+        event.listen(rt.engine, "before_cursor_execute", count)
+        per_page = {}
+        for name, fn in (("after", after), ("before", before)):
+            statements.clear()
+            fn()
+            per_page[name] = len(statements)
+        event.remove(rt.engine, "before_cursor_execute", count)
+
         bare = Flask("bare")
         bare.get("/")(lambda: {"status": "ok", "items": []})
         bare_client = bare.test_client()
@@ -151,13 +163,17 @@ def main() -> None:
                               "middle": round(med["before_middle"] / med["after_middle"], 1)},
         "after_over_bare_json": {"first": round(med["after_first"] / med["bare_json"], 1),
                                  "middle": round(med["after_middle"] / med["bare_json"], 1)},
+        "statements_per_page": per_page,
+        "bare_json_over_after": {"first": round(med["bare_json"] / med["after_first"], 3),
+                                 "middle": round(med["bare_json"] / med["after_middle"], 3)},
         "same_answer_checked": True,
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")
-    print(json.dumps({k: result[k] for k in ("median_ms", "before_over_after", "after_over_bare_json")}, indent=1))
+    print(json.dumps({k: result[k] for k in ("median_ms", "before_over_after", "after_over_bare_json",
+                                              "bare_json_over_after", "statements_per_page")}, indent=1))
     print(f"pending in database: {pending_total}; load {load_before[0]:.1f} → {os.getloadavg()[0]:.1f}")
 
 

@@ -133,3 +133,37 @@ def test_the_migration_counts_what_is_already_pending(org, runtime):
     with runtime.session_factory() as s, s.begin():
         queue_model.recount_all(s)
     assert stored_counts(runtime) == before and len(before) == 2
+
+
+def test_concurrent_submissions_of_one_month_are_all_counted(org, runtime):
+    """Two consumers committing entries of the same employee's month at the same time: each
+    recount waits for the other's commit (the advisory lock per month), so none is lost and no
+    two transactions insert the same count row."""
+    import threading
+
+    from ekinerja_common.consumer import Consumer
+    from approval.inbox import HANDLERS
+
+    errors: list[BaseException] = []
+
+    def consumer(prefix: str) -> None:
+        mine = Consumer(runtime.settings, runtime.session_factory, runtime.metadata, HANDLERS)
+        try:
+            for n in range(15):
+                env = org.envelope("activity.submitted", "activity", {
+                    "entry_id": org.id(f"E:{prefix}{n}"), "employee_id": org.id("ani"),
+                    "date": f"2026-11-{1 + n:02d}", "start_time": "08:00", "end_time": "09:00",
+                    "duty_id": org.id("D:laporan"), "duty_description": "Menyusun laporan", "volume": 1,
+                    "output_unit": "laporan", "credited_minutes": 60, "description": "x", "version": 1})
+                assert mine.apply(env) == "handled"
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=consumer, args=(p,)) for p in "abc"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert [c["entries"] for c in stored_counts(runtime).values()] == [45]
+    assert_exact(runtime, "concurrent")
