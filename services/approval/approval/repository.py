@@ -5,12 +5,13 @@ answer stored with each pending item (``supervisor_id``, kept by ``queue_model``
 transaction of every event that can change it), so a page is an index read."""
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Iterable, Mapping
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, tuple_
+from sqlalchemy import ARRAY, ColumnElement, Row, String, Table, and_, any_, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -207,24 +208,35 @@ def whole_months(flt: QueueFilter) -> tuple[tuple[int, int] | None, tuple[int, i
             (flt.last.year, flt.last.month) if flt.last else None)
 
 
+@functools.cache
+def _counted_months_statement(from_first: bool, to_last: bool):
+    """Built once per shape (bound parameters): building the construct costs more per request
+    than running it."""
+    c = QueueCount
+    conditions = [c.holder_id == bindparam("holder")]
+    if from_first:
+        conditions.append(tuple_(c.year, c.month) >= tuple_(bindparam("first_y"), bindparam("first_m")))
+    if to_last:
+        conditions.append(tuple_(c.year, c.month) <= tuple_(bindparam("last_y"), bindparam("last_m")))
+    return (select(c.employee_id, c.year, c.month, c.entries, c.minutes, c.escalated, c.oldest, Employee.name,
+                   Employee.nip, MonthlyMinutes.approved_minutes)
+            .outerjoin(Employee, Employee.employee_id == c.employee_id)
+            .outerjoin(MonthlyMinutes, and_(MonthlyMinutes.employee_id == c.employee_id, MonthlyMinutes.year == c.year,
+                                            MonthlyMinutes.month == c.month))
+            .where(*conditions))
+
+
 def counted_months(session: Session, caller_id: str, first: tuple[int, int] | None, last: tuple[int, int] | None
                    ) -> tuple[list[PersonMonth], dict[tuple[str, int, int], int]]:
     """``queue_months`` over whole months, read from the queue's counts (``queue_counts``, kept by
     ``queue_model``) with each month's approved minutes, in one statement: a few rows per person
     instead of a GROUP BY over every item of the queue."""
-    c = QueueCount
-    conditions = [c.holder_id == caller_id]
+    params = {"holder": caller_id}
     if first is not None:
-        conditions.append(tuple_(c.year, c.month) >= tuple_(*first))
+        params.update(first_y=first[0], first_m=first[1])
     if last is not None:
-        conditions.append(tuple_(c.year, c.month) <= tuple_(*last))
-    rows = session.execute(
-        select(c.employee_id, c.year, c.month, c.entries, c.minutes, c.escalated, c.oldest, Employee.name, Employee.nip,
-               MonthlyMinutes.approved_minutes)
-        .outerjoin(Employee, Employee.employee_id == c.employee_id)
-        .outerjoin(MonthlyMinutes, and_(MonthlyMinutes.employee_id == c.employee_id, MonthlyMinutes.year == c.year,
-                                        MonthlyMinutes.month == c.month))
-        .where(*conditions)).all()
+        params.update(last_y=last[0], last_m=last[1])
+    rows = session.execute(_counted_months_statement(first is not None, last is not None), params).all()
     months = sorted((PersonMonth(r.employee_id, r.name, r.nip, r.year, r.month, r.entries, r.minutes, r.escalated,
                                  r.oldest) for r in rows),
                     key=lambda p: (person_key(p.employee_name, p.employee_id), p.year, p.month))
@@ -235,12 +247,30 @@ def counted_months(session: Session, caller_id: str, first: tuple[int, int] | No
 def queue_rows_of(session: Session, caller_id: str, flt: QueueFilter, employee_ids: Iterable[str]) -> list[QueueRow]:
     """The caller's queue items (as ``queue_view``) of these people, in queue order: the pending
     items of a page's few people, those the caller supervises or that were escalated to them."""
-    rows = session.execute(_queue_select().where(
-        ValidationItem.status == domain.PENDING, in_ids(session, ValidationItem.employee_id, set(employee_ids)),
-        or_(ValidationItem.supervisor_id == caller_id,
-            and_(Escalation.escalated_to == caller_id, ValidationItem.employee_id != caller_id)),
-        *flt.on_items(ValidationItem)))
-    return sorted((_queue_row(r) for r in rows), key=queue_key)
+    params = {"caller": caller_id, "ids": sorted(set(employee_ids)), "employee_id": flt.employee_id,
+              "first": flt.first, "last": flt.last}
+    statement = _queue_rows_statement(session.get_bind().dialect.name == "postgresql", flt.employee_id is not None,
+                                      flt.first is not None, flt.last is not None)
+    return sorted((_queue_row(r) for r in session.execute(statement, params)), key=queue_key)
+
+
+@functools.cache
+def _queue_rows_statement(postgresql: bool, by_employee: bool, from_first: bool, to_last: bool):
+    """``queue_rows_of``'s statement, built once per shape (bound parameters). The people's ids
+    are one array parameter on PostgreSQL (``in_ids``), an expanding IN elsewhere."""
+    item = ValidationItem
+    ids = (item.employee_id == any_(bindparam("ids", type_=ARRAY(String))) if postgresql
+           else item.employee_id.in_(bindparam("ids", expanding=True)))
+    conditions = [item.status == domain.PENDING, ids,
+                  or_(item.supervisor_id == bindparam("caller"),
+                      and_(Escalation.escalated_to == bindparam("caller"), item.employee_id != bindparam("caller")))]
+    if by_employee:
+        conditions.append(item.employee_id == bindparam("employee_id"))
+    if from_first:
+        conditions.append(item.date >= bindparam("first"))
+    if to_last:
+        conditions.append(item.date <= bindparam("last"))
+    return _queue_select().where(*conditions)
 
 
 def queue_view(session: Session, caller_id: str, flt: QueueFilter = NO_FILTER) -> list[QueueRow]:
