@@ -12,10 +12,13 @@ beside ``--noise-teams`` other bidang of the same size. Then, interleaved:
   process (test client: no network, no gunicorn) — this tree: totals and ``people`` read from
   the queue's counts (``queue_counts``, one statement with the approved minutes), then the
   page's items (one statement);
-* ``before``: the same two pages computed by the queue code of git revision ``--before``
-  (its ``repository.py`` and ``app.queue_page`` loaded from git, run on the same database),
-  serialised to JSON the same way (``main`` at 17:00 on 1 Dec 2026: two GROUP BYs over the
+* ``before``: the same two requests through the same app, the page computed by the queue code
+  of git revision ``--before`` (its ``repository.py`` and ``app.queue_page`` loaded from git,
+  run on the same database) (``main`` at 17:00 on 1 Dec 2026: two GROUP BYs over the
   caller's whole queue, the approved minutes, the items: 4 statements);
+* ``one_statement``: ``GET /policies/2026`` of the same app (the same token check, session and
+  JSON as the queue, one SELECT): what any endpoint of this service costs, so that
+  ``after - one_statement`` is the queue page's own work;
 * ``bare_json``: a bare Flask app in process answering constant JSON (the in-process (a)).
 
 Before timing, the two answers are compared (same JSON, both pages): the bench refuses to report
@@ -44,6 +47,7 @@ from approval_bulk import DAYS, PER_DAY, TEAM, Seeder, working_days  # noqa: E40
 from flask import Flask  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
+import approval.app as app_module  # noqa: E402
 from approval.app import create_app  # noqa: E402
 from ekinerja_common.config import Settings  # noqa: E402
 from ekinerja_common.testing import TestKeys, fresh_database  # noqa: E402
@@ -93,6 +97,7 @@ def main() -> None:
             pg_version = conn.execute(text("SHOW server_version")).scalar()
 
         client = app.test_client()
+        new_queue_page = app_module.queue_page
         headers = keys.headers(boss, "pegawai")
 
         def after(cursor=None) -> dict:
@@ -101,10 +106,12 @@ def main() -> None:
             return r.get_json()
 
         def before(cursor=None) -> dict:
-            q = old_app.QueueQuery.model_validate({"limit": 50, **({"cursor": cursor} if cursor else {})})
-            with rt.session_factory() as s:
-                body = old_app.queue_page(s, boss, q, old_app.queue_filter(q))
-            return json.loads(json.dumps(body))  # serialised, as Flask would
+            # The same request through the same app, its page computed by the old revision's code.
+            app_module.queue_page = old_app.queue_page
+            try:
+                return after(cursor)
+            finally:
+                app_module.queue_page = new_queue_page
 
         first = after()
         assert first["total"] == TEAM * DAYS * PER_DAY, first["total"]
@@ -131,18 +138,22 @@ def main() -> None:
         def bare_json():
             assert bare_client.get("/").status_code == 200
 
+        def one_statement():
+            assert client.get("/policies/2026", headers=headers).status_code == 200
+
         def timed(fn, *a) -> float:
             start = time.perf_counter()
             fn(*a)
             return time.perf_counter() - start
 
         runs: dict[str, list[float]] = {k: [] for k in ("after_first", "after_middle", "before_first", "before_middle",
-                                                         "bare_json")}
+                                                         "one_statement", "bare_json")}
         for _ in range(args.repeat):
             runs["after_first"].append(timed(after))
             runs["before_first"].append(timed(before))
             runs["after_middle"].append(timed(after, cursor))
             runs["before_middle"].append(timed(before, cursor))
+            runs["one_statement"].append(sum(timed(one_statement) for _ in range(5)) / 5)
             runs["bare_json"].append(sum(timed(bare_json) for _ in range(20)) / 20)
         rt.engine.dispose()
 
@@ -154,7 +165,8 @@ def main() -> None:
                         "loadavg_before": [round(x, 2) for x in load_before],
                         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                         "before": args.before,
-                        "how": "Flask app in process (test client), real PostgreSQL on localhost, fresh database"},
+                        "how": "Flask app in process (test client), real PostgreSQL on localhost, fresh database; before and after "
+               "are the same request, the page computed by either revision's code"},
         "data": {"team_pending": TEAM * DAYS * PER_DAY, "pending_in_database": pending_total,
                  "noise_teams": args.noise_teams, "page": 50},
         "median_ms": {k: round(v * 1000, 3) for k, v in med.items()},
@@ -164,6 +176,10 @@ def main() -> None:
         "after_over_bare_json": {"first": round(med["after_first"] / med["bare_json"], 1),
                                  "middle": round(med["after_middle"] / med["bare_json"], 1)},
         "statements_per_page": per_page,
+        "own_work_ms": {"after_first": round((med["after_first"] - med["one_statement"]) * 1000, 3),
+                        "before_first": round((med["before_first"] - med["one_statement"]) * 1000, 3),
+                        "after_middle": round((med["after_middle"] - med["one_statement"]) * 1000, 3),
+                        "before_middle": round((med["before_middle"] - med["one_statement"]) * 1000, 3)},
         "bare_json_over_after": {"first": round(med["bare_json"] / med["after_first"], 3),
                                  "middle": round(med["bare_json"] / med["after_middle"], 3)},
         "same_answer_checked": True,
@@ -173,7 +189,8 @@ def main() -> None:
         json.dump(result, f, indent=2)
         f.write("\n")
     print(json.dumps({k: result[k] for k in ("median_ms", "before_over_after", "after_over_bare_json",
-                                              "bare_json_over_after", "statements_per_page")}, indent=1))
+                                              "bare_json_over_after", "statements_per_page",
+                                              "own_work_ms")}, indent=1))
     print(f"pending in database: {pending_total}; load {load_before[0]:.1f} → {os.getloadavg()[0]:.1f}")
 
 

@@ -38,6 +38,12 @@ def test_bulk_decisions_escalation_and_appeals_on_sqlite(api, org, runtime):
         assert {e.entry_id for e in s.scalars(select(Escalation))} == {api.entry("3"), api.entry("late")}
     (group, *_) = api.get("/queue", "kadis").get_json()["groups"]
     assert group["months"][0]["approved_minutes"] == 120
+    # A page: totals and people from the queue's counts (whole months) as from the GROUP BY (dates).
+    page = api.get("/queue", "kadis", query_string={"limit": 1, "month": "2026-11"}).get_json()
+    by_dates = api.get("/queue", "kadis", query_string={"limit": 1, "from": "2026-10-31", "to": "2026-11-30"}).get_json()
+    assert page["totals"] == by_dates["totals"] == {"entries": 1, "minutes": 60, "people": 1, "escalated": 1}
+    assert page["people"] == by_dates["people"] and page["items"] == by_dates["items"]
+    assert page["people"][0]["months"][0]["approved_minutes"] == 120
     r = api.post("/appeals", "ani", json={"entry_ids": [api.entry("2")], "reasons": "Sudah sesuai"})
     assert r.status_code == 201, r.get_json()
     appeal = r.get_json()["appeals"][0]
