@@ -128,6 +128,8 @@ def reset(runtime) -> None:
         conn.execute(text("UPDATE validation_items SET status = 'pending', version = 1 WHERE status <> 'pending'"))
         for table in ("decisions", "outbox", "monthly_minutes", "decider_months"):
             conn.execute(text(f"DELETE FROM {table}"))
+    with runtime.session_factory() as session, session.begin():
+        queue_model.recount_all(session)  # the raw UPDATE above went around the queue's counts
     with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE validation_items, decisions, outbox, monthly_minutes, decider_months"))
 
