@@ -208,10 +208,12 @@ def derive_all(session: Session) -> int:
 
 
 def _derive_before_commit(session: Session) -> None:
-    session.flush()  # what is still unflushed notes its months (mapper events) now
     pending = session.info.pop(_PENDING_KEY, None)
     if pending:
         derive(session, sorted(pending))
+    # After the derivation (which may set the supervisor of items not inserted yet): what is
+    # still unflushed notes its months (mapper events) now, then they are recounted.
+    session.flush()
     keys = session.info.pop(_RECOUNT_KEY, None)
     if keys:
         recount(session, keys)
