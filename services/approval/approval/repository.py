@@ -236,7 +236,9 @@ def counted_months(session: Session, caller_id: str, first: tuple[int, int] | No
         params.update(first_y=first[0], first_m=first[1])
     if last is not None:
         params.update(last_y=last[0], last_m=last[1])
-    rows = session.execute(_counted_months_statement(first is not None, last is not None), params).all()
+    # Plain Core statements, run on the session's connection: the ORM's execute path adds a tenth
+    # to a page for nothing (no entities are loaded).
+    rows = session.connection().execute(_counted_months_statement(first is not None, last is not None), params).all()
     months = sorted((PersonMonth(r.employee_id, r.name, r.nip, r.year, r.month, r.entries, r.minutes, r.escalated,
                                  r.oldest) for r in rows),
                     key=lambda p: (person_key(p.employee_name, p.employee_id), p.year, p.month))
@@ -251,7 +253,7 @@ def queue_rows_of(session: Session, caller_id: str, flt: QueueFilter, employee_i
               "first": flt.first, "last": flt.last}
     statement = _queue_rows_statement(session.get_bind().dialect.name == "postgresql", flt.employee_id is not None,
                                       flt.first is not None, flt.last is not None)
-    return sorted((_queue_row(r) for r in session.execute(statement, params)), key=queue_key)
+    return sorted((_queue_row(r) for r in session.connection().execute(statement, params)), key=queue_key)
 
 
 @functools.cache
