@@ -20,7 +20,7 @@ from ekinerja_common import evidence
 from ekinerja_common import clock, discipline
 
 from . import domain, entry_policy, repository
-from .orm import (CONTENT_FIELDS, ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
+from .orm import (CONTENT_FIELDS, ClosedPeriod, DeductionTable, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
                   SubmissionPolicyRow, WorkCalendarRow)
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
 
@@ -407,13 +407,18 @@ def visible_evidence(session: Session, who: Principal, evidence_id: str) -> Evid
 
 def _month_query():
     """Built once: the summary row (outer-joined to a one-row anchor, so a month with no row yet
-    still answers), the calendar's version and the lock flag, in one statement."""
+    still answers), the calendar's version, the lock flag and the year's deduction table, in one
+    statement (each was a round trip of its own: issue 13)."""
     summary = MonthSummary.__table__
     e, y, m = bindparam("employee_id"), bindparam("year"), bindparam("month")
     anchor = select(literal(1).label("one")).subquery("anchor")
     return (select(*(summary.c[c] for c in SUMMARY_COLUMNS),
                    select(WorkCalendarRow.version).where(WorkCalendarRow.year == y).scalar_subquery().label("calendar_version"),
-                   exists().where(ClosedPeriod.year == y, ClosedPeriod.month == m).label("locked"))
+                   exists().where(ClosedPeriod.year == y, ClosedPeriod.month == m).label("locked"),
+                   select(DeductionTable.deductions).where(DeductionTable.year == y).scalar_subquery()
+                   .label("deductions"),
+                   select(DeductionTable.policy_version).where(DeductionTable.year == y).scalar_subquery()
+                   .label("deductions_version"))
             .select_from(anchor.outerjoin(summary, and_(summary.c.employee_id == e, summary.c.year == y,
                                                         summary.c.month == m))))
 
@@ -446,7 +451,8 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
     """GET /me/month: the employee's summary row, the calendar's version and the lock flag in one
     round trip, then the month's attendance codes (at most a month of rows by primary key) to
     price them with the year's deduction table."""
-    row = session.execute(_MONTH_QUERY, {"employee_id": employee_id, "year": year, "month": month}).one()
+    # Core execution on the session's connection: the ORM's statement path costs more than the read.
+    row = session.connection().execute(_MONTH_QUERY, {"employee_id": employee_id, "year": year, "month": month}).one()
     cal = repository.calendar_at(session, year, row.calendar_version)
     working_days = cal.working_days(month)
     target = working_days * cal.target_minutes_per_day
@@ -454,7 +460,7 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
     # Priced now with BPKAD's table of the year, from the month's codes, exactly as payroll's
     # compute prices them (ekinerja_common.discipline): the two never show different figures.
     # (The summary's own deduction_pct is the sum as each day was priced when recorded.)
-    table, table_version = repository.deduction_table(session, year)
+    table, table_version = repository.deduction_table_of(row.deductions, row.deductions_version)
     deduction = (discipline.price(repository.month_code_days(session, employee_id, year, month), table)[0]
                  if figures["attendance_days"] else Decimal(0))
     productivity = domain.productivity_pct(figures["approved_minutes"], target)
