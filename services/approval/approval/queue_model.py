@@ -31,6 +31,7 @@ from . import domain, repository
 from .orm import Placement, Position, ValidationItem
 
 _PENDING_KEY, _LISTENING = "queue_model.to_derive", "queue_model.listening"
+_HELD, _LISTENING_END = "queue_model.lock_held", "queue_model.listening_end"
 # Any constant: one lock for the supervision facts of this database.
 _LOCK = 0x45_4B_51_4D  # "EKQM"
 
@@ -38,9 +39,19 @@ _LOCK = 0x45_4B_51_4D  # "EKQM"
 def _lock(session: Session, exclusive: bool) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite has one writer at a time anyway
+    # Held until the transaction ends: asked again (every submission of a consumer's batch), it
+    # costs no round trip. Forgotten at the end of any transaction, a savepoint's too (a rolled
+    # back savepoint may have released it), so the worst case is asking once more.
+    held = session.info.get(_HELD)
+    if held == "exclusive" or (held == "shared" and not exclusive):
+        return
+    if not session.info.get(_LISTENING_END):
+        session.info[_LISTENING_END] = True
+        event.listen(session, "after_transaction_end", lambda s, _t: s.info.pop(_HELD, None))
     fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with session.no_autoflush:  # a handler may hold a row it has not filled in yet
         session.execute(text(f"SELECT {fn}(:k)"), {"k": _LOCK})
+    session.info[_HELD] = "exclusive" if exclusive else "shared"
 
 
 def _to_derive(session: Session) -> set[str]:
