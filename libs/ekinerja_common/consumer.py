@@ -140,7 +140,10 @@ class Consumer:
             if run:
                 self._apply_run(session, run)
             if done:  # the batch's log in one statement
-                session.execute(insert(self.processed), done)
+                # Without flushing the handlers' new rows first: a read model may still complete
+                # them before the commit (approval's supervisor) and insert them as they are then.
+                with session.no_autoflush:
+                    session.execute(insert(self.processed).values(done))
         return outcomes
 
     def _joined(self, session: Session, env: Envelope) -> tuple[UnitOfWork, events.Event]:

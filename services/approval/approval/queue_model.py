@@ -114,15 +114,35 @@ def position_moved(session: Session, position_id: str) -> None:
     _to_derive(session).update(_items_of(session, _placed_at_or_below(session, {position_id})))
 
 
+def _derive_unflushed(session: Session, ids: list[str]) -> tuple[list[str], int]:
+    """Items added to the session and not yet inserted (a consumer's batch of new submissions)
+    get their supervisor before their INSERT, instead of an UPDATE of every one right after it;
+    returns the ids left for the stored path and how many were set. Only while nothing else is
+    unflushed: the rule then reads the same facts from the tables as after a flush."""
+    if not session.new or any(not isinstance(o, ValidationItem)
+                              for o in (*session.new, *session.dirty, *session.deleted)):
+        return ids, 0
+    new = {o.entry_id: o for o in session.new if isinstance(o, ValidationItem)}
+    mine = [new[i] for i in ids if i in new and new[i].status == domain.PENDING]
+    with session.no_autoflush:
+        supervisors = repository.supervisors_for(session, {(o.employee_id, o.date) for o in mine})
+    changed = 0
+    for o in mine:
+        if supervisors[(o.employee_id, o.date)] != o.supervisor_id:
+            o.supervisor_id = supervisors[(o.employee_id, o.date)]
+            changed += 1
+    # A new item that is not pending (a withdrawal's tombstone) has no supervisor to store.
+    return [i for i in ids if i not in new], changed
+
+
 def derive(session: Session, entry_ids: Iterable[str]) -> int:
     """Store the supervisor of each of these items that is pending; returns how many changed.
     Plain columns and one executemany UPDATE (thousands of items when a post high up moves)."""
-    ids = list(entry_ids)
+    ids, changed = _derive_unflushed(session, list(entry_ids))
     if not ids:
-        return 0
+        return changed
     session.flush()
     items = ValidationItem.__table__
-    changed = 0
     for n in range(0, len(ids), 5000):
         rows = session.execute(select(items.c.entry_id, items.c.employee_id, items.c.date, items.c.supervisor_id).where(
             repository.in_ids(session, items.c.entry_id, ids[n:n + 5000]), items.c.status == domain.PENDING)).all()

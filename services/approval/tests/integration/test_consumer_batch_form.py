@@ -177,6 +177,8 @@ def test_a_batch_of_submissions_costs_the_same_statements_whatever_its_size(twin
         statements.clear()
         assert consumer(app).apply_many(envs) == ["handled"] * size
         counts.append(len(statements))
+        # New items are inserted with their supervisor, not updated with it right after.
+        assert not [st for st in statements if st.startswith("UPDATE validation_items")]
     assert counts[0] == counts[1], counts
 
 
