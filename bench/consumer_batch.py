@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import defaultdict
 from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,7 +47,7 @@ from approval_bulk import Seeder, working_days  # noqa: E402
 
 import approval_bulk  # noqa: E402
 import pika  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from approval.app import create_app  # noqa: E402
 from approval.inbox import HANDLERS  # noqa: E402
@@ -88,10 +89,10 @@ def handlers_before(rev: str) -> dict:
     return old_inbox.HANDLERS
 
 
-def processed(rt, ids: list[str]) -> int:
-    table = rt.metadata.tables[PROCESSED]
+def processed(rt) -> int:
+    """Messages processed so far (a cheap count: the poll must not compete with the consumer)."""
     with rt.engine.connect() as c:
-        return c.scalar(select(func.count()).select_from(table).where(table.c.id.in_(ids)))
+        return c.scalar(select(func.count()).select_from(rt.metadata.tables[PROCESSED]))
 
 
 def fill_queue(settings: Settings, envs: list[Envelope]) -> None:
@@ -110,25 +111,54 @@ def fill_queue(settings: Settings, envs: list[Envelope]) -> None:
         conn.close()
 
 
-def through_broker(rt, settings: Settings, handlers: dict, envs: list[Envelope]) -> float:
-    """Items/s of ``Consumer.run`` catching up the backlog ``envs``: from the start of the consumer
-    until the last one is processed (committed)."""
+def backends_cpu_s(rt) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend of the bench's database (from /proc:
+    the server runs on this machine)."""
+    with rt.engine.connect() as c:
+        pids = c.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
+    out = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return out
+
+
+def through_broker(rt, settings: Settings, handlers: dict, envs: list[Envelope]) -> dict:
+    """``Consumer.run`` catching up the backlog ``envs``: items/s from the start of the consumer
+    until the last one is processed (committed), and CPU per item — the consumer's thread and the
+    database's backends — which the machine's other load does not inflate the way it does time."""
     fill_queue(settings, envs)
     consumer = Consumer(settings, rt.session_factory, rt.metadata, handlers)
-    ids = [e.id for e in envs]
+    goal = processed(rt) + len(envs)
+    cpu: list[float] = []
+
+    def run() -> None:
+        begin = time.thread_time()
+        try:
+            consumer.run()
+        finally:
+            cpu.append(time.thread_time() - begin)
+
+    server_before = backends_cpu_s(rt)
     start = time.perf_counter()
-    t = threading.Thread(target=consumer.run, daemon=True)
+    t = threading.Thread(target=run, daemon=True)
     t.start()
     try:
-        while processed(rt, ids) < len(ids):
+        while processed(rt) < goal:
             if time.perf_counter() - start > 600:
                 raise RuntimeError("backlog not caught up in 10 minutes")
-            time.sleep(0.05)
+            time.sleep(0.1)
         elapsed = time.perf_counter() - start
     finally:
         consumer.stopping.set()
         t.join(10)
-    return len(envs) / elapsed
+    server = sum(v - server_before.get(pid, 0.0) for pid, v in backends_cpu_s(rt).items())
+    return {"per_s": len(envs) / elapsed, "consumer_cpu_ms_per_item": 1000 * cpu[0] / len(envs),
+            "database_cpu_ms_per_item": 1000 * server / len(envs)}
 
 
 def bare_consume_ack(settings: Settings, envs: list[Envelope]) -> float:
@@ -195,6 +225,7 @@ def main() -> None:
         before = Consumer(rt.settings, rt.session_factory, rt.metadata, old_handlers)
         runs: dict[str, list[float]] = {k: [] for k in ("one_at_a_time", "batched_before", "batched",
                                                          "broker_before", "broker", "bare_consume_ack")}
+        cpu: dict[str, list[float]] = defaultdict(list)
         sent: list[Envelope] = []
         try:
             for _ in range(args.rounds):
@@ -212,7 +243,10 @@ def main() -> None:
                     runs["bare_consume_ack"].append(bare_consume_ack(settings, submissions(staff, args.broker_messages)))
                     for name, handlers in (("broker_before", old_handlers), ("broker", HANDLERS)):
                         envs = submissions(staff, args.broker_messages)
-                        runs[name].append(through_broker(rt, settings, handlers, envs))
+                        got = through_broker(rt, settings, handlers, envs)
+                        runs[name].append(got["per_s"])
+                        for k in ("consumer_cpu_ms_per_item", "database_cpu_ms_per_item"):
+                            cpu[f"{name}_{k}"].append(got[k])
                         sent += envs
                 print({k: [round(x) for x in v] for k, v in runs.items()}, flush=True)
         finally:
@@ -234,6 +268,8 @@ def main() -> None:
                                "stages through the local RabbitMQ", "before": args.before},
         "messages_per_round": args.messages, "broker_messages_per_round": args.broker_messages, "batch": args.batch,
         **{f"{k}_per_s": median(v) for k, v in runs.items() if v},
+        # CPU per item through the broker, medians (ms): the consumer's thread, the database's backends.
+        "cpu_ms_per_item": {k: round(statistics.median(v), 3) for k, v in cpu.items()},
         "ratios": {
             "batched_over_batched_before": round(med["batched"] / med["batched_before"], 2),
             "batched_over_one_at_a_time": round(med["batched"] / med["one_at_a_time"], 1),
@@ -247,7 +283,8 @@ def main() -> None:
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")
-    print(json.dumps({k: v for k, v in result.items() if k.endswith("_per_s") or k == "ratios"}, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k.endswith("_per_s") or k in ("ratios", "cpu_ms_per_item")},
+                     indent=1))
     print(f"load {load_before[0]:.1f} → {os.getloadavg()[0]:.1f}")
 
 

@@ -139,11 +139,11 @@ class Consumer:
                 done.append({"id": env.id, "type": env.type, "processed_at": utcnow()})
             if run:
                 self._apply_run(session, run)
-            if done:  # the batch's log in one statement
+            if done:  # the batch's log in one statement (an executemany, pipelined by the driver)
                 # Without flushing the handlers' new rows first: a read model may still complete
                 # them before the commit (approval's supervisor) and insert them as they are then.
                 with session.no_autoflush:
-                    session.execute(insert(self.processed).values(done))
+                    session.execute(insert(self.processed), done)
         return outcomes
 
     def _joined(self, session: Session, env: Envelope) -> tuple[UnitOfWork, events.Event]:
