@@ -6,9 +6,9 @@ messages than the one in hand (a backlog), up to ``consumer_batch`` of them are 
 transaction and acknowledged together after its commit (``deliver_batch``); should anything in
 the batch fail, the batch is rolled back and its messages go through one at a time, so that
 retries and dead-lettering stay per message. Within a batch, a run of consecutive events whose
-handler declares a batch form (``batch_form``) is applied by that form in one go. A redelivered message finds its id and is
-acknowledged without effect. A handler that fails is retried after a delay (through the
-``.retry`` queue) up to ``consumer_max_retries`` times, then dead-lettered to
+handler declares a batch form (``batch_form``) is applied by that form in one go. A redelivered
+message finds its id and is acknowledged without effect. A handler that fails is retried after a
+delay (through the ``.retry`` queue) up to ``consumer_max_retries`` times, then dead-lettered to
 ``<service>.events.dead`` with ``x-death-reason`` (``retries_exhausted``, ``unrecoverable``,
 ``malformed_body``, ``malformed_header``) where an operator inspects it and replays it with
 ``python -m <service> replay-dead-letters`` (ekinerja_common.deadletters). On SIGTERM the consumer
