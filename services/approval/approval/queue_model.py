@@ -37,14 +37,14 @@ _LOCK = 0x45_4B_51_4D  # "EKQM"
 
 
 def _lock(session: Session, exclusive: bool) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        return  # SQLite has one writer at a time anyway
     # Held until the transaction ends: asked again (every submission of a consumer's batch), it
     # costs no round trip. Forgotten at the end of any transaction, a savepoint's too (a rolled
     # back savepoint may have released it), so the worst case is asking once more.
     held = session.info.get(_HELD)
     if held == "exclusive" or (held == "shared" and not exclusive):
         return
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite has one writer at a time anyway
     if not session.info.get(_LISTENING_END):
         session.info[_LISTENING_END] = True
         event.listen(session, "after_transaction_end", lambda s, _t: s.info.pop(_HELD, None))
