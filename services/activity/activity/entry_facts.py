@@ -26,15 +26,19 @@ from sqlalchemy.orm import Session
 from . import domain, entry_policy
 from .orm import ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, LateEntryPermission, Placement, SubmissionPolicyRow
 
-# The row shape every branch fills: what it does not need stays NULL (typed, so that the union's
-# columns have one type on both dialects).
+# The row shape every branch fills: what it does not need stays NULL. The first branch names and
+# types the columns (typed NULLs, so that the union's columns have one type on both dialects); the
+# others stay bare, which keeps the statement short enough for psycopg's cache of parsed queries.
 _SHAPE = {"key": String, "ref": String, "label": String, "unit": String, "status": String,
           "d1": Date, "d2": Date, "d3": Date, "t1": Time, "t2": Time, "n": Integer, "m": Integer}
 
 
-def _row(kind: str, **values):
-    return [literal_column(f"'{kind}'", String).label("kind"),
-            *((values[name] if name in values else cast(null(), type_)).label(name) for name, type_ in _SHAPE.items())]
+def _row(kind: str, first: bool = False, **values):
+    if first:
+        return [literal_column(f"'{kind}'", String).label("kind"),
+                *((values[name] if name in values else cast(null(), type_)).label(name)
+                  for name, type_ in _SHAPE.items())]
+    return [literal_column(f"'{kind}'", String), *(values.get(name, null()) for name in _SHAPE)]
 
 
 @functools.lru_cache(maxsize=4)
@@ -46,7 +50,7 @@ def _statement(with_lock_version: bool):
     e, c, p, d, perm = (Entry.__table__.c, EntryClaim.__table__.c, Placement.__table__.c, Duty.__table__.c,
                         LateEntryPermission.__table__.c)
     branches = [
-        select(*_row("duty", key=d.duty_id, ref=d.position_id, label=d.description, unit=d.output_unit,
+        select(*_row("duty", first=True, key=d.duty_id, ref=d.position_id, label=d.description, unit=d.output_unit,
                      status=d.status, n=d.norma_waktu)).where(d.duty_id.in_(bindparam("duty_ids", expanding=True))),
         # Posts held on any of the days (each draft keeps those of its own day); definitive first.
         select(*_row("placement", key=p.position_id, status=p.kind, d1=p.start_date, d2=p.end_date)).where(
@@ -85,7 +89,8 @@ class Read:
 def read(session: Session, employee_id: str, drafts: list[domain.Draft], exclude_id: str | None = None,
          revision_deadline: date | None = None, lock_version: bool = False) -> Read:
     days = sorted({dr.date for dr in drafts})
-    rows = session.execute(_statement(lock_version), {
+    # Core on the session's connection: no ORM entity is loaded, so the ORM's execution layer is skipped.
+    rows = session.connection().execute(_statement(lock_version), {
         "employee_id": employee_id, "days": days, "years": sorted({d.year for d in days}),
         "duty_ids": sorted({dr.duty_id for dr in drafts}), "first_day": days[0], "last_day": days[-1],
         # Entry ids are never empty: "" excludes nothing.

@@ -180,7 +180,7 @@ def _write_pg(session: Session, employee_id: str, seen: str | None, entries: lis
     for prefix, rows in (("e", entries), ("o", events), ("s", months)):
         for i, row in enumerate(rows):
             params.update({f"{prefix}{i}_{c}": v for c, v in row.items()})
-    return session.execute(_pg_write(len(entries), len(events), len(months)), params).first() is not None
+    return session.connection().execute(_pg_write(len(entries), len(events), len(months)), params).first() is not None
 
 
 def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft], today: date,
