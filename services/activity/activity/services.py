@@ -78,6 +78,30 @@ def preview_entry(session: Session, employee_id: str, draft: domain.Draft, today
     return domain.assess(draft, _facts(session, employee_id, draft), today, policy)
 
 
+def preview_edit(session: Session, employee_id: str, entry_id: str, draft: domain.Draft, today: date,
+                 policy: domain.EntryRules) -> domain.Assessment | None:
+    """The rules an edit of ``entry_id`` to ``draft`` would break, judged as edit_entry judges it
+    (its own slot and earlier versions excluded, a returned entry's revision window); None when
+    the caller has no such editable entry (the view answers that, 404 / 409)."""
+    entry = session.get(Entry, entry_id)
+    if entry is None or entry.employee_id != employee_id or entry.status not in domain.EDITABLE:
+        return None
+    facts = _facts(session, employee_id, draft, exclude_id=entry.id,
+                   revision_deadline=_revision_deadline(entry, draft.date, policy))
+    return domain.assess(draft, facts, today, policy)
+
+
+def preview_batch(session: Session, employee_id: str, drafts: list[domain.Draft | None], today: date,
+                  policy: domain.EntryRules) -> list[domain.Assessment | None]:
+    """The rules each draft of a list would break, judged as create_entries judges a batch (each
+    against the earlier ones); None for the items that could not be drafted at all."""
+    items = [d for d in drafts if d is not None]
+    if not items:
+        return [None] * len(drafts)
+    judged = iter(domain.assess_batch(items, entry_facts.read(session, employee_id, items).facts, today, policy))
+    return [next(judged) if d is not None else None for d in drafts]
+
+
 def lock_employee(session: Session, employee_id: str) -> None:
     """Serialize this employee's entry changes until the transaction ends. Taken first, before
     any entry row, by the web requests and by the event handlers that change entries alike."""
