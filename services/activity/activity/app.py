@@ -189,6 +189,18 @@ def submit_entry(body: NewEntryIn):
 
     With ``"submit": false`` the entry is kept as a draft (checked by the same rules, not sent)."""
     emp = employee()
+    if g.get("idempotency") is None:
+        # No stored answer to commit with the entry: its write is one statement, so it needs no
+        # transaction (services.at_once); if another change of the employee's came between the
+        # read and the write, it runs again below, in one.
+        try:
+            with services.at_once(runtime(), g.request_id) as uow:
+                if uow is not None:
+                    [entry] = services.create_entries(uow, emp, [body.draft()], clock.today(), current_policy(),
+                                                      as_draft=not body.submit, at_once=True)
+                    return entry_json(entry), 201
+        except services.Contended:
+            pass
     with runtime().uow(g.request_id) as uow:
         [entry] = services.create_entries(uow, emp, [body.draft()], clock.today(), current_policy(),
                                           as_draft=not body.submit)

@@ -4,10 +4,12 @@ change of an entry's status or minutes also moves the employee's month summary (
 in that same transaction."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from datetime import date, timedelta, timezone
 from decimal import Decimal
+from typing import Iterator
 
 from sqlalchemy import (String, and_, bindparam, case, delete, exists, func, insert, literal, literal_column, or_, select,
                         union_all)
@@ -19,6 +21,7 @@ from ekinerja_common.envelope import Envelope, utcnow
 from ekinerja_common.events import as_data, check_event
 from ekinerja_common.outbox import OUTBOX
 from ekinerja_common.errors import Conflict, NotFound, Text, ValidationFailed
+from ekinerja_common.runtime import Runtime
 from ekinerja_common.uow import UnitOfWork
 from ekinerja_common import evidence
 from ekinerja_common import clock, discipline
@@ -207,8 +210,28 @@ def _write_pg(session: Session, employee_id: str, seen: str | None, entries: lis
     return session.connection().execute(_pg_write(len(entries), len(events), len(months)), params).first() is not None
 
 
+class Contended(Exception):
+    """A submission at once (create_entries with ``at_once``) found that another writer of the
+    employee's entries came between its read and its write: nothing was written; the caller runs
+    it again in a transaction of its own."""
+
+
+@contextlib.contextmanager
+def at_once(runtime: Runtime, correlation_id: str | None) -> Iterator[UnitOfWork | None]:
+    """A unit of work without a transaction of its own, for a submission whose whole write is one
+    statement (_pg_write, atomic by itself): on PostgreSQL in autocommit, which saves the BEGIN and
+    COMMIT round trips; None on SQLite (its engine opens every transaction with BEGIN IMMEDIATE).
+    Its events are written by that statement too, so they still commit with the entries."""
+    if runtime.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, Session(bind=conn) as s:
+        yield UnitOfWork.joining(s, runtime.metadata, runtime.service, correlation_id)
+
+
 def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft], today: date,
-                   policy: domain.EntryRules, *, as_draft: bool = False, batch: bool = False) -> list[Entry]:
+                   policy: domain.EntryRules, *, as_draft: bool = False, batch: bool = False,
+                   at_once: bool = False) -> list[Entry]:
     """Store new entries, as drafts or submitted. A batch (a day's list) is all-or-nothing: every
     problem of every item is reported as ``entries.<i>.<field>``, and the items are checked
     against each other too (overlap, daily ceiling).
@@ -217,8 +240,10 @@ def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft]
     under the ceiling): each is judged after the other's entries are visible. On PostgreSQL that
     costs two statements: the facts with the lock row's version, then the write, which takes the
     lock only if the version is unchanged (_pg_write); if another writer came between, the facts
-    are read again under the lock now held, and judged again. On SQLite the lock comes first
-    (BEGIN IMMEDIATE serializes writers there anyway) and the writes are separate statements."""
+    are read again under the lock now held, and judged again — or, ``at_once`` (a unit of work of
+    services.at_once: no transaction, so no lock stays held), Contended is raised for the caller to
+    run it again in a transaction. On SQLite the lock comes first (BEGIN IMMEDIATE serializes
+    writers there anyway) and the writes are separate statements."""
     session = uow.session
     pg = session.get_bind().dialect.name == "postgresql"
     if not pg:
@@ -252,6 +277,8 @@ def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft]
                      deltas.rows()):
             return entries
         del uow.published[published:]  # not written: judged again on what the other writer stored
+        if at_once:
+            raise Contended(employee_id)
     raise AssertionError("the employee's lock, held since the second read, changed")  # pragma: no cover
 
 

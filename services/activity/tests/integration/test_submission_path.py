@@ -36,10 +36,12 @@ def between_read_and_write(monkeypatch):
     """``run(fn)``: ``fn`` runs to completion (in another thread, its own transaction) right after
     the next submission has read its facts, before it writes."""
     pending = []
+    reads: list[str | None] = []  # per read, the isolation level it ran in (None: a transaction)
     real = entry_facts.read
 
-    def read(*args, **kwargs):
-        result = real(*args, **kwargs)
+    def read(session, *args, **kwargs):
+        reads.append(session.connection().get_execution_options().get("isolation_level"))
+        result = real(session, *args, **kwargs)
         if pending:
             worker = threading.Thread(target=pending.pop())
             worker.start()
@@ -48,7 +50,17 @@ def between_read_and_write(monkeypatch):
         return result
 
     monkeypatch.setattr(entry_facts, "read", read)
-    return pending.append
+    return Between(pending.append, reads)
+
+
+class Between:
+    """Call it with the competitor; ``reads`` tells how the submission's reads ran."""
+
+    def __init__(self, run, reads):
+        self.run, self.reads = run, reads
+
+    def __call__(self, fn):
+        self.run(fn)
 
 
 def _competitor(app, keys, world, results, **kw):
@@ -73,6 +85,9 @@ def test_a_competitor_between_read_and_write_is_seen(client, keys, world, runtim
     assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"start_time"}
     assert "08:00–10:00" in r.get_json()["error"]["fields"]["start_time"]["message"]
     assert entry_count(runtime) == (1 if first_ever else 2)
+    # Read at once (no transaction) first, then — the write having found the lock row changed and
+    # written nothing — read again in a transaction (the competitor's own read comes between).
+    assert between_read_and_write.reads[0] == "AUTOCOMMIT" and between_read_and_write.reads[-1] is None
     assert [e["data"]["start_time"] for e in outbox() if e["type"] == "activity.submitted"][-1] == "08:00"
     assert len(outbox()) == entry_count(runtime)
     consistent()
