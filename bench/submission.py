@@ -114,7 +114,8 @@ def main() -> None:
     old_services = module_from_git(args.before, "services/activity/activity/services.py", "_services_before")
     old_app = module_from_git(args.before, "services/activity/activity/app.py", "_app_before")
     old_app.services = old_services  # its views run the old use case
-    assert not hasattr(old_services, "_pg_write"), f"{args.before} already has the two-statement path: not a 'before'"
+    if hasattr(old_services, "_pg_write"):
+        print(f"note: {args.before} already has the two-statement path (comparing two versions of it)", flush=True)
 
     load_before = os.getloadavg()
     keys = TestKeys()
