@@ -191,7 +191,7 @@ def main() -> None:
             assert r.status_code == 201, r.get_data(as_text=True)[:300]
 
         bare = Flask("bare")
-        bare_engine = create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+        bare_engine = create_engine(url, pool_size=5, max_overflow=5)  # as bench/baseline_app.py's (b): no pre-ping
         statements["bare_insert"] = 0
         event.listen(bare_engine, "before_cursor_execute",
                      lambda *_a: statements.__setitem__("bare_insert", statements["bare_insert"] + 1))

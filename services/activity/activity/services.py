@@ -53,13 +53,6 @@ def _placements(session: Session, employee_id: str, day: date) -> list[Placement
     ))
 
 
-def _as_duty(row: Duty | None) -> domain.Duty | None:
-    if row is None:
-        return None
-    return domain.Duty(row.duty_id, row.position_id, row.description or "", row.output_unit or "",
-                       row.norma_waktu or 0, retired=row.status == "retired")
-
-
 def _facts(session: Session, employee_id: str, draft: domain.Draft, exclude_id: str | None = None,
            revision_deadline: date | None = None) -> domain.Facts:
     """What the rules need, in one statement (entry_facts)."""
@@ -248,7 +241,7 @@ def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft]
     pg = session.get_bind().dialect.name == "postgresql"
     if not pg:
         lock_employee(session, employee_id)
-    for attempt in range(2):
+    for _ in range(2):
         facts = entry_facts.read(session, employee_id, drafts, lock_version=pg)
         results = domain.assess_batch(drafts, facts.facts, today, policy)
         errors = {(f"entries.{i}.{name}" if batch else name): text
