@@ -20,7 +20,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Integer, String, Time, bindparam, cast, literal_column, null, or_, select, union_all
+from sqlalchemy import Date, Integer, String, Time, and_, bindparam, cast, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from . import domain, entry_policy
@@ -42,28 +42,38 @@ def _row(kind: str, first: bool = False, **values):
 
 
 @functools.lru_cache(maxsize=4)
-def _statement(with_lock_version: bool):
+def _statement(with_lock_version: bool, one_day: bool):
     """Built once per process (SQLAlchemy then compiles it once): the bound values are the
-    employee, the drafts' dates / duties / years, and the entry an edit excludes."""
-    employee, days, years = bindparam("employee_id"), bindparam("days", expanding=True), bindparam("years", expanding=True)
-    first, last, exclude = bindparam("first_day", type_=Date), bindparam("last_day", type_=Date), bindparam("exclude_id")
+    employee, the drafts' dates / duties / years, and the entry an edit excludes. ``one_day``
+    (one draft, the usual submission): plain parameters instead of IN lists, which SQLAlchemy
+    would otherwise render anew at every execution."""
+    employee, exclude = bindparam("employee_id"), bindparam("exclude_id")
+    first, last = bindparam("first_day", type_=Date), bindparam("last_day", type_=Date)
+    if one_day:
+        def among(column, name):
+            return column == bindparam(name, type_=column.type)
+    else:
+        def among(column, name):
+            return column.in_(bindparam(name + "s", expanding=True))
+    # Spelled out rather than NOT IN (…): a constant list would still be an IN list to render.
+    alive = and_(*(Entry.__table__.c.status != literal_column(f"'{s}'", String) for s in domain.DEAD_STATUSES))
     e, c, p, d, perm = (Entry.__table__.c, EntryClaim.__table__.c, Placement.__table__.c, Duty.__table__.c,
                         LateEntryPermission.__table__.c)
     branches = [
         select(*_row("duty", first=True, key=d.duty_id, ref=d.position_id, label=d.description, unit=d.output_unit,
-                     status=d.status, n=d.norma_waktu)).where(d.duty_id.in_(bindparam("duty_ids", expanding=True))),
+                     status=d.status, n=d.norma_waktu)).where(among(d.duty_id, "duty_id")),
         # Posts held on any of the days (each draft keeps those of its own day); definitive first.
         select(*_row("placement", key=p.position_id, status=p.kind, d1=p.start_date, d2=p.end_date)).where(
             p.employee_id == employee, p.start_date <= last, or_(p.end_date.is_(None), p.end_date >= first)),
         # The day's other claims: each live entry's time, and each version of an entry approval
         # may still decide although the employee edited or withdrew it since (EntryClaim).
         select(*_row("slot", key=e.id, d1=e.date, t1=e.start_time, t2=e.end_time, n=e.credited_minutes)).where(
-            e.employee_id == employee, e.date.in_(days), e.status.not_in(domain.DEAD_STATUSES), e.id != exclude),
+            e.employee_id == employee, among(e.date, "day"), alive, e.id != exclude),
         select(*_row("claim", key=c.entry_id, d1=c.date, t1=c.start_time, t2=c.end_time, n=c.credited_minutes)).where(
-            c.employee_id == employee, c.date.in_(days), c.entry_id != exclude),
-        select(*_row("closed", n=ClosedPeriod.year, m=ClosedPeriod.month)).where(ClosedPeriod.year.in_(years)),
+            c.employee_id == employee, among(c.date, "day"), c.entry_id != exclude),
+        select(*_row("closed", n=ClosedPeriod.year, m=ClosedPeriod.month)).where(among(ClosedPeriod.year, "year")),
         select(*_row("window", n=SubmissionPolicyRow.year, m=SubmissionPolicyRow.submission_window_days)).where(
-            SubmissionPolicyRow.year.in_(years)),
+            among(SubmissionPolicyRow.year, "year")),
         # Live late-entry permissions of the person, or of any unit (entry_policy decides coverage).
         select(*_row("permission", key=perm.employee_id, ref=perm.unit_id, d1=perm.start_date, d2=perm.end_date,
                      d3=perm.valid_until)).where(
@@ -89,12 +99,17 @@ class Read:
 def read(session: Session, employee_id: str, drafts: list[domain.Draft], exclude_id: str | None = None,
          revision_deadline: date | None = None, lock_version: bool = False) -> Read:
     days = sorted({dr.date for dr in drafts})
+    duty_ids = sorted({dr.duty_id for dr in drafts})
+    years = sorted({d.year for d in days})
+    one_day = len(days) == len(duty_ids) == 1
+    # Entry ids are never empty: "" excludes nothing.
+    params = {"employee_id": employee_id, "first_day": days[0], "last_day": days[-1], "exclude_id": exclude_id or ""}
+    if one_day:
+        params.update(day=days[0], year=years[0], duty_id=duty_ids[0])
+    else:
+        params.update(days=days, years=years, duty_ids=duty_ids)
     # Core on the session's connection: no ORM entity is loaded, so the ORM's execution layer is skipped.
-    rows = session.connection().execute(_statement(lock_version), {
-        "employee_id": employee_id, "days": days, "years": sorted({d.year for d in days}),
-        "duty_ids": sorted({dr.duty_id for dr in drafts}), "first_day": days[0], "last_day": days[-1],
-        # Entry ids are never empty: "" excludes nothing.
-        "exclude_id": exclude_id or ""}).all()
+    rows = session.connection().execute(_statement(lock_version, one_day), params).all()
     duties: dict[str, domain.Duty] = {}
     placements: list[domain.Placement] = []
     slots: dict[date, list[domain.Slot]] = {}
