@@ -17,8 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth import Principal
-from ekinerja_common.envelope import Envelope, utcnow
-from ekinerja_common.events import as_data, check_event
+from ekinerja_common.envelope import utcnow
 from ekinerja_common.outbox import OUTBOX
 from ekinerja_common.errors import Conflict, NotFound, Text, ValidationFailed
 from ekinerja_common.runtime import Runtime
@@ -27,8 +26,8 @@ from ekinerja_common import evidence
 from ekinerja_common import clock, discipline
 
 from . import domain, entry_facts, repository, summary
-from .orm import (CONTENT_FIELDS, ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
-                  WorkCalendarRow, new_id)
+from .orm import (CONTENT_FIELDS, ClosedPeriod, DeductionTable, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord,
+                  MonthSummary, Placement, WorkCalendarRow, new_id)
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
 
 ENTRY_NOT_FOUND = Text("Kegiatan tidak ditemukan", "Entry not found")
@@ -139,22 +138,11 @@ def _new_entry(employee_id: str, draft: domain.Draft, duty: domain.Duty, credite
 
 
 _ENTRY_COLUMNS = tuple(c.key for c in Entry.__table__.columns)
-_OUTBOX_COLUMNS = ("id", "type", "body", "correlation_id", "created_at", "attempts")
+_OUTBOX_COLUMNS = ("id", "type", "body", "correlation_id", "created_at", "attempts")  # uow.publish_row's row
 
 
 def _entry_row(entry: Entry) -> dict:
     return {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
-
-
-def _event_row(uow: UnitOfWork, event_type: str, data: dict) -> dict:
-    """uow.publish's outbox row, built here so that it can go into the submission's one write
-    statement: the same catalogue check, the same envelope, recorded in ``uow.published``."""
-    data = as_data(event_type, data)
-    check_event(event_type, uow.source, data)
-    env = Envelope(type=event_type, source=uow.source, data=data, correlation_id=uow.correlation_id)
-    uow.published.append(env)
-    return {"id": env.id, "type": env.type, "body": env.to_json(), "correlation_id": env.correlation_id,
-            "created_at": utcnow(), "attempts": 0}
 
 
 @functools.lru_cache(maxsize=256)
@@ -265,7 +253,7 @@ def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft]
                 if entry.status == "submitted":
                     uow.publish("activity.submitted", entry_data(entry))
             return entries
-        events = [_event_row(uow, "activity.submitted", entry_data(e)) for e in entries if e.status == "submitted"]
+        events = [uow.publish_row("activity.submitted", entry_data(e)) for e in entries if e.status == "submitted"]
         if _write_pg(session, employee_id, facts.lock_version, [_entry_row(e) for e in entries], events,
                      deltas.rows()):
             return entries
@@ -512,13 +500,18 @@ def visible_evidence(session: Session, who: Principal, evidence_id: str) -> Evid
 
 def _month_query():
     """Built once: the summary row (outer-joined to a one-row anchor, so a month with no row yet
-    still answers), the calendar's version and the lock flag, in one statement."""
+    still answers), the calendar's version, the lock flag and the year's deduction table, in one
+    statement (each was a round trip of its own: issue 13)."""
     summary = MonthSummary.__table__
     e, y, m = bindparam("employee_id"), bindparam("year"), bindparam("month")
     anchor = select(literal(1).label("one")).subquery("anchor")
     return (select(*(summary.c[c] for c in SUMMARY_COLUMNS),
                    select(WorkCalendarRow.version).where(WorkCalendarRow.year == y).scalar_subquery().label("calendar_version"),
-                   exists().where(ClosedPeriod.year == y, ClosedPeriod.month == m).label("locked"))
+                   exists().where(ClosedPeriod.year == y, ClosedPeriod.month == m).label("locked"),
+                   select(DeductionTable.deductions).where(DeductionTable.year == y).scalar_subquery()
+                   .label("deductions"),
+                   select(DeductionTable.policy_version).where(DeductionTable.year == y).scalar_subquery()
+                   .label("deductions_version"))
             .select_from(anchor.outerjoin(summary, and_(summary.c.employee_id == e, summary.c.year == y,
                                                         summary.c.month == m))))
 
@@ -551,7 +544,8 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
     """GET /me/month: the employee's summary row, the calendar's version and the lock flag in one
     round trip, then the month's attendance codes (at most a month of rows by primary key) to
     price them with the year's deduction table."""
-    row = session.execute(_MONTH_QUERY, {"employee_id": employee_id, "year": year, "month": month}).one()
+    # Core execution on the session's connection: the ORM's statement path costs more than the read.
+    row = session.connection().execute(_MONTH_QUERY, {"employee_id": employee_id, "year": year, "month": month}).one()
     cal = repository.calendar_at(session, year, row.calendar_version)
     working_days = cal.working_days(month)
     target = working_days * cal.target_minutes_per_day
@@ -559,7 +553,7 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
     # Priced now with BPKAD's table of the year, from the month's codes, exactly as payroll's
     # compute prices them (ekinerja_common.discipline): the two never show different figures.
     # (The summary's own deduction_pct is the sum as each day was priced when recorded.)
-    table, table_version = repository.deduction_table(session, year)
+    table, table_version = repository.deduction_table_of(row.deductions, row.deductions_version)
     deduction = (discipline.price(repository.month_code_days(session, employee_id, year, month), table)[0]
                  if figures["attendance_days"] else Decimal(0))
     productivity = domain.productivity_pct(figures["approved_minutes"], target)
