@@ -21,6 +21,7 @@ Timings are not assertions: they are figures to compare between commits on one m
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -161,6 +162,19 @@ def load(rt, employees: int, records: int, late_changes: int, rng: random.Random
             "working_days": len(days)}
 
 
+def digest(lines, corrections) -> str:
+    """One hash of everything a run pays and explains (ids and timestamps aside), so that runs of
+    two commits over the same seeded data can be compared equal."""
+    h = hashlib.sha256()
+    for l in sorted(lines, key=lambda l: l.employee_id):
+        h.update(json.dumps([l.employee_id, l.nip, l.name, l.position_id, l.unit_id, l.bank_account,
+                             l.gross, l.pph, l.bpjs, l.net, l.inputs], sort_keys=True, default=str).encode())
+    for c in sorted(corrections, key=lambda c: (c.employee_id, c.for_year, c.for_month)):
+        h.update(json.dumps([c.employee_id, c.for_year, c.for_month, c.nip, c.name, c.unit_id, c.bank_account,
+                             c.gross, c.pph, c.bpjs, c.net, c.cause, c.basis], sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
 def timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -174,6 +188,8 @@ def main() -> None:
     ap.add_argument("--late-changes", type=int, default=1_000, help="late approvals of the locked previous month")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--seed", type=int, default=20260601)
+    ap.add_argument("--profile", action="store_true",
+                    help="after the timings, print a pyinstrument profile of one more compute (pip install pyinstrument)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "payroll_month.json"))
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -209,9 +225,17 @@ def main() -> None:
                 run_times.append(timed(compute))
                 sql_times.append(timed(aggregate))
             run_median, sql_median = statistics.median(run_times), statistics.median(sql_times)
+            if args.profile:  # not a dependency: installed into the venv when needed (bench/README)
+                from pyinstrument import Profiler
+                profiler = Profiler(interval=0.0005)
+                profiler.start()
+                compute()
+                profiler.stop()
+                print(profiler.output_text(unicode=True, show_all=False))
             with rt.session_factory() as s:
                 run = services.get_run(s, YEAR, MONTH)
                 lines, corrections, _ = services.payments(s, run)
+                result_digest = digest(lines, corrections)
             rows = aggregate()
         finally:
             rt.engine.dispose()
@@ -233,13 +257,17 @@ def main() -> None:
         "bare_sql_aggregate_times_s": [round(t, 3) for t in sql_times],
         "ratio_run_to_aggregate": round(run_median / sql_median, 2),
         "run_totals_net": services.totals(lines)["net"],
+        "correction_totals_net": services.totals(corrections)["net"],
+        # Equal digests at one --employees/--records/--seed: equal lines and corrections.
+        "result_digest": result_digest,
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     print(f"compute_run median {run_median:.3f} s over {args.reps} ({len(lines):,} lines, {len(corrections):,} corrections)")
     print(f"bare SQL aggregate median {sql_median:.3f} s over {args.reps} ({len(rows):,} rows)")
-    print(f"ratio run / aggregate: {run_median / sql_median:.2f}")
+    print(f"ratio run / aggregate: {run_median / sql_median:.2f} (load average {os.getloadavg()[0]:.2f})")
+    print(f"result digest {result_digest}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
