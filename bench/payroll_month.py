@@ -1,6 +1,6 @@
 """Benchmark: one month's TPP run for 10,000 employees over ~2 million approved activity records.
 
-    .venv/bin/python bench/payroll_month.py [--employees 10000] [--records 2000000] [--reps 5]
+    .venv/bin/python bench/payroll_month.py [--employees 10000] [--records 2000000] [--reps 5] [--before main]
 
 In a fresh PostgreSQL database (created and dropped here; EKINERJA_TEST_PG names the server, as for
 the tests) it migrates the payroll schema, loads the read models with COPY — employees, positions,
@@ -14,6 +14,10 @@ and database:
 - the bare aggregate the run cannot avoid: ``SELECT employee_id, SUM(credited_minutes) FROM
   activity_decisions WHERE status IN ('approved','overturned') AND day BETWEEN ... GROUP BY
   employee_id``, fetched completely, ``--reps`` times, interleaved with the runs.
+
+With ``--before REV`` (e.g. ``main``) the run of git revision REV (its ``payroll`` package loaded
+from git as ``payroll_before``) is timed too, interleaved with the two above on the same database,
+and its lines and corrections must hash equal to this tree's (``result_digest``).
 
 It prints the medians and their ratio and writes them to bench/results/payroll_month.json.
 Timings are not assertions: they are figures to compare between commits on one machine.
@@ -175,6 +179,23 @@ def digest(lines, corrections) -> str:
     return h.hexdigest()
 
 
+def services_from_git(rev: str):
+    """The ``payroll.services`` of git revision ``rev``, as the package ``payroll_before`` (its
+    relative imports resolve inside it), for timing the old run beside the new one."""
+    import importlib
+    import subprocess
+    import tarfile
+    import tempfile
+    where = Path(tempfile.mkdtemp(prefix="payroll_before_"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "services/payroll/payroll"], check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(where, filter="data")
+    (where / "services" / "payroll" / "payroll").rename(where / "payroll_before")
+    sys.path.insert(0, str(where))
+    return importlib.import_module("payroll_before.services")
+
+
 def timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -188,11 +209,14 @@ def main() -> None:
     ap.add_argument("--late-changes", type=int, default=1_000, help="late approvals of the locked previous month")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--seed", type=int, default=20260601)
+    ap.add_argument("--before", help="git revision whose compute_run is timed too, interleaved (e.g. main)")
     ap.add_argument("--profile", action="store_true",
                     help="after the timings, print a pyinstrument profile of one more compute (pip install pyinstrument)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "payroll_month.json"))
     args = ap.parse_args()
     rng = random.Random(args.seed)
+    old_services = services_from_git(args.before) if args.before else None
+    load_at_start = os.getloadavg()
 
     with fresh_database("bench_payroll") as url:
         rt = build_runtime(Settings(service="payroll", database_url=url, db_statement_timeout_ms=0))
@@ -217,11 +241,27 @@ def main() -> None:
                 with rt.engine.connect() as conn:
                     return conn.execute(aggregate_sql, {"first": first, "last": last}).all()
 
+            def compute_before():
+                with rt.uow() as uow:
+                    old_services.compute_run(uow, YEAR, MONTH, "bench")
+                    uow.commit()
+
+            def current_digest() -> str:
+                with rt.session_factory() as s:
+                    lines, corrections, _ = services.payments(s, services.get_run(s, YEAR, MONTH))
+                    return digest(lines, corrections)
+
+            before_digest = None
+            if old_services is not None:
+                compute_before()  # the first compute creates the run; the old code's, for the same start
+                before_digest = current_digest()
             compute()  # warm-up: first compute creates the run and warms caches, as does the aggregate
             aggregate()
-            # Interleaved, so that both see the same conditions when the machine is busy.
-            run_times, sql_times = [], []
+            # Interleaved, so that all see the same conditions when the machine is busy.
+            run_times, sql_times, before_times = [], [], []
             for _ in range(args.reps):
+                if old_services is not None:
+                    before_times.append(timed(compute_before))
                 run_times.append(timed(compute))
                 sql_times.append(timed(aggregate))
             run_median, sql_median = statistics.median(run_times), statistics.median(sql_times)
@@ -256,11 +296,17 @@ def main() -> None:
         "bare_sql_aggregate_median_s": round(sql_median, 3),
         "bare_sql_aggregate_times_s": [round(t, 3) for t in sql_times],
         "ratio_run_to_aggregate": round(run_median / sql_median, 2),
+        **({"before": args.before, "before_compute_run_median_s": round(statistics.median(before_times), 3),
+            "before_compute_run_times_s": [round(t, 3) for t in before_times],
+            "before_ratio_run_to_aggregate": round(statistics.median(before_times) / sql_median, 2),
+            "before_result_digest": before_digest, "equal_to_before": before_digest == result_digest}
+           if old_services is not None else {}),
         "run_totals_net": services.totals(lines)["net"],
         "correction_totals_net": services.totals(corrections)["net"],
         # Equal digests at one --employees/--records/--seed: equal lines and corrections.
         "result_digest": result_digest,
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+                    "load_average_at_start": [round(x, 2) for x in load_at_start],
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -268,6 +314,9 @@ def main() -> None:
     print(f"bare SQL aggregate median {sql_median:.3f} s over {args.reps} ({len(rows):,} rows)")
     print(f"ratio run / aggregate: {run_median / sql_median:.2f} (load average {os.getloadavg()[0]:.2f})")
     print(f"result digest {result_digest}")
+    if old_services is not None:
+        print(f"before ({args.before}) compute_run median {statistics.median(before_times):.3f} s, ratio "
+              f"{statistics.median(before_times) / sql_median:.2f}; results equal: {before_digest == result_digest}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -52,6 +52,11 @@ def lock_order(session: Session, exclusive: bool) -> None:
     lock_period(session, 0, 0, exclusive)
 
 
+class JsonText(str):
+    """A JSON column's value already encoded (as ``json.dumps(value, separators=(",", ":"))``), which
+    ``bulk_insert`` writes as it is: a run encodes its lines' inputs from shared pieces."""
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: with COPY on PostgreSQL (a run writes
     thousands of lines with their inputs, and COPY is several times faster than batched INSERTs),
@@ -60,7 +65,8 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+        session.execute(insert(table), [{k: json.loads(v) if isinstance(v, JsonText) else v for k, v in row.items()}
+                                        for row in rows])
         return
     columns = [c for c in table.columns if c.name in rows[0]]
     as_json = {c.name for c in columns if isinstance(c.type, JSON)}
@@ -68,7 +74,8 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([json.dumps(row[c.name], separators=(",", ":")) if c.name in as_json and row[c.name] is not None
+            copy.write_row([json.dumps(row[c.name], separators=(",", ":"))
+                            if c.name in as_json and row[c.name] is not None and not isinstance(row[c.name], JsonText)
                             else row[c.name] for c in columns])
 
 

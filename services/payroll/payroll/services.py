@@ -15,9 +15,11 @@ the corrections made for it anywhere else, so a correction is never paid twice.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
@@ -32,7 +34,7 @@ from ekinerja_common.uow import UnitOfWork
 
 from . import defaults, domain, policy, repository, reports, salary_csv
 from .orm import (AttendanceDay, AuditEntry, DataChange, Employee, PolicyVersion, Salary, Sanction, TppCorrection, TppLineRow, TppRun,
-                  Unit, new_id)
+                  Unit, new_id, new_ids)
 from .exports import MONTHS_ID
 from .policy import TppPolicy
 
@@ -393,9 +395,26 @@ class MonthData:
         }
         return deductions.quantize(DEDUCTION_PLACES), cut, shown
 
-    def apply(self, pol: TppPolicy, inputs: domain.TppInputs) -> tuple[domain.TppInputs, dict[str, Any]]:
+    def key(self) -> tuple:
+        """Equal for month data that ``priced`` prices the same (and shows the same)."""
+        return (tuple(self.code_days.items()), self.reported_deductions,
+                tuple((s.id, s.cut_pct, s.start_date, s.end_date, s.reference) for s in self.sanctions))
+
+    def priced_cached(self, pol: TppPolicy, cache: dict | None) -> tuple[Decimal, Decimal, dict[str, Any]]:
+        """``priced``, kept in ``cache`` (one per run and policy) for the many employees whose month
+        data is priced alike. The result is shared: nobody may change it."""
+        if cache is None:
+            return self.priced(pol)
+        key = ("priced", self.key())
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self.priced(pol)
+        return found
+
+    def apply(self, pol: TppPolicy, inputs: domain.TppInputs, cache: dict | None = None
+              ) -> tuple[domain.TppInputs, dict[str, Any]]:
         """``inputs`` (e.g. a locked line's) with this month data instead of theirs."""
-        deductions, cut, shown = self.priced(pol)
+        deductions, cut, shown = self.priced_cached(pol, cache)
         return dataclasses.replace(inputs, approved_minutes=self.approved_minutes, deductions_pct=deductions,
                                    sanction_cut_pct=cut), shown
 
@@ -417,6 +436,8 @@ class MonthReader:
 
 def _inputs(pol: TppPolicy, employee: Row, position: Row, target: domain.MonthTarget, salary: Row | None,
             month: MonthData) -> tuple[domain.TppInputs, dict[str, Any]]:
+    """One line's inputs and what to show about them, as objects (the estimate; a run makes its
+    lines with ``LineMaker``, which must give the same)."""
     factor, source = pol.factor_for(position.code, position.factor)
     deductions, cut, shown = month.priced(pol)
     return domain.TppInputs(
@@ -432,6 +453,139 @@ def _inputs(pol: TppPolicy, employee: Row, position: Row, target: domain.MonthTa
         sanction_cut_pct=cut, productivity_brackets=pol.brackets,
     ), {**shown, **target.shown(), "factor_source": source, "position_code": position.code,
         "policy_version": pol.version}
+
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # as repository.bulk_insert encodes a JSON column
+
+
+def _members(d: dict) -> str:
+    """A dict's members as they follow others inside an encoded object: ``,"key":value`` each."""
+    return "".join(f",{_encode(k)}:{_encode(v)}" for k, v in d.items())
+
+
+@dataclasses.dataclass(frozen=True)
+class _Placed:
+    """What lines of one position share."""
+
+    base: int | None
+    factor: Decimal
+    head: str  # the encoded inputs up to the factor's value
+    shown: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """What lines of employees of one kind, golongan and status share."""
+
+    status_factor_pct: Decimal
+    pph_rate: Fraction
+    head: str  # the encoded employee_kind, golongan, status, up to approved_minutes' value
+    status_factor: str
+    pph_rate_pct: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Priced:
+    """What lines with the same attendance codes, reported deductions and sanctions share."""
+
+    cut_pct: Decimal
+    discipline: Fraction
+    unpriced: dict[str, int]
+    deductions: str  # encoded deductions_pct, discipline, discipline_pct
+    cut: str
+    shown: str
+
+
+class LineMaker:
+    """A run's lines without the objects of ``_inputs``/``domain.compute``/``TppLine.explain``: the
+    same figures (``domain.figures``, the one formula) and the same inputs JSON, key for key and
+    byte for byte (tests/unit/test_line_maker.py compares them), encoded from pieces that many
+    lines share. For one policy and one month target; a 10,000-employee run made 10,000 of each
+    object, most of its time (issue 13)."""
+
+    def __init__(self, pol: TppPolicy, target: domain.MonthTarget):
+        self.pol, self.target = pol, target
+        self.target_minutes = target.working_days * target.minutes_per_day
+        self.perf_weight, self.disc_weight = domain.pct(pol.perf_weight_pct), domain.pct(pol.disc_weight_pct)
+        self.brackets = pol.brackets
+        self.bpjs_rate = domain.pct(pol.bpjs_rate_pct)
+        self._placed: dict[tuple, _Placed] = {}
+        self._kinds: dict[tuple, _Kind] = {}
+        self._priced: dict[tuple, _Priced] = {}
+        brackets = None if self.brackets is None else [{"min_pct": str(m), "pay_pct": str(p)} for m, p in self.brackets]
+        self._after_minutes = (f',"working_days":{_encode(target.working_days)}'
+                               f',"minutes_per_day":{_encode(target.minutes_per_day)}'
+                               f',"target_minutes":{_encode(self.target_minutes)},"productivity":')
+        self._after_productivity = (f',"productivity_rule":{_encode("linear" if self.brackets is None else "bracket")}'
+                                    f',"productivity_brackets":{_encode(brackets)},"productivity_paid":')
+        self._weights = ',"weights_pct":' + _encode({"performance": str(pol.perf_weight_pct),
+                                                      "discipline": str(pol.disc_weight_pct)})
+        self._bpjs = f',"bpjs_rate_pct":{_encode(str(pol.bpjs_rate_pct))},"bpjs_cap":{_encode(pol.bpjs_cap)},"bpjs_already":'
+
+    def placed(self, position: Row) -> _Placed:
+        key = (position.position_id, position.code, position.kelas_jabatan, position.factor)
+        found = self._placed.get(key)
+        if found is None:
+            pol = self.pol
+            factor, source = pol.factor_for(position.code, position.factor)
+            base = pol.base_for(position.kelas_jabatan)
+            head = (f'{{"kelas_jabatan":{_encode(position.kelas_jabatan)},"base":{_encode(base)}'
+                    f',"factor":{_encode(str(factor))}')
+            shown = _members({**self.target.shown(), "factor_source": source, "position_code": position.code,
+                              "policy_version": pol.version})
+            found = self._placed[key] = _Placed(base, factor, head, shown)
+        return found
+
+    def kind(self, employee: Row) -> _Kind:
+        key = (employee.employee_kind, employee.golongan, employee.status)
+        found = self._kinds.get(key)
+        if found is None:
+            pol = self.pol
+            status_factor = pol.status_factor_pct(employee.status)
+            pph_rate = pol.pph_rate_pct(employee.employee_kind, employee.golongan)
+            found = self._kinds[key] = _Kind(
+                status_factor, domain.pct(pph_rate),
+                f',"employee_kind":{_encode(employee.employee_kind)},"golongan":{_encode(employee.golongan)}'
+                f',"status":{_encode(employee.status)},"approved_minutes":',
+                f',"status_factor_pct":{_encode(str(status_factor))}', f',"pph_rate_pct":{_encode(str(pph_rate))}')
+        return found
+
+    def priced(self, month: MonthData) -> _Priced:
+        key = month.key()
+        found = self._priced.get(key)
+        if found is None:
+            deductions, cut, shown = month.priced(self.pol)
+            discipline = domain._discipline(deductions)
+            found = self._priced[key] = _Priced(
+                cut, discipline, shown["unpriced_codes"],
+                f',"deductions_pct":{_encode(str(deductions))},"discipline":{_encode(domain._fraction(discipline))}'
+                f',"discipline_pct":{_encode(domain._percent(discipline))}',
+                f',"sanction_cut_pct":{_encode(str(cut))}', _members(shown))
+        return found
+
+    def line(self, employee: Row, position: Row, salary: Row | None, month: MonthData
+             ) -> tuple[int, int, int, int, str, _Priced]:
+        """Gross, PPh, BPJS, net, the inputs encoded, and the month data's price (unpriced codes)."""
+        pl, kd, pr = self.placed(position), self.kind(employee), self.priced(month)
+        target = self.target_minutes
+        if target <= 0:
+            domain.compute(_inputs(self.pol, employee, position, self.target, salary, month)[0])  # raises no_working_days
+        minutes = month.approved_minutes
+        productivity = Fraction(min(minutes, target), target)
+        paid = domain.paid_productivity(productivity, self.brackets)
+        pay = salary.salary if salary else None
+        gross, pph, already, due, bpjs, net = domain.figures(
+            pl.base, domain._multiplier(pl.factor, kd.status_factor_pct, pr.cut_pct), self.perf_weight,
+            self.disc_weight, paid, pr.discipline, kd.pph_rate, self.bpjs_rate, self.pol.bpjs_cap, pay,
+            salary.bpjs_already if salary else None)
+        text = (f'{pl.head}{kd.head}{_encode(minutes)}{self._after_minutes}'
+                f'"{productivity.numerator}/{productivity.denominator}"'
+                f',"productivity_pct":{_encode(domain._percent(productivity))}{self._after_productivity}'
+                f'"{paid.numerator}/{paid.denominator}",'
+                f'"productivity_paid_pct":{_encode(domain._percent(paid))}{pr.deductions}{self._weights}'
+                f'{kd.status_factor}{pr.cut},"salary":{_encode(pay)}{kd.pph_rate_pct}{self._bpjs}{already}'
+                f',"bpjs_due":{due},"gross":{gross},"pph":{pph},"bpjs":{bpjs},"net":{net}{pr.shown}{pl.shown}}}')
+        return gross, pph, bpjs, net, repository.JsonText(text), pr
 
 
 def locked_target_source(inputs: dict) -> dict[str, Any]:
@@ -489,30 +643,35 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     # Read after the period lock like the month data; a calendar.updated committed later leaves the
     # run naming an older calendar version, which run_json shows as changed (recompute to use it).
     target = domain.month_target(year, month, *repository.work_calendar(s, year))
-    chosen = {emp_id: (emp, domain.month_placement(pls, last))
+    chosen = {emp_id: (emp, pls[0] if len(pls) == 1 else domain.month_placement(pls, last))
               for emp_id, (emp, pls) in repository.placed_employees(s, first, last).items()}
     positions = repository.positions(s, (p.position_id for _, p in chosen.values()))
     month_data = MonthReader(s, year, month)
     salaries = repository.salaries(s, year, month)
-    lines: list[domain.TppLine] = []
-    rows, skipped = [], []
+    rows, skipped, no_salary, no_minutes = [], [], [], []
     unpriced: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for emp_id, (emp, placement) in sorted(chosen.items()):
+    maker = LineMaker(pol, target)
+    ids = iter(new_ids(len(chosen)))
+    for emp_id in sorted(chosen):
+        emp, placement = chosen[emp_id]
         position = positions.get(placement.position_id)
         reason = _skip_reason(pol, emp, position)
         if reason:
             skipped.append({"employee_id": emp_id, "reason": reason, "position_id": placement.position_id})
             continue
-        inputs, shown = _inputs(pol, emp, position, target, salaries.get(emp_id), month_data.of(emp_id))
-        line = domain.compute(inputs)
-        lines.append(line)
-        for code, n in shown["unpriced_codes"].items():
+        salary, data = salaries.get(emp_id), month_data.of(emp_id)
+        gross, pph, bpjs, net, inputs, priced = maker.line(emp, position, salary, data)
+        for code, n in priced.unpriced.items():
             unpriced[code][0] += 1
             unpriced[code][1] += n
-        rows.append({"id": new_id(), "run_id": run.id, "employee_id": emp_id, "nip": emp.nip, "name": emp.name,
-                     "position_id": position.position_id, "unit_id": position.unit_id, "gross": line.gross,
-                     "pph": line.pph, "bpjs": line.bpjs, "net": line.net, "bank_account": emp.bank_account,
-                     "inputs": {**line.explain(), **shown}})
+        row = {"id": next(ids), "run_id": run.id, "employee_id": emp_id, "nip": emp.nip, "name": emp.name,
+               "position_id": position.position_id, "unit_id": position.unit_id, "gross": gross, "pph": pph,
+               "bpjs": bpjs, "net": net, "bank_account": emp.bank_account, "inputs": inputs}
+        rows.append(row)
+        if salary is None or salary.salary is None:  # the line's inputs show "salary": null
+            no_salary.append(row)
+        if not data.approved_minutes:
+            no_minutes.append(row)
     lines_table = TppLineRow.__table__
     s.execute(delete(lines_table).where(lines_table.c.run_id == run.id))
     repository.bulk_insert(s, TppLineRow.__table__, rows)
@@ -526,12 +685,13 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
                      "message_en": f"Attendance code {code} is not priced by the policy ({e} employees, {d} days)"}
                     for code, (e, d) in sorted(unpriced.items())]
     # One new list: JSON columns track assignment, not changes made inside the list.
-    run.warnings = unpriced_warnings + careless_payment_warnings(s, rows, first, last, target.calendar_version)
+    run.warnings = unpriced_warnings + careless_payment_warnings(s, rows, no_salary, no_minutes, first, last,
+                                                                 target.calendar_version)
     run.computed_at, run.computed_by = utcnow(), actor
     audit(uow, actor, "run.computed", f"run/{year}-{month:02d}", {
         "run_version": run.version, "policy_version": pol.version, "working_days": target.working_days,
         "minutes_per_day": target.minutes_per_day, **target.shown(),
-        "skipped": len(skipped), "totals": totals(lines), "corrections": len(corrections),
+        "skipped": len(skipped), "totals": totals(rows), "corrections": len(corrections),
         "correction_totals": totals(corrections)},
         before={"run_version": run.version - 1}, after={"run_version": run.version, "policy_version": pol.version})
     return run
@@ -551,8 +711,8 @@ def _warning(code: str, rows: list[dict], id_text: str, en_text: str) -> dict:
             "message": id_text.format(n=len(rows)), "message_en": en_text.format(n=len(rows))}
 
 
-def careless_payment_warnings(session: Session, rows: list[dict], first: date, last: date,
-                              calendar_version: int | None) -> list[dict]:
+def careless_payment_warnings(session: Session, rows: list[dict], no_salary: list[dict], no_minutes: list[dict],
+                              first: date, last: date, calendar_version: int | None) -> list[dict]:
     """What BPKAD must look at before it pays the month as computed: people without a salary
     (their BPJS is computed on TPP alone), people without a single approved minute (paid the
     discipline share only: often entries still unvalidated, or never entered), a month with no
@@ -560,11 +720,9 @@ def careless_payment_warnings(session: Session, rows: list[dict], first: date, l
     not stored (the target follows the default calendar). Each names how many and who. Whether the month
     is still running is judged when the run is read or locked (``month_in_progress``)."""
     out = []
-    no_salary = [r for r in rows if r["inputs"].get("salary") is None]
     if no_salary:
         out.append(_warning("no_salary", no_salary, "{n} pegawai belum tercatat gaji pokoknya bulan ini",
                             "{n} employees have no salary recorded for the month"))
-    no_minutes = [r for r in rows if not r["inputs"].get("approved_minutes")]
     if no_minutes:
         out.append(_warning("no_approved_minutes", no_minutes, "{n} pegawai tanpa satu menit kerja pun yang disetujui",
                             "{n} employees without a single approved minute"))
@@ -644,6 +802,7 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
         causes[(c.year, c.month)][c.employee_id].append(c)
     made: list[dict] = []
     not_correctable: list[dict] = []
+    created_at = utcnow()  # of every correction this compute makes
     for (year, month), by_employee in sorted(causes.items()):
         locked_run = s.scalar(select(TppRun).where(TppRun.year == year, TppRun.month == month))
         pol = policy_version(s, year, locked_run.policy_version)
@@ -661,6 +820,7 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                    TppCorrection.employee_id.in_(only), TppCorrection.run_id != run.id)
             .group_by(TppCorrection.employee_id))}
         data = MonthReader(s, year, month, only)
+        cache: dict = {}
         for emp_id in sorted(by_employee):
             line = locked.get(emp_id)
             if line is None:
@@ -669,7 +829,7 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                 continue
             # Working days and minutes per day are the locked line's (inputs_from_explained): a
             # calendar changed after the lock is no cause of correction. The basis names their source.
-            inputs, shown = data.of(emp_id).apply(pol, domain.inputs_from_explained(line.inputs))
+            inputs, shown = data.of(emp_id).apply(pol, domain.inputs_from_explained(line.inputs), cache)
             shown = {**shown, **locked_target_source(line.inputs)}
             now = domain.compute(inputs)
             paid = domain.Figures(line.gross, line.pph, line.bpjs, line.net)
@@ -689,9 +849,9 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                        "changes": [{"event_id": c.cause_id, "event_type": c.cause_type, "ref": c.cause_ref,
                                     "day": c.day.isoformat() if c.day else None,
                                     **({"detail": c.detail} if c.detail else {})} for c in cited]},
-                basis={"locked": dataclasses.asdict(paid), "earlier_corrections": dataclasses.asdict(before),
+                basis={"locked": paid.as_dict(), "earlier_corrections": before.as_dict(),
                        "recomputed": {**now.explain(), **shown}, "policy_version": pol.version},
-                created_at=utcnow(),
+                created_at=created_at,
             ))
     repository.bulk_insert(s, TppCorrection.__table__, made)
     return made, not_correctable
