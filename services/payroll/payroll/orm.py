@@ -110,8 +110,10 @@ class ActivityDecision(Base):
     decided_by: Mapped[str] = mapped_column(String(36))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer)
-    # The month's sum reads a date range of approved rows for everyone at once.
-    __table_args__ = (Index("ix_activity_decisions_month", "day", "status"),)
+    # The month's sum reads a date range of approved rows for everyone at once; a correction re-sums
+    # a locked month of the few employees whose data changed (migration 0009).
+    __table_args__ = (Index("ix_activity_decisions_month", "day", "status"),
+                      Index("ix_activity_decisions_employee_day", "employee_id", "day"))
 
 
 class AttendanceDay(Base):
