@@ -8,7 +8,8 @@ by a sub-select to the employees whose data changed (``only``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -77,6 +78,34 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             copy.write_row([json.dumps(row[c.name], separators=(",", ":"))
                             if c.name in as_json and row[c.name] is not None and not isinstance(row[c.name], JsonText)
                             else row[c.name] for c in columns])
+
+
+@contextmanager
+def streamed_insert(session: Session, table: Table, columns: list[str]) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """``bulk_insert`` as the rows are made: yields ``write(row)``. On PostgreSQL each row goes into
+    one COPY at once, so the server stores the rows while Python is still making the next ones (two
+    cores at work instead of one after the other); the session's connection is busy meanwhile, so
+    no query may run inside the block. Elsewhere the rows are kept and inserted at the end."""
+    if session.get_bind().dialect.name != "postgresql":
+        rows: list[dict[str, Any]] = []
+        yield rows.append
+        bulk_insert(session, table, rows)
+        return
+    cols = [table.c[name] for name in columns]
+    as_json = [n for n, c in enumerate(cols) if isinstance(c.type, JSON)]
+    names = ", ".join(f'"{c.name}"' for c in cols)
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        write_row = copy.write_row
+
+        def write(row: dict[str, Any]) -> None:
+            values = [row[name] for name in columns]
+            for n in as_json:
+                if values[n] is not None and not isinstance(values[n], JsonText):
+                    values[n] = json.dumps(values[n], separators=(",", ":"))
+            write_row(values)
+
+        yield write
 
 
 def note_changes(session: Session, year: int, month: int,

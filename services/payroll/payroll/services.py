@@ -395,17 +395,13 @@ class MonthData:
         }
         return deductions.quantize(DEDUCTION_PLACES), cut, shown
 
-    def key(self) -> tuple:
-        """Equal for month data that ``priced`` prices the same (and shows the same)."""
-        return (tuple(self.code_days.items()), self.reported_deductions,
-                tuple((s.id, s.cut_pct, s.start_date, s.end_date, s.reference) for s in self.sanctions))
-
     def priced_cached(self, pol: TppPolicy, cache: dict | None) -> tuple[Decimal, Decimal, dict[str, Any]]:
         """``priced``, kept in ``cache`` (one per run and policy) for the many employees whose month
         data is priced alike. The result is shared: nobody may change it."""
         if cache is None:
             return self.priced(pol)
-        key = ("priced", self.key())
+        key = (tuple(self.code_days.items()), self.reported_deductions,
+               tuple((s.id, s.cut_pct, s.start_date, s.end_date, s.reference) for s in self.sanctions))
         found = cache.get(key)
         if found is None:
             found = cache[key] = self.priced(pol)
@@ -496,6 +492,11 @@ class _Priced:
     shown: str
 
 
+# The columns of a line, in the order a run writes them.
+LINE_COLUMNS = ["id", "run_id", "employee_id", "nip", "name", "position_id", "unit_id", "gross", "pph", "bpjs", "net",
+                "bank_account", "inputs"]
+
+
 class LineMaker:
     """A run's lines without the objects of ``_inputs``/``domain.compute``/``TppLine.explain``: the
     same figures (``domain.figures``, the one formula) and the same inputs JSON, key for key and
@@ -550,10 +551,13 @@ class LineMaker:
                 f',"status_factor_pct":{_encode(str(status_factor))}', f',"pph_rate_pct":{_encode(str(pph_rate))}')
         return found
 
-    def priced(self, month: MonthData) -> _Priced:
-        key = month.key()
+    def priced(self, code_days: dict[str, int] | None, sanctions: list[Sanction] | None,
+               reported: Decimal | None) -> _Priced:
+        key = (tuple(code_days.items()) if code_days else (), reported,
+               tuple((s.id, s.cut_pct, s.start_date, s.end_date, s.reference) for s in sanctions) if sanctions else ())
         found = self._priced.get(key)
         if found is None:
+            month = MonthData(0, code_days or {}, sanctions or [], reported)
             deductions, cut, shown = month.priced(self.pol)
             discipline = domain._discipline(deductions)
             found = self._priced[key] = _Priced(
@@ -563,14 +567,16 @@ class LineMaker:
                 f',"sanction_cut_pct":{_encode(str(cut))}', _members(shown))
         return found
 
-    def line(self, employee: Row, position: Row, salary: Row | None, month: MonthData
-             ) -> tuple[int, int, int, int, str, _Priced]:
-        """Gross, PPh, BPJS, net, the inputs encoded, and the month data's price (unpriced codes)."""
-        pl, kd, pr = self.placed(position), self.kind(employee), self.priced(month)
+    def line(self, employee: Row, position: Row, salary: Row | None, minutes: int, code_days: dict[str, int] | None,
+             sanctions: list[Sanction] | None, reported: Decimal | None) -> tuple[int, int, int, int, str, _Priced]:
+        """Gross, PPh, BPJS, net, the inputs encoded, and the month data's price (unpriced codes),
+        from the month data as MonthReader reads it: approved minutes, days per code, sanctions
+        and reported deductions (None: none)."""
+        pl, kd, pr = self.placed(position), self.kind(employee), self.priced(code_days, sanctions, reported)
         target = self.target_minutes
-        if target <= 0:
-            domain.compute(_inputs(self.pol, employee, position, self.target, salary, month)[0])  # raises no_working_days
-        minutes = month.approved_minutes
+        if target <= 0:  # domain.compute's no_working_days
+            month = MonthData(minutes, code_days or {}, sanctions or [], reported)
+            domain.compute(_inputs(self.pol, employee, position, self.target, salary, month)[0])
         productivity = Fraction(min(minutes, target), target)
         paid = domain.paid_productivity(productivity, self.brackets)
         pay = salary.salary if salary else None
@@ -652,29 +658,34 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     unpriced: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     maker = LineMaker(pol, target)
     ids = iter(new_ids(len(chosen)))
-    for emp_id in sorted(chosen):
-        emp, placement = chosen[emp_id]
-        position = positions.get(placement.position_id)
-        reason = _skip_reason(pol, emp, position)
-        if reason:
-            skipped.append({"employee_id": emp_id, "reason": reason, "position_id": placement.position_id})
-            continue
-        salary, data = salaries.get(emp_id), month_data.of(emp_id)
-        gross, pph, bpjs, net, inputs, priced = maker.line(emp, position, salary, data)
-        for code, n in priced.unpriced.items():
-            unpriced[code][0] += 1
-            unpriced[code][1] += n
-        row = {"id": next(ids), "run_id": run.id, "employee_id": emp_id, "nip": emp.nip, "name": emp.name,
-               "position_id": position.position_id, "unit_id": position.unit_id, "gross": gross, "pph": pph,
-               "bpjs": bpjs, "net": net, "bank_account": emp.bank_account, "inputs": inputs}
-        rows.append(row)
-        if salary is None or salary.salary is None:  # the line's inputs show "salary": null
-            no_salary.append(row)
-        if not data.approved_minutes:
-            no_minutes.append(row)
+    minutes, codes, reported, sanctions = (month_data.minutes, month_data.codes, month_data.reported,
+                                           month_data.sanctions)
     lines_table = TppLineRow.__table__
     s.execute(delete(lines_table).where(lines_table.c.run_id == run.id))
-    repository.bulk_insert(s, TppLineRow.__table__, rows)
+    # Each line is written as soon as it is made (no query may run until the block ends).
+    with repository.streamed_insert(s, lines_table, LINE_COLUMNS) as write:
+        for emp_id in sorted(chosen):
+            emp, placement = chosen[emp_id]
+            position = positions.get(placement.position_id)
+            reason = _skip_reason(pol, emp, position)
+            if reason:
+                skipped.append({"employee_id": emp_id, "reason": reason, "position_id": placement.position_id})
+                continue
+            salary, approved = salaries.get(emp_id), minutes.get(emp_id, 0)
+            gross, pph, bpjs, net, inputs, priced = maker.line(
+                emp, position, salary, approved, codes.get(emp_id), sanctions.get(emp_id), reported.get(emp_id))
+            for code, n in priced.unpriced.items():
+                unpriced[code][0] += 1
+                unpriced[code][1] += n
+            row = {"id": next(ids), "run_id": run.id, "employee_id": emp_id, "nip": emp.nip, "name": emp.name,
+                   "position_id": position.position_id, "unit_id": position.unit_id, "gross": gross, "pph": pph,
+                   "bpjs": bpjs, "net": net, "bank_account": emp.bank_account, "inputs": inputs}
+            write(row)
+            rows.append(row)
+            if salary is None or salary.salary is None:  # the line's inputs show "salary": null
+                no_salary.append(row)
+            if not approved:
+                no_minutes.append(row)
     corrections, not_correctable = _corrections(uow, run, to_correct)
     run.version += 1
     run.policy_version, run.skipped = pol.version, skipped + not_correctable

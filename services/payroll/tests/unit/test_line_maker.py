@@ -74,7 +74,9 @@ def test_line_maker_equals_compute_and_explain(case):
     line, text = reference(*case)
     maker = services.LineMaker(pol, target)
     for _ in range(2):  # the second time from the maker's caches
-        gross, pph, bpjs, net, inputs, priced = maker.line(employee, position, salary, month)
+        gross, pph, bpjs, net, inputs, priced = maker.line(employee, position, salary, month.approved_minutes,
+                                                           month.code_days or None, month.sanctions or None,
+                                                           month.reported_deductions)
         assert (gross, pph, bpjs, net) == (line.gross, line.pph, line.bpjs, line.net)
         assert inputs == text
         assert priced.unpriced == json.loads(text)["unpriced_codes"]
