@@ -474,7 +474,7 @@ class _Kind:
     """What lines of employees of one kind, golongan and status share."""
 
     status_factor_pct: Decimal
-    pph_rate: Fraction
+    pph_rate: Fraction | None  # None: a golongan the policy has no rate for (the line is skipped)
     head: str  # the encoded employee_kind, golongan, status, up to approved_minutes' value
     status_factor: str
     pph_rate_pct: str
@@ -495,6 +495,11 @@ class _Priced:
 # The columns of a line, in the order a run writes them.
 LINE_COLUMNS = ["id", "run_id", "employee_id", "nip", "name", "position_id", "unit_id", "gross", "pph", "bpjs", "net",
                 "bank_account", "inputs"]
+
+
+# The columns of a correction, in the order a compute writes them.
+CORRECTION_COLUMNS = ["id", "run_id", "employee_id", "for_year", "for_month", "nip", "name", "unit_id", "bank_account",
+                      "gross", "pph", "bpjs", "net", "cause", "basis", "created_at"]
 
 
 class LineMaker:
@@ -521,6 +526,7 @@ class LineMaker:
                                     f',"productivity_brackets":{_encode(brackets)},"productivity_paid":')
         self._weights = ',"weights_pct":' + _encode({"performance": str(pol.perf_weight_pct),
                                                       "discipline": str(pol.disc_weight_pct)})
+        self._target_shown = _members(target.shown())
         self._bpjs = f',"bpjs_rate_pct":{_encode(str(pol.bpjs_rate_pct))},"bpjs_cap":{_encode(pol.bpjs_cap)},"bpjs_already":'
 
     def placed(self, position: Row) -> _Placed:
@@ -532,8 +538,8 @@ class LineMaker:
             base = pol.base_for(position.kelas_jabatan)
             head = (f'{{"kelas_jabatan":{_encode(position.kelas_jabatan)},"base":{_encode(base)}'
                     f',"factor":{_encode(str(factor))}')
-            shown = _members({**self.target.shown(), "factor_source": source, "position_code": position.code,
-                              "policy_version": pol.version})
+            shown = (f'{self._target_shown},"factor_source":{_encode(source)},"position_code":{_encode(position.code)}'
+                     f',"policy_version":{_encode(pol.version)}')
             found = self._placed[key] = _Placed(base, factor, head, shown)
         return found
 
@@ -545,7 +551,7 @@ class LineMaker:
             status_factor = pol.status_factor_pct(employee.status)
             pph_rate = pol.pph_rate_pct(employee.employee_kind, employee.golongan)
             found = self._kinds[key] = _Kind(
-                status_factor, domain.pct(pph_rate),
+                status_factor, None if pph_rate is None else domain.pct(pph_rate),
                 f',"employee_kind":{_encode(employee.employee_kind)},"golongan":{_encode(employee.golongan)}'
                 f',"status":{_encode(employee.status)},"approved_minutes":',
                 f',"status_factor_pct":{_encode(str(status_factor))}', f',"pph_rate_pct":{_encode(str(pph_rate))}')
@@ -567,6 +573,18 @@ class LineMaker:
                 f',"sanction_cut_pct":{_encode(str(cut))}', _members(shown))
         return found
 
+    def skip_reason(self, employee: Row | None, position: Row | None) -> str | None:
+        """``_skip_reason``, from the caches."""
+        if employee is None:
+            return "unknown_employee"
+        if position is None:
+            return "unknown_position"
+        if self.placed(position).base is None:
+            return "kelas_not_in_policy"
+        if self.kind(employee).pph_rate is None:
+            return "golongan_not_in_policy"
+        return None
+
     def line(self, employee: Row, position: Row, salary: Row | None, minutes: int, code_days: dict[str, int] | None,
              sanctions: list[Sanction] | None, reported: Decimal | None) -> tuple[int, int, int, int, str, _Priced]:
         """Gross, PPh, BPJS, net, the inputs encoded, and the month data's price (unpriced codes),
@@ -584,12 +602,15 @@ class LineMaker:
             pl.base, domain._multiplier(pl.factor, kd.status_factor_pct, pr.cut_pct), self.perf_weight,
             self.disc_weight, paid, pr.discipline, kd.pph_rate, self.bpjs_rate, self.pol.bpjs_cap, pay,
             salary.bpjs_already if salary else None)
-        text = (f'{pl.head}{kd.head}{_encode(minutes)}{self._after_minutes}'
+        # Whole numbers and the digits of a percent are written as json writes them (int's repr,
+        # a string needing no escapes).
+        text = (f'{pl.head}{kd.head}{int(minutes)}{self._after_minutes}'
                 f'"{productivity.numerator}/{productivity.denominator}"'
-                f',"productivity_pct":{_encode(domain._percent(productivity))}{self._after_productivity}'
+                f',"productivity_pct":"{domain._percent(productivity)}"{self._after_productivity}'
                 f'"{paid.numerator}/{paid.denominator}",'
-                f'"productivity_paid_pct":{_encode(domain._percent(paid))}{pr.deductions}{self._weights}'
-                f'{kd.status_factor}{pr.cut},"salary":{_encode(pay)}{kd.pph_rate_pct}{self._bpjs}{already}'
+                f'"productivity_paid_pct":"{domain._percent(paid)}"{pr.deductions}{self._weights}'
+                f'{kd.status_factor}{pr.cut},"salary":{"null" if pay is None else int(pay)}{kd.pph_rate_pct}'
+                f'{self._bpjs}{already}'
                 f',"bpjs_due":{due},"gross":{gross},"pph":{pph},"bpjs":{bpjs},"net":{net}{pr.shown}{pl.shown}}}')
         return gross, pph, bpjs, net, repository.JsonText(text), pr
 
@@ -667,7 +688,7 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
         for emp_id in sorted(chosen):
             emp, placement = chosen[emp_id]
             position = positions.get(placement.position_id)
-            reason = _skip_reason(pol, emp, position)
+            reason = maker.skip_reason(emp, position)
             if reason:
                 skipped.append({"employee_id": emp_id, "reason": reason, "position_id": placement.position_id})
                 continue
@@ -832,39 +853,43 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
             .group_by(TppCorrection.employee_id))}
         data = MonthReader(s, year, month, only)
         cache: dict = {}
-        for emp_id in sorted(by_employee):
-            line = locked.get(emp_id)
-            if line is None:
-                not_correctable.append({"employee_id": emp_id, "reason": "no_line_in_locked_month",
-                                        "for_year": year, "for_month": month})
-                continue
-            # Working days and minutes per day are the locked line's (inputs_from_explained): a
-            # calendar changed after the lock is no cause of correction. The basis names their source.
-            inputs, shown = data.of(emp_id).apply(pol, domain.inputs_from_explained(line.inputs), cache)
-            shown = {**shown, **locked_target_source(line.inputs)}
-            now = domain.compute(inputs)
-            paid = domain.Figures(line.gross, line.pph, line.bpjs, line.net)
-            before = earlier.get(emp_id, domain.Figures())
-            delta = domain.correction(domain.Figures.of(now), paid, before)
-            if not delta:
-                continue  # nothing left to pay: unchanged, or corrected already
-            cited = sorted(by_employee[emp_id], key=lambda c: (c.recorded_at, c.cause_id))
-            latest = cited[-1]
-            made.append(dict(
-                id=new_id(), run_id=run.id, employee_id=emp_id, for_year=year, for_month=month, nip=line.nip, name=line.name,
-                unit_id=line.unit_id, bank_account=line.bank_account,
-                gross=delta.gross, pph=delta.pph, bpjs=delta.bpjs, net=delta.net,
-                cause={"event_id": latest.cause_id, "event_type": latest.cause_type,
-                       "for_year": year, "for_month": month,
-                       "text": domain.cause_text((c.cause_type, c.day, c.cause_ref, c.detail) for c in cited),
-                       "changes": [{"event_id": c.cause_id, "event_type": c.cause_type, "ref": c.cause_ref,
-                                    "day": c.day.isoformat() if c.day else None,
-                                    **({"detail": c.detail} if c.detail else {})} for c in cited]},
-                basis={"locked": paid.as_dict(), "earlier_corrections": before.as_dict(),
-                       "recomputed": {**now.explain(), **shown}, "policy_version": pol.version},
-                created_at=created_at,
-            ))
-    repository.bulk_insert(s, TppCorrection.__table__, made)
+        ids = iter(new_ids(len(by_employee)))
+        # Each correction is written as soon as it is made (no query may run until the block ends).
+        with repository.streamed_insert(s, TppCorrection.__table__, CORRECTION_COLUMNS) as write:
+            for emp_id in sorted(by_employee):
+                line = locked.get(emp_id)
+                if line is None:
+                    not_correctable.append({"employee_id": emp_id, "reason": "no_line_in_locked_month",
+                                            "for_year": year, "for_month": month})
+                    continue
+                # Working days and minutes per day are the locked line's (inputs_from_explained): a
+                # calendar changed after the lock is no cause of correction. The basis names their source.
+                inputs, shown = data.of(emp_id).apply(pol, domain.inputs_from_explained(line.inputs), cache)
+                shown = {**shown, **locked_target_source(line.inputs)}
+                now = domain.compute(inputs)
+                paid = domain.Figures(line.gross, line.pph, line.bpjs, line.net)
+                before = earlier.get(emp_id, domain.Figures())
+                delta = domain.correction(domain.Figures.of(now), paid, before)
+                if not delta:
+                    continue  # nothing left to pay: unchanged, or corrected already
+                cited = sorted(by_employee[emp_id], key=lambda c: (c.recorded_at, c.cause_id))
+                latest = cited[-1]
+                row = dict(
+                    id=next(ids), run_id=run.id, employee_id=emp_id, for_year=year, for_month=month, nip=line.nip, name=line.name,
+                    unit_id=line.unit_id, bank_account=line.bank_account,
+                    gross=delta.gross, pph=delta.pph, bpjs=delta.bpjs, net=delta.net,
+                    cause={"event_id": latest.cause_id, "event_type": latest.cause_type,
+                           "for_year": year, "for_month": month,
+                           "text": domain.cause_text((c.cause_type, c.day, c.cause_ref, c.detail) for c in cited),
+                           "changes": [{"event_id": c.cause_id, "event_type": c.cause_type, "ref": c.cause_ref,
+                                        "day": c.day.isoformat() if c.day else None,
+                                        **({"detail": c.detail} if c.detail else {})} for c in cited]},
+                    basis={"locked": paid.as_dict(), "earlier_corrections": before.as_dict(),
+                           "recomputed": {**now.explain(), **shown}, "policy_version": pol.version},
+                    created_at=created_at,
+                )
+                write(row)
+                made.append(row)
     return made, not_correctable
 
 

@@ -104,3 +104,13 @@ def test_new_ids_are_distinct_version_4_uuids():
     for value in ids:
         parsed = uuid.UUID(value)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+
+
+@settings(max_examples=200, deadline=None)
+@given(policies(), st.sampled_from(["PNS", "PPPK"]), st.sampled_from(["III/b", "IX", "Z/a", "II"]),
+       st.integers(0, 19), st.booleans(), st.booleans())
+def test_skip_reason_equals_the_runs_reasons(pol, kind, golongan, kelas, known_employee, known_position):
+    employee = Employee(kind, golongan, "PNS") if known_employee else None
+    position = Position("pos-1", "J-1", kelas, Decimal(1)) if known_position else None
+    maker = services.LineMaker(pol, domain.month_target(2026, 6, None))
+    assert maker.skip_reason(employee, position) == services._skip_reason(pol, employee, position)
