@@ -53,6 +53,10 @@ def lock_order(session: Session, exclusive: bool) -> None:
     lock_period(session, 0, 0, exclusive)
 
 
+# json.dumps(value, separators=(",", ":")) without building an encoder for every value.
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 class JsonText(str):
     """A JSON column's value already encoded (as ``json.dumps(value, separators=(",", ":"))``), which
     ``bulk_insert`` writes as it is: a run encodes its lines' inputs from shared pieces."""
@@ -75,7 +79,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([json.dumps(row[c.name], separators=(",", ":"))
+            copy.write_row([_encode_json(row[c.name])
                             if c.name in as_json and row[c.name] is not None and not isinstance(row[c.name], JsonText)
                             else row[c.name] for c in columns])
 
@@ -102,7 +106,7 @@ def streamed_insert(session: Session, table: Table, columns: list[str]) -> Itera
             values = [row[name] for name in columns]
             for n in as_json:
                 if values[n] is not None and not isinstance(values[n], JsonText):
-                    values[n] = json.dumps(values[n], separators=(",", ":"))
+                    values[n] = _encode_json(values[n])
             write_row(values)
 
         yield write
