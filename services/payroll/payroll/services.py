@@ -672,7 +672,7 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     target = domain.month_target(year, month, *repository.work_calendar(s, year))
     chosen = {emp_id: (emp, pls[0] if len(pls) == 1 else domain.month_placement(pls, last))
               for emp_id, (emp, pls) in repository.placed_employees(s, first, last).items()}
-    positions = repository.positions(s, (p.position_id for _, p in chosen.values()))
+    positions = repository.placed_positions(s, first, last)
     month_data = MonthReader(s, year, month)
     salaries = repository.salaries(s, year, month)
     rows, skipped, no_salary, no_minutes = [], [], [], []
