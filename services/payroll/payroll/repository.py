@@ -86,13 +86,14 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
 
 @contextmanager
 def streamed_insert(session: Session, table: Table, columns: list[str]) -> Iterator[Callable[[dict[str, Any]], None]]:
-    """``bulk_insert`` as the rows are made: yields ``write(row)``. On PostgreSQL each row goes into
+    """``bulk_insert`` as the rows are made: yields ``write(row)``, a row being a dict or a tuple of
+    the ``columns``' values in their order. On PostgreSQL each row goes into
     one COPY at once, so the server stores the rows while Python is still making the next ones (two
     cores at work instead of one after the other); the session's connection is busy meanwhile, so
     no query may run inside the block. Elsewhere the rows are kept and inserted at the end."""
     if session.get_bind().dialect.name != "postgresql":
         rows: list[dict[str, Any]] = []
-        yield rows.append
+        yield lambda row: rows.append(row if isinstance(row, dict) else dict(zip(columns, row)))
         bulk_insert(session, table, rows)
         return
     cols = [table.c[name] for name in columns]
@@ -102,8 +103,8 @@ def streamed_insert(session: Session, table: Table, columns: list[str]) -> Itera
     with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         write_row = copy.write_row
 
-        def write(row: dict[str, Any]) -> None:
-            values = [row[name] for name in columns]
+        def write(row: dict[str, Any] | tuple) -> None:
+            values = [row[name] for name in columns] if isinstance(row, dict) else list(row)
             for n in as_json:
                 if values[n] is not None and not isinstance(values[n], JsonText):
                     values[n] = _encode_json(values[n])
