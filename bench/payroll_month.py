@@ -1,6 +1,6 @@
 """Benchmark: one month's TPP run for 10,000 employees over ~2 million approved activity records.
 
-    .venv/bin/python bench/payroll_month.py [--employees 10000] [--records 2000000] [--reps 5]
+    .venv/bin/python bench/payroll_month.py [--employees 10000] [--records 2000000] [--reps 5] [--before main]
 
 In a fresh PostgreSQL database (created and dropped here; EKINERJA_TEST_PG names the server, as for
 the tests) it migrates the payroll schema, loads the read models with COPY — employees, positions,
@@ -15,12 +15,17 @@ and database:
   activity_decisions WHERE status IN ('approved','overturned') AND day BETWEEN ... GROUP BY
   employee_id``, fetched completely, ``--reps`` times, interleaved with the runs.
 
+With ``--before REV`` (e.g. ``main``) the run of git revision REV (its ``payroll`` package loaded
+from git as ``payroll_before``) is timed too, interleaved with the two above on the same database,
+and its lines and corrections must hash equal to this tree's (``result_digest``).
+
 It prints the medians and their ratio and writes them to bench/results/payroll_month.json.
 Timings are not assertions: they are figures to compare between commits on one machine.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -161,6 +166,36 @@ def load(rt, employees: int, records: int, late_changes: int, rng: random.Random
             "working_days": len(days)}
 
 
+def digest(lines, corrections) -> str:
+    """One hash of everything a run pays and explains (ids and timestamps aside), so that runs of
+    two commits over the same seeded data can be compared equal."""
+    h = hashlib.sha256()
+    for l in sorted(lines, key=lambda l: l.employee_id):
+        h.update(json.dumps([l.employee_id, l.nip, l.name, l.position_id, l.unit_id, l.bank_account,
+                             l.gross, l.pph, l.bpjs, l.net, l.inputs], sort_keys=True, default=str).encode())
+    for c in sorted(corrections, key=lambda c: (c.employee_id, c.for_year, c.for_month)):
+        h.update(json.dumps([c.employee_id, c.for_year, c.for_month, c.nip, c.name, c.unit_id, c.bank_account,
+                             c.gross, c.pph, c.bpjs, c.net, c.cause, c.basis], sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def services_from_git(rev: str):
+    """The ``payroll.services`` of git revision ``rev``, as the package ``payroll_before`` (its
+    relative imports resolve inside it), for timing the old run beside the new one."""
+    import importlib
+    import subprocess
+    import tarfile
+    import tempfile
+    where = Path(tempfile.mkdtemp(prefix="payroll_before_"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "services/payroll/payroll"], check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(where, filter="data")
+    (where / "services" / "payroll" / "payroll").rename(where / "payroll_before")
+    sys.path.insert(0, str(where))
+    return importlib.import_module("payroll_before.services")
+
+
 def timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -174,9 +209,14 @@ def main() -> None:
     ap.add_argument("--late-changes", type=int, default=1_000, help="late approvals of the locked previous month")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--seed", type=int, default=20260601)
+    ap.add_argument("--before", help="git revision whose compute_run is timed too, interleaved (e.g. main)")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the timings, print a pyinstrument profile of one more compute (pip install pyinstrument)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "payroll_month.json"))
     args = ap.parse_args()
     rng = random.Random(args.seed)
+    old_services = services_from_git(args.before) if args.before else None
+    load_at_start = os.getloadavg()
 
     with fresh_database("bench_payroll") as url:
         rt = build_runtime(Settings(service="payroll", database_url=url, db_statement_timeout_ms=0))
@@ -201,17 +241,41 @@ def main() -> None:
                 with rt.engine.connect() as conn:
                     return conn.execute(aggregate_sql, {"first": first, "last": last}).all()
 
+            def compute_before():
+                with rt.uow() as uow:
+                    old_services.compute_run(uow, YEAR, MONTH, "bench")
+                    uow.commit()
+
+            def current_digest() -> str:
+                with rt.session_factory() as s:
+                    lines, corrections, _ = services.payments(s, services.get_run(s, YEAR, MONTH))
+                    return digest(lines, corrections)
+
+            before_digest = None
+            if old_services is not None:
+                compute_before()  # the first compute creates the run; the old code's, for the same start
+                before_digest = current_digest()
             compute()  # warm-up: first compute creates the run and warms caches, as does the aggregate
             aggregate()
-            # Interleaved, so that both see the same conditions when the machine is busy.
-            run_times, sql_times = [], []
+            # Interleaved, so that all see the same conditions when the machine is busy.
+            run_times, sql_times, before_times = [], [], []
             for _ in range(args.reps):
+                if old_services is not None:
+                    before_times.append(timed(compute_before))
                 run_times.append(timed(compute))
                 sql_times.append(timed(aggregate))
             run_median, sql_median = statistics.median(run_times), statistics.median(sql_times)
+            if args.profile:  # not a dependency: installed into the venv when needed (bench/README)
+                from pyinstrument import Profiler
+                profiler = Profiler(interval=0.0005)
+                profiler.start()
+                compute()
+                profiler.stop()
+                print(profiler.output_text(unicode=True, show_all=False))
             with rt.session_factory() as s:
                 run = services.get_run(s, YEAR, MONTH)
                 lines, corrections, _ = services.payments(s, run)
+                result_digest = digest(lines, corrections)
             rows = aggregate()
         finally:
             rt.engine.dispose()
@@ -232,14 +296,27 @@ def main() -> None:
         "bare_sql_aggregate_median_s": round(sql_median, 3),
         "bare_sql_aggregate_times_s": [round(t, 3) for t in sql_times],
         "ratio_run_to_aggregate": round(run_median / sql_median, 2),
+        **({"before": args.before, "before_compute_run_median_s": round(statistics.median(before_times), 3),
+            "before_compute_run_times_s": [round(t, 3) for t in before_times],
+            "before_ratio_run_to_aggregate": round(statistics.median(before_times) / sql_median, 2),
+            "before_result_digest": before_digest, "equal_to_before": before_digest == result_digest}
+           if old_services is not None else {}),
         "run_totals_net": services.totals(lines)["net"],
+        "correction_totals_net": services.totals(corrections)["net"],
+        # Equal digests at one --employees/--records/--seed: equal lines and corrections.
+        "result_digest": result_digest,
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+                    "load_average_at_start": [round(x, 2) for x in load_at_start],
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     print(f"compute_run median {run_median:.3f} s over {args.reps} ({len(lines):,} lines, {len(corrections):,} corrections)")
     print(f"bare SQL aggregate median {sql_median:.3f} s over {args.reps} ({len(rows):,} rows)")
-    print(f"ratio run / aggregate: {run_median / sql_median:.2f}")
+    print(f"ratio run / aggregate: {run_median / sql_median:.2f} (load average {os.getloadavg()[0]:.2f})")
+    print(f"result digest {result_digest}")
+    if old_services is not None:
+        print(f"before ({args.before}) compute_run median {statistics.median(before_times):.3f} s, ratio "
+              f"{statistics.median(before_times) / sql_median:.2f}; results equal: {before_digest == result_digest}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

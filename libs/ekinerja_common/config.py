@@ -36,6 +36,8 @@ class Settings:
     db_statement_timeout_ms: int = 15_000
     db_pool_timeout: float = 5.0
     db_connect_timeout: int = 5
+    # A pooled connection idle this long is pinged before use (ekinerja_common.db).
+    db_ping_idle_seconds: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -78,6 +80,7 @@ class Settings:
             db_statement_timeout_ms=int(get("DB_STATEMENT_TIMEOUT_MS", str(cls.db_statement_timeout_ms))),
             db_pool_timeout=float(get("DB_POOL_TIMEOUT", str(cls.db_pool_timeout))),
             db_connect_timeout=int(get("DB_CONNECT_TIMEOUT", str(cls.db_connect_timeout))),
+            db_ping_idle_seconds=float(get("DB_PING_IDLE_SECONDS", str(cls.db_ping_idle_seconds))),
             log_level=get("LOG_LEVEL", "INFO"),
             extra={k: v for k, v in env.items() if k.startswith(up + "_")},
         )

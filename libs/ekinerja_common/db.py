@@ -10,8 +10,12 @@ frozen VM): every wait on the database is bounded (README "Configuration"):
 - ``pool_timeout`` (DB_POOL_TIMEOUT): waiting for a pooled connection while all are busy;
 - ``statement_timeout`` (DB_STATEMENT_TIMEOUT_MS): PostgreSQL cancels a statement running longer;
   a server that cannot even do that (paused) is cut off by :class:`StatementWatchdog` shortly after;
-- ``pool_pre_ping``: a connection that died with a restart is replaced before use, so the first
-  request after the database is back succeeds.
+- a ping before use (``ping_idle``, DB_PING_IDLE_SECONDS): a pooled connection that sat idle for
+  longer is pinged when it is checked out, and replaced if it died with a restart, so the first
+  request after the database is back succeeds. One that was in use a moment ago is not pinged:
+  under load that ping was a round trip on every checkout, two per request (issue 13). A restart
+  in that moment costs the requests on those connections one 503; the pool then renews every
+  connection older than the failure (SQLAlchemy's pool invalidation), as the ping would.
 
 The web layer turns each of these failures into 503 ``service_unavailable`` with Retry-After.
 """
@@ -26,6 +30,7 @@ import time
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import sessionmaker, Session
 
 log = logging.getLogger("ekinerja.db")
@@ -133,10 +138,64 @@ def _guard_dialect(engine: Engine, watchdog: StatementWatchdog) -> None:
          lambda cursor, statement, parameters, *rest: len(parameters) if hasattr(parameters, "__len__") else 1)
     for name in ("do_commit", "do_rollback", "do_ping"):
         wrap(name, lambda dbapi_connection, *rest: dbapi_connection)
+    dialect.ekinerja_watchdog = watchdog  # for read_one, which bypasses the dialect
+
+
+def read_one(engine: Engine, sql: str, params: tuple) -> tuple | None:
+    """The first row of one read-only statement (``%s`` parameters), on a pooled connection in
+    autocommit, without SQLAlchemy's statement machinery: for the check every authenticated
+    request makes (auth_store.DatabaseRevocations), where that machinery cost three times the
+    statement itself (issue 13). Bounded like every statement (the server's statement_timeout
+    and the watchdog); a failure is SQLAlchemy's OperationalError (a 503), and a broken
+    connection is dropped from the pool. PostgreSQL only."""
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        pooled = engine.raw_connection()
+    except dbapi.Error as exc:
+        raise sa_exc.DBAPIError.instance(sql, params, exc, dbapi.Error) from exc
+    try:
+        conn = pooled.driver_connection
+        watchdog: StatementWatchdog | None = getattr(engine.dialect, "ekinerja_watchdog", None)
+        conn.autocommit = True  # one statement: no BEGIN, no ROLLBACK at check-in
+        try:
+            with watchdog.guard(conn) if watchdog else contextlib.nullcontext(), conn.cursor() as cur:
+                cur.execute(sql, params, prepare=True)
+                return cur.fetchone()
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
+    except dbapi.Error as exc:
+        if pooled.driver_connection is None or pooled.driver_connection.closed or \
+                engine.dialect.is_disconnect(exc, pooled.driver_connection, None):
+            pooled.invalidate(exc)
+        raise sa_exc.DBAPIError.instance(sql, params, exc, dbapi.Error) from exc
+    finally:
+        pooled.close()
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for a connection idle for ``idle_seconds`` or
+    more (module docstring). A ping that fails raises DisconnectionError at checkout: the pool
+    then drops the connection, renews every older one and checks out a fresh one."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        # ``record.info`` lives as long as the DBAPI connection: a replaced one starts empty.
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # just connected, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # bounded by the watchdog like a statement
+        except Exception as exc:  # noqa: BLE001 - whatever the driver raises, this connection is unusable
+            raise sa_exc.DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def make_engine(url: str, *, statement_timeout_ms: int | None = None, pool_timeout: float | None = None,
-                connect_timeout: int | None = None, **kw) -> Engine:
+                connect_timeout: int | None = None, ping_idle: float = 1.0, **kw) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
 
@@ -159,7 +218,6 @@ def make_engine(url: str, *, statement_timeout_ms: int | None = None, pool_timeo
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 5)
     kw.setdefault("max_overflow", 5)
     if pool_timeout is not None:
@@ -172,6 +230,8 @@ def make_engine(url: str, *, statement_timeout_ms: int | None = None, pool_timeo
     engine = create_engine(url, connect_args=connect_args, **kw)
     if statement_timeout_ms:
         _guard_dialect(engine, StatementWatchdog(statement_timeout_ms / 1000 + WATCHDOG_GRACE_SECONDS))
+    if not kw.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_idle)
     return engine
 
 

@@ -41,7 +41,8 @@ class Runtime:
             os.makedirs(os.path.dirname(os.path.abspath(url.removeprefix("sqlite:///"))), exist_ok=True)
         engine = make_engine(url, statement_timeout_ms=self.settings.db_statement_timeout_ms,
                              pool_timeout=self.settings.db_pool_timeout,
-                             connect_timeout=self.settings.db_connect_timeout)
+                             connect_timeout=self.settings.db_connect_timeout,
+                             ping_idle=self.settings.db_ping_idle_seconds)
         from .metrics import instrument_engine
 
         instrument_engine(engine, self.service)

@@ -13,16 +13,27 @@ from .outbox import OUTBOX
 Data = dict[str, Any] | EventData
 
 
+def checked_envelope(source: str, event_type: str, data: Data, correlation_id: str | None) -> Envelope:
+    """The envelope of an event about to be written: ``data`` is the type's model
+    (ekinerja_common.events) or its JSON object; the catalogue check runs here, so a producer bug
+    fails its own transaction."""
+    data = as_data(event_type, data)
+    check_event(event_type, source, data)
+    return Envelope(type=event_type, source=source, data=data, correlation_id=correlation_id)
+
+
+def outbox_row(env: Envelope, created_at) -> dict[str, Any]:
+    """The outbox table's row of an envelope (the one shape every writer of the outbox uses)."""
+    return {"id": env.id, "type": env.type, "body": env.to_json(), "correlation_id": env.correlation_id,
+            "created_at": created_at, "attempts": 0}
+
+
 def insert_event(session: Session, outbox: Table, source: str, event_type: str, data: Data,
                  correlation_id: str | None) -> Envelope:
     """Write one event into the outbox in the session's transaction (the relay sends it after
-    commit). ``data`` is the type's model (ekinerja_common.events) or its JSON object; the
-    catalogue check runs here, so a producer bug fails its own transaction."""
-    data = as_data(event_type, data)
-    check_event(event_type, source, data)
-    env = Envelope(type=event_type, source=source, data=data, correlation_id=correlation_id)
-    session.execute(insert(outbox).values(id=env.id, type=env.type, body=env.to_json(),
-                                          correlation_id=env.correlation_id, created_at=utcnow(), attempts=0))
+    commit)."""
+    env = checked_envelope(source, event_type, data, correlation_id)
+    session.execute(insert(outbox).values(**outbox_row(env, utcnow())))
     return env
 
 
@@ -90,18 +101,20 @@ class UnitOfWork:
         """``publish`` for a batch (bulk imports): every item is checked the same way, and the
         outbox rows go in as one executemany INSERT (pipelined by the driver), not one statement
         and round trip per event."""
-        items = [as_data(event_type, data) for data in items]
-        for data in items:
-            check_event(event_type, self.source, data)
+        envs = [checked_envelope(self.source, event_type, data, self.correlation_id) for data in items]
         now = utcnow()
-        envs = [Envelope(type=event_type, source=self.source, data=data, correlation_id=self.correlation_id)
-                for data in items]
         if envs:
-            self.session.execute(insert(self._outbox), [
-                {"id": e.id, "type": e.type, "body": e.to_json(), "correlation_id": e.correlation_id,
-                 "created_at": now, "attempts": 0} for e in envs])
+            self.session.execute(insert(self._outbox), [outbox_row(e, now) for e in envs])
         self.published.extend(envs)
         return envs
+
+    def publish_row(self, event_type: str, data: Data) -> dict[str, Any]:
+        """``publish`` for a caller that writes the outbox row itself, inside a statement of its
+        own (activity's one-statement submission): the same check and envelope, recorded in
+        ``published``; the caller must write the returned row in this unit of work."""
+        env = checked_envelope(self.source, event_type, data, self.correlation_id)
+        self.published.append(env)
+        return outbox_row(env, utcnow())
 
     def commit(self) -> None:
         if self._session_factory is None:

@@ -12,7 +12,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 
 from ekinerja_common import topology
 from ekinerja_common.config import Settings
-from ekinerja_common.consumer import Consumer
+from ekinerja_common.consumer import Consumer, batch_form
 from ekinerja_common.db import make_session_factory
 from ekinerja_common.outbox import add_messaging_tables
 from ekinerja_common.relay import Relay
@@ -88,10 +88,13 @@ def queue_counts(settings) -> tuple[int, int]:
         c.close()
 
 
-def test_a_backlog_is_applied_in_batches_exactly_once_and_a_poisoned_message_alone_dead_lettered(producer, receiver):
+@pytest.mark.parametrize("with_batch_form", [False, True])
+def test_a_backlog_is_applied_in_batches_exactly_once_and_a_poisoned_message_alone_dead_lettered(
+        producer, receiver, with_batch_form):
     settings, engine, metadata = producer
     r_settings, r_engine, r_metadata, seen = receiver
     attempts: list[str] = []
+    runs: list[int] = []
 
     def on_duty(uow, event):
         duty_id = event.data.duty_id
@@ -103,6 +106,14 @@ def test_a_backlog_is_applied_in_batches_exactly_once_and_a_poisoned_message_alo
             uow.session.execute(insert(seen).values(duty_id=duty_id, count=1))
         else:
             uow.session.execute(seen.update().where(seen.c.duty_id == duty_id).values(count=row + 1))
+
+    if with_batch_form:  # the handler's batch form: the poison fails the run, and so its batch
+        def on_duties(run):
+            runs.append(len(run))
+            for uow, event in run:
+                on_duty(uow, event)
+
+        on_duty = batch_form(on_duties)(on_duty)
 
     publish(settings, engine, metadata, [duty(n) for n in range(300)])
     consumer = Consumer(r_settings, make_session_factory(r_engine), r_metadata, {"duty.published": on_duty})
@@ -122,6 +133,7 @@ def test_a_backlog_is_applied_in_batches_exactly_once_and_a_poisoned_message_alo
         consumer.stopping.set()
         t.join(5)
     assert max(batches) > 1  # it did batch
+    assert not with_batch_form or max(runs) > 1
     assert len(attempts) >= 1 + r_settings.consumer_max_retries  # the poison retried on its own
     with r_engine.connect() as c:
         counts = dict(c.execute(select(seen.c.duty_id, seen.c.count)).all())

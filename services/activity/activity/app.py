@@ -7,7 +7,7 @@ import os
 from datetime import date, time
 from typing import Annotated
 
-from flask import Blueprint, g, send_file
+from flask import Blueprint, g, request, send_file
 from pydantic import BeforeValidator, Field
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from ekinerja_common.auth import TokenVerifier
 from ekinerja_common.auth_store import verifier_for
 from ekinerja_common.config import Settings
 from ekinerja_common.errors import NotFound, Text
-from ekinerja_common.web import accepts, create_base_app, principal
+from ekinerja_common.web import accepts, create_base_app, parsed_fields, principal
 
 from . import domain, entry_policy, repository, services, team
 from .attendance_app import bp as attendance_bp
@@ -49,10 +49,13 @@ class NewEntryIn(EntryIn):
     submit: bool = Field(default=True, strict=True)
 
 
+MAX_BATCH = 50
+
+
 class BatchIn(Strict):
     """A day's list (or several days') entered at once: all stored, or none."""
 
-    entries: list[EntryIn] = Field(min_length=1, max_length=50)
+    entries: list[EntryIn] = Field(min_length=1, max_length=MAX_BATCH)
     submit: bool = Field(default=True, strict=True)
 
 
@@ -112,19 +115,70 @@ def preview_entry(body: EntryIn):
             "errors": {name: t.as_json() for name, t in result.errors.items()}}
 
 
-def entry_rules(values: dict) -> dict[str, Text]:
-    """The entry rules (date window, duty of the position, overlap, daily ceiling) on the fields of
-    a body that failed its schema, so that one 422 lists both kinds. They need the date, times and
-    duty; volume and description stand in when missing, and what depends on them is not said."""
+def _rule_draft(values: dict) -> tuple[domain.Draft, set[str]] | None:
+    """A draft of the fields of a body that failed its schema, for the rules hooks below, and the
+    error names not to report: the rules need the date, times and duty; volume and description
+    stand in when missing, and what depends on them is not said."""
     if not {"date", "start_time", "end_time", "duty_id"} <= values.keys():
-        return {}
+        return None
     stand_ins = {name for name in ("volume", "description") if name not in values}
     draft = domain.Draft(values["date"], values["start_time"], values["end_time"], values["duty_id"],
                          values.get("volume", 1), values.get("description", "-"))
+    return draft, stand_ins | ({"credited_minutes"} if "volume" in stand_ins else set())
+
+
+def entry_rules(values: dict) -> dict[str, Text]:
+    """The entry rules (date window, duty of the position, overlap, daily ceiling) on the fields of
+    a body that failed its schema, so that one 422 lists both kinds."""
+    made = _rule_draft(values)
+    if made is None:
+        return {}
+    draft, hidden = made
     with runtime().session_factory() as s:
         result = services.preview_entry(s, employee(), draft, clock.today(), current_policy())
-    hidden = stand_ins | ({"credited_minutes"} if "volume" in stand_ins else set())
     return {name: text for name, text in result.errors.items() if name not in hidden}
+
+
+def edit_rules(values: dict) -> dict[str, Text]:
+    """entry_rules for PUT /entries/{id}: judged as the edit would be, so the entry does not
+    overlap its own slot (nor its earlier versions)."""
+    made = _rule_draft(values)
+    if made is None:
+        return {}
+    draft, hidden = made
+    with runtime().session_factory() as s:
+        result = services.preview_edit(s, employee(), (request.view_args or {})["entry_id"], draft, clock.today(),
+                                       current_policy())
+    if result is None:
+        return {}
+    return {name: text for name, text in result.errors.items() if name not in hidden}
+
+
+def batch_rules(values: dict) -> dict[str, Text]:
+    """entry_rules for POST /entries/batch, per item as ``entries.<i>.<field>``: each item whose
+    date, times and duty parsed is judged against the stored entries and the earlier such items
+    of the list, as the batch itself is. The list failed its schema as a whole, so the items are
+    taken from the raw body, each field parsed on its own."""
+    raw = request.get_json(silent=True)
+    items = raw.get("entries") if isinstance(raw, dict) else None
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH:
+        return {}
+    made = [_rule_draft(parsed_fields(EntryIn, item, set())) if isinstance(item, dict) else None for item in items]
+    with runtime().session_factory() as s:
+        results = services.preview_batch(s, employee(), [m[0] if m else None for m in made], clock.today(),
+                                         current_policy())
+    errors: dict[str, Text] = {}
+    guessed_days: set = set()  # days where an earlier item's credit rests on a stand-in volume
+    for i, (m, result) in enumerate(zip(made, results)):
+        if m is None or result is None:
+            continue
+        draft, hidden = m
+        if draft.date in guessed_days:
+            hidden = hidden | {"credited_minutes"}
+        if "volume" in m[1]:
+            guessed_days.add(draft.date)
+        errors.update({f"entries.{i}.{name}": text for name, text in result.errors.items() if name not in hidden})
+    return errors
 
 
 @bp.post("/entries")
@@ -135,6 +189,18 @@ def submit_entry(body: NewEntryIn):
 
     With ``"submit": false`` the entry is kept as a draft (checked by the same rules, not sent)."""
     emp = employee()
+    if g.get("idempotency") is None:
+        # No stored answer to commit with the entry: its write is one statement, so it needs no
+        # transaction (services.at_once); if another change of the employee's came between the
+        # read and the write, it runs again below, in one.
+        try:
+            with services.at_once(runtime(), g.request_id) as uow:
+                if uow is not None:
+                    [entry] = services.create_entries(uow, emp, [body.draft()], clock.today(), current_policy(),
+                                                      as_draft=not body.submit, at_once=True)
+                    return entry_json(entry), 201
+        except services.Contended:
+            pass
     with runtime().uow(g.request_id) as uow:
         [entry] = services.create_entries(uow, emp, [body.draft()], clock.today(), current_policy(),
                                           as_draft=not body.submit)
@@ -143,7 +209,7 @@ def submit_entry(body: NewEntryIn):
 
 @bp.post("/entries/batch")
 @idempotency.idempotent
-@accepts(BatchIn)
+@accepts(BatchIn, rules=batch_rules)
 def submit_batch(body: BatchIn):
     """Several entries at once (a day's list): all stored or none; errors per item as
     ``entries.<i>.<field>``; items are checked against each other (overlap, daily ceiling)."""
@@ -155,7 +221,7 @@ def submit_batch(body: BatchIn):
 
 
 @bp.put("/entries/<entry_id>")
-@accepts(EntryIn)
+@accepts(EntryIn, rules=edit_rules)
 def edit_entry(entry_id: str, body: EntryIn):
     """Change an own entry not yet decided (draft, pending, returned, withdrawn). A pending entry
     is announced again (activity.submitted, higher version); the others are only saved."""

@@ -89,16 +89,38 @@ def _unit_and_ancestors(session: Session, unit_ids: set[str]) -> set[str]:
     return out
 
 
+@dataclass(frozen=True)
+class LivePermission:
+    """A permission not revoked, as the entry rules need it (entry_facts reads them)."""
+
+    employee_id: str | None
+    unit_id: str | None
+    start_date: date
+    end_date: date
+    valid_until: date
+
+
 def late_entry_until(session: Session, employee_id: str, day: date, position_ids: set[str]) -> date | None:
     """The last day a live permission lets ``employee_id`` enter ``day`` (None: none does). A unit
     permission covers whoever holds a post of that unit, or of a unit below it, on ``day``.
     One indexed query in the usual case (no permission covers the day); the unit tree is read
     only when a unit permission does."""
-    live = session.execute(select(LateEntryPermission.employee_id, LateEntryPermission.unit_id,
-                                  LateEntryPermission.valid_until).where(
+    live = [LivePermission(*row) for row in session.execute(select(
+        LateEntryPermission.employee_id, LateEntryPermission.unit_id, LateEntryPermission.start_date,
+        LateEntryPermission.end_date, LateEntryPermission.valid_until).where(
         LateEntryPermission.revoked_at.is_(None), LateEntryPermission.start_date <= day,
         LateEntryPermission.end_date >= day, or_(LateEntryPermission.employee_id == employee_id,
-                                                 LateEntryPermission.unit_id.is_not(None)))).all()
+                                                 LateEntryPermission.unit_id.is_not(None))))]
+    return late_entry_until_of(session, employee_id, day, position_ids, live)
+
+
+def late_entry_until_of(session: Session, employee_id: str, day: date, position_ids: set[str],
+                        permissions: list[LivePermission]) -> date | None:
+    """``late_entry_until`` from live permissions already read (those of the person and every
+    unit permission; the ones not covering ``day`` are skipped here). No statement at all in the
+    usual case; the unit tree is read only when a unit permission covers the day."""
+    live = [p for p in permissions if p.start_date <= day <= p.end_date
+            and (p.employee_id == employee_id or p.unit_id is not None)]
     if not live:
         return None
     covering: set[str] = set()

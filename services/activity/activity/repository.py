@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
+from typing import Any
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -23,9 +24,14 @@ def deduction_table(session: Session, year: int) -> tuple[dict[str, Decimal], in
     """BPKAD's deduction table of the year as payroll last announced it, with its policy version;
     the shared default (None) until it does — the table payroll prices with too."""
     row = session.get(DeductionTable, year)
-    if row is None:
+    return deduction_table_of(row.deductions, row.policy_version) if row else (discipline.default_table(), None)
+
+
+def deduction_table_of(deductions: dict[str, Any] | None, policy_version: int | None) -> tuple[dict[str, Decimal], int | None]:
+    """``deduction_table`` from a row's two columns read by another query (None: no row)."""
+    if deductions is None:
         return discipline.default_table(), None
-    return {code: Decimal(pct) for code, pct in row.deductions.items()}, row.policy_version
+    return {code: Decimal(pct) for code, pct in deductions.items()}, policy_version
 
 
 def load_calendar(session: Session, year: int) -> WorkCalendar:

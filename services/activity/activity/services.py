@@ -4,24 +4,30 @@ change of an entry's status or minutes also moves the employee's month summary (
 in that same transaction."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 from datetime import date, timedelta, timezone
 from decimal import Decimal
+from typing import Iterator
 
-from sqlalchemy import and_, bindparam, case, delete, exists, func, literal, or_, select, union_all
+from sqlalchemy import (String, and_, bindparam, case, delete, exists, func, insert, literal, literal_column, or_, select,
+                        union_all)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth import Principal
 from ekinerja_common.envelope import utcnow
+from ekinerja_common.outbox import OUTBOX
 from ekinerja_common.errors import Conflict, NotFound, Text, ValidationFailed
+from ekinerja_common.runtime import Runtime
 from ekinerja_common.uow import UnitOfWork
 from ekinerja_common import evidence
 from ekinerja_common import clock, discipline
 
-from . import domain, entry_policy, repository
-from .orm import (CONTENT_FIELDS, ClosedPeriod, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord, MonthSummary, Placement,
-                  SubmissionPolicyRow, WorkCalendarRow)
+from . import domain, entry_facts, repository, summary
+from .orm import (CONTENT_FIELDS, ClosedPeriod, DeductionTable, Duty, EmployeeLock, Entry, EntryClaim, Evidence, LeaveRecord,
+                  MonthSummary, Placement, WorkCalendarRow, new_id)
 from .summary import COLUMNS as SUMMARY_COLUMNS, Deltas
 
 ENTRY_NOT_FOUND = Text("Kegiatan tidak ditemukan", "Entry not found")
@@ -46,53 +52,10 @@ def _placements(session: Session, employee_id: str, day: date) -> list[Placement
     ))
 
 
-def _as_duty(row: Duty | None) -> domain.Duty | None:
-    if row is None:
-        return None
-    return domain.Duty(row.duty_id, row.position_id, row.description or "", row.output_unit or "",
-                       row.norma_waktu or 0, retired=row.status == "retired")
-
-
-def _day_slots(session: Session, employee_id: str, day: date, exclude_id: str | None) -> tuple[domain.Slot, ...]:
-    """The employee's other claims on the day, in one round trip: each live entry's time, and each
-    version of an entry that approval may still decide although the employee edited or withdrew it
-    since (EntryClaim) — it may come back, so its slot stays taken until approval has spoken."""
-    e, c = Entry.__table__.c, EntryClaim.__table__.c
-    live = select(e.id, e.start_time, e.end_time, e.credited_minutes).where(
-        e.employee_id == employee_id, e.date == day, e.status.not_in(domain.DEAD_STATUSES))
-    claimed = select(c.entry_id, c.start_time, c.end_time, c.credited_minutes).where(
-        c.employee_id == employee_id, c.date == day)
-    if exclude_id is not None:  # an edited entry does not overlap itself, nor its own earlier versions
-        live, claimed = live.where(e.id != exclude_id), claimed.where(c.entry_id != exclude_id)
-    return tuple(domain.Slot(start, end, minutes, entry_id)
-                 for entry_id, start, end, minutes in session.execute(union_all(live, claimed)))
-
-
-def _period_facts(session: Session, day: date) -> tuple[bool, int | None]:
-    """Whether the day's month is closed and BKD's stored submission window of its year, in one
-    round trip (repository.is_locked and entry_policy.stored_window_days, asked together)."""
-    closed = exists().where(ClosedPeriod.year == day.year, ClosedPeriod.month == day.month)
-    window = (select(SubmissionPolicyRow.submission_window_days).where(SubmissionPolicyRow.year == day.year)
-              .scalar_subquery())
-    locked, days = session.execute(select(closed.label("locked"), window.label("window_days"))).one()
-    return bool(locked), days
-
-
 def _facts(session: Session, employee_id: str, draft: domain.Draft, exclude_id: str | None = None,
            revision_deadline: date | None = None) -> domain.Facts:
-    placements = _placements(session, employee_id, draft.date)
-    period_locked, window_days = _period_facts(session, draft.date)
-    return domain.Facts(
-        duty=_as_duty(session.get(Duty, draft.duty_id)),
-        placements=tuple(domain.Placement(p.position_id, p.start_date, p.end_date, p.kind) for p in placements),
-        others=_day_slots(session, employee_id, draft.date, exclude_id),
-        period_locked=period_locked,
-        revision_deadline=revision_deadline,
-        # BKD's yearly window of the activity date's year, and a late-entry permission for it.
-        submission_window_days=window_days,
-        late_entry_until=entry_policy.late_entry_until(session, employee_id, draft.date,
-                                                       {p.position_id for p in placements}),
-    )
+    """What the rules need, in one statement (entry_facts)."""
+    return entry_facts.one(session, employee_id, draft, exclude_id, revision_deadline)
 
 
 def duties_on(session: Session, employee_id: str, day: date) -> tuple[list[Placement], list[Duty]]:
@@ -108,6 +71,30 @@ def duties_on(session: Session, employee_id: str, day: date) -> tuple[list[Place
 def preview_entry(session: Session, employee_id: str, draft: domain.Draft, today: date,
                   policy: domain.EntryRules) -> domain.Assessment:
     return domain.assess(draft, _facts(session, employee_id, draft), today, policy)
+
+
+def preview_edit(session: Session, employee_id: str, entry_id: str, draft: domain.Draft, today: date,
+                 policy: domain.EntryRules) -> domain.Assessment | None:
+    """The rules an edit of ``entry_id`` to ``draft`` would break, judged as edit_entry judges it
+    (its own slot and earlier versions excluded, a returned entry's revision window); None when
+    the caller has no such editable entry (the view answers that, 404 / 409)."""
+    entry = session.get(Entry, entry_id)
+    if entry is None or entry.employee_id != employee_id or entry.status not in domain.EDITABLE:
+        return None
+    facts = _facts(session, employee_id, draft, exclude_id=entry.id,
+                   revision_deadline=_revision_deadline(entry, draft.date, policy))
+    return domain.assess(draft, facts, today, policy)
+
+
+def preview_batch(session: Session, employee_id: str, drafts: list[domain.Draft | None], today: date,
+                  policy: domain.EntryRules) -> list[domain.Assessment | None]:
+    """The rules each draft of a list would break, judged as create_entries judges a batch (each
+    against the earlier ones); None for the items that could not be drafted at all."""
+    items = [d for d in drafts if d is not None]
+    if not items:
+        return [None] * len(drafts)
+    judged = iter(domain.assess_batch(items, entry_facts.read(session, employee_id, items).facts, today, policy))
+    return [next(judged) if d is not None else None for d in drafts]
 
 
 def lock_employee(session: Session, employee_id: str) -> None:
@@ -138,36 +125,142 @@ def _copy_draft(entry: Entry, draft: domain.Draft, duty: domain.Duty, credited: 
     entry.credited_minutes = credited
 
 
+def _new_entry(employee_id: str, draft: domain.Draft, duty: domain.Duty, credited: int, status: str,
+               now) -> Entry:
+    """The row of a new entry with every column set here (it is written by a Core INSERT, not a
+    flush: the ORM's defaults would not run)."""
+    entry = Entry(id=new_id(), employee_id=employee_id, status=status, reason=None, decision_version=0,
+                  decided_by=None, decided_at=None, version=1, submitted_version=0 if status == "draft" else 1,
+                  appeal_id=None, appeal_version=0, appeal_outcome=None, awaiting_confirmation=False,
+                  superseded_change=None, created_at=now, updated_at=now)
+    _copy_draft(entry, draft, duty, credited)
+    return entry
+
+
+_ENTRY_COLUMNS = tuple(c.key for c in Entry.__table__.columns)
+_OUTBOX_COLUMNS = ("id", "type", "body", "correlation_id", "created_at", "attempts")  # uow.publish_row's row
+
+
+def _entry_row(entry: Entry) -> dict:
+    return {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+
+
+@functools.lru_cache(maxsize=256)
+def _pg_write(entries: int, events: int, months: int):
+    """A submission's whole write in one PostgreSQL statement: take the employee's lock *if* its
+    row is still the version the facts were read with (``seen``), and only then insert the
+    entries, add to the month summaries and write the outbox rows (each fed by the lock's
+    RETURNING, so nothing is written without the lock, and the summary rows are locked after the
+    employee's, in the order every writer keeps). Returns one row when written, none when another
+    writer took the lock since the read — the conflict branch has then locked the row for us
+    (ON CONFLICT DO UPDATE locks the row also when its WHERE is false), so a second read sees
+    everything that writer committed and nobody can change it before the second write.
+
+    The version is the row's ``xmin`` (the transaction that wrote it): lock_employee's upsert
+    writes a new row version, so every writer of entries — including a process of the previous
+    release during a rolling deploy — changes it, without a column that each must remember to
+    bump. Built once per shape (entries, events, months), so SQLAlchemy compiles it once."""
+    locks = EmployeeLock.__table__
+    take = postgresql.insert(locks).values(employee_id=bindparam("employee_id"))
+    lock = (take.on_conflict_do_update(
+        index_elements=[locks.c.employee_id], set_={"employee_id": take.excluded.employee_id},
+        where=literal_column("employee_locks.xmin::text", String) == bindparam("seen", type_=String))
+        .returning(locks.c.employee_id).cte("employee_lock"))
+
+    def fed_by_lock(table, columns, n: int, prefix: str):
+        rows = [select(*(bindparam(f"{prefix}{i}_{c}", type_=table.c[c].type) for c in columns)).select_from(lock)
+                for i in range(n)]
+        return postgresql.insert(table).from_select(list(columns), rows[0] if n == 1 else union_all(*rows))
+
+    writes = [fed_by_lock(Entry.__table__, _ENTRY_COLUMNS, entries, "e").cte("new_entries")]
+    if months:
+        writes.append(summary.upsert("postgresql", fed_by_lock(MonthSummary.__table__,
+                                                               ("employee_id", "year", "month", *SUMMARY_COLUMNS),
+                                                               months, "s")).cte("month_figures"))
+    if events:
+        writes.append(fed_by_lock(Entry.metadata.tables[OUTBOX], _OUTBOX_COLUMNS, events, "o").cte("events"))
+    return select(lock.c.employee_id).add_cte(*writes)
+
+
+def _write_pg(session: Session, employee_id: str, seen: str | None, entries: list[dict], events: list[dict],
+              months: list[dict]) -> bool:
+    params: dict = {"employee_id": employee_id, "seen": seen}
+    for prefix, rows in (("e", entries), ("o", events), ("s", months)):
+        for i, row in enumerate(rows):
+            params.update({f"{prefix}{i}_{c}": v for c, v in row.items()})
+    return session.connection().execute(_pg_write(len(entries), len(events), len(months)), params).first() is not None
+
+
+class Contended(Exception):
+    """A submission at once (create_entries with ``at_once``) found that another writer of the
+    employee's entries came between its read and its write: nothing was written; the caller runs
+    it again in a transaction of its own."""
+
+
+@contextlib.contextmanager
+def at_once(runtime: Runtime, correlation_id: str | None) -> Iterator[UnitOfWork | None]:
+    """A unit of work without a transaction of its own, for a submission whose whole write is one
+    statement (_pg_write, atomic by itself): on PostgreSQL in autocommit, which saves the BEGIN and
+    COMMIT round trips; None on SQLite (its engine opens every transaction with BEGIN IMMEDIATE).
+    Its events are written by that statement too, so they still commit with the entries."""
+    if runtime.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, Session(bind=conn) as s:
+        yield UnitOfWork.joining(s, runtime.metadata, runtime.service, correlation_id)
+
+
 def create_entries(uow: UnitOfWork, employee_id: str, drafts: list[domain.Draft], today: date,
-                   policy: domain.EntryRules, *, as_draft: bool = False, batch: bool = False) -> list[Entry]:
+                   policy: domain.EntryRules, *, as_draft: bool = False, batch: bool = False,
+                   at_once: bool = False) -> list[Entry]:
     """Store new entries, as drafts or submitted. A batch (a day's list) is all-or-nothing: every
     problem of every item is reported as ``entries.<i>.<field>``, and the items are checked
-    against each other too (overlap, daily ceiling)."""
-    lock_employee(uow.session, employee_id)
-    facts = [_facts(uow.session, employee_id, d) for d in drafts]
-    results = domain.assess_batch(drafts, facts, today, policy)
-    errors = {(f"entries.{i}.{name}" if batch else name): text
-              for i, r in enumerate(results) for name, text in r.errors.items()}
-    if errors:
-        raise ValidationFailed(errors)
-    now = utcnow()
-    deltas = Deltas()
-    entries = []
-    for draft, fact, result in zip(drafts, facts, results):
-        assert fact.duty is not None and result.credited_minutes is not None  # guaranteed by a valid assessment
-        entry = Entry(employee_id=employee_id, status="draft" if as_draft else "submitted", decision_version=0,
-                      version=1, submitted_version=0 if as_draft else 1, appeal_version=0,
-                      created_at=now, updated_at=now)
-        _copy_draft(entry, draft, fact.duty, result.credited_minutes)
-        uow.session.add(entry)
-        deltas.entry(employee_id, entry.date, entry.status, entry.credited_minutes, 1)
-        entries.append(entry)
-    uow.session.flush()
-    deltas.write(uow.session)
-    for entry in entries:
-        if entry.status == "submitted":
-            uow.publish("activity.submitted", entry_data(entry))
-    return entries
+    against each other too (overlap, daily ceiling).
+
+    Two concurrent submissions of one employee must not both take the same slot (or both fit
+    under the ceiling): each is judged after the other's entries are visible. On PostgreSQL that
+    costs two statements: the facts with the lock row's version, then the write, which takes the
+    lock only if the version is unchanged (_pg_write); if another writer came between, the facts
+    are read again under the lock now held, and judged again — or, ``at_once`` (a unit of work of
+    services.at_once: no transaction, so no lock stays held), Contended is raised for the caller to
+    run it again in a transaction. On SQLite the lock comes first (BEGIN IMMEDIATE serializes
+    writers there anyway) and the writes are separate statements."""
+    session = uow.session
+    pg = session.get_bind().dialect.name == "postgresql"
+    if not pg:
+        lock_employee(session, employee_id)
+    for _ in range(2):
+        facts = entry_facts.read(session, employee_id, drafts, lock_version=pg)
+        results = domain.assess_batch(drafts, facts.facts, today, policy)
+        errors = {(f"entries.{i}.{name}" if batch else name): text
+                  for i, r in enumerate(results) for name, text in r.errors.items()}
+        if errors:
+            raise ValidationFailed(errors)
+        now = utcnow()
+        deltas = Deltas()
+        entries = []
+        for draft, fact, result in zip(drafts, facts.facts, results):
+            assert fact.duty is not None and result.credited_minutes is not None  # guaranteed by a valid assessment
+            entry = _new_entry(employee_id, draft, fact.duty, result.credited_minutes,
+                               "draft" if as_draft else "submitted", now)
+            deltas.entry(employee_id, entry.date, entry.status, entry.credited_minutes, 1)
+            entries.append(entry)
+        published = len(uow.published)
+        if not pg:
+            session.execute(insert(Entry.__table__), [_entry_row(e) for e in entries])
+            deltas.write(session)
+            for entry in entries:
+                if entry.status == "submitted":
+                    uow.publish("activity.submitted", entry_data(entry))
+            return entries
+        events = [uow.publish_row("activity.submitted", entry_data(e)) for e in entries if e.status == "submitted"]
+        if _write_pg(session, employee_id, facts.lock_version, [_entry_row(e) for e in entries], events,
+                     deltas.rows()):
+            return entries
+        del uow.published[published:]  # not written: judged again on what the other writer stored
+        if at_once:
+            raise Contended(employee_id)
+    raise AssertionError("the employee's lock, held since the second read, changed")  # pragma: no cover
 
 
 def submit_entry(uow: UnitOfWork, employee_id: str, draft: domain.Draft, today: date,
@@ -407,13 +500,18 @@ def visible_evidence(session: Session, who: Principal, evidence_id: str) -> Evid
 
 def _month_query():
     """Built once: the summary row (outer-joined to a one-row anchor, so a month with no row yet
-    still answers), the calendar's version and the lock flag, in one statement."""
+    still answers), the calendar's version, the lock flag and the year's deduction table, in one
+    statement (each was a round trip of its own: issue 13)."""
     summary = MonthSummary.__table__
     e, y, m = bindparam("employee_id"), bindparam("year"), bindparam("month")
     anchor = select(literal(1).label("one")).subquery("anchor")
     return (select(*(summary.c[c] for c in SUMMARY_COLUMNS),
                    select(WorkCalendarRow.version).where(WorkCalendarRow.year == y).scalar_subquery().label("calendar_version"),
-                   exists().where(ClosedPeriod.year == y, ClosedPeriod.month == m).label("locked"))
+                   exists().where(ClosedPeriod.year == y, ClosedPeriod.month == m).label("locked"),
+                   select(DeductionTable.deductions).where(DeductionTable.year == y).scalar_subquery()
+                   .label("deductions"),
+                   select(DeductionTable.policy_version).where(DeductionTable.year == y).scalar_subquery()
+                   .label("deductions_version"))
             .select_from(anchor.outerjoin(summary, and_(summary.c.employee_id == e, summary.c.year == y,
                                                         summary.c.month == m))))
 
@@ -446,7 +544,8 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
     """GET /me/month: the employee's summary row, the calendar's version and the lock flag in one
     round trip, then the month's attendance codes (at most a month of rows by primary key) to
     price them with the year's deduction table."""
-    row = session.execute(_MONTH_QUERY, {"employee_id": employee_id, "year": year, "month": month}).one()
+    # Core execution on the session's connection: the ORM's statement path costs more than the read.
+    row = session.connection().execute(_MONTH_QUERY, {"employee_id": employee_id, "year": year, "month": month}).one()
     cal = repository.calendar_at(session, year, row.calendar_version)
     working_days = cal.working_days(month)
     target = working_days * cal.target_minutes_per_day
@@ -454,7 +553,7 @@ def month_view(session: Session, employee_id: str, year: int, month: int) -> dic
     # Priced now with BPKAD's table of the year, from the month's codes, exactly as payroll's
     # compute prices them (ekinerja_common.discipline): the two never show different figures.
     # (The summary's own deduction_pct is the sum as each day was priced when recorded.)
-    table, table_version = repository.deduction_table(session, year)
+    table, table_version = repository.deduction_table_of(row.deductions, row.deductions_version)
     deduction = (discipline.price(repository.month_code_days(session, employee_id, year, month), table)[0]
                  if figures["attendance_days"] else Decimal(0))
     productivity = domain.productivity_pct(figures["approved_minutes"], target)

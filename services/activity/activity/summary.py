@@ -69,23 +69,31 @@ class Deltas:
         if excused:
             row["excused_days"] = row.get("excused_days", 0) + sign
 
-    def write(self, session: Session) -> None:
+    def rows(self) -> list[dict]:
+        """The rows to add (and forget them here). Sorted keys: two transactions touching the
+        same employees lock their rows in the same order, so they queue instead of deadlocking."""
         rows = []
         for (employee_id, year, month), values in sorted(self.by_key.items()):
             if any(values.values()):
                 rows.append({"employee_id": employee_id, "year": year, "month": month,
                              **{c: values.get(c, 0) for c in COLUMNS}})
         self.by_key.clear()
-        if not rows:
-            return
-        table = MonthSummary.__table__
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(table)
-        # Sorted keys: two transactions touching the same employees lock their rows in the same
-        # order, so they queue instead of deadlocking.
-        stmt = stmt.on_conflict_do_update(index_elements=["employee_id", "year", "month"],
-                                          set_={c: table.c[c] + stmt.excluded[c] for c in COLUMNS})
-        session.execute(stmt, rows)
+        return rows
+
+    def write(self, session: Session) -> None:
+        rows = self.rows()
+        if rows:
+            session.execute(upsert(session.get_bind().dialect.name), rows)
+
+
+def upsert(dialect: str, stmt=None):
+    """``col = col + excluded.col`` for every figure: concurrent writers never lose each other's
+    additions. ``stmt``: an INSERT of the table to complete (e.g. one fed by a SELECT)."""
+    table = MonthSummary.__table__
+    if stmt is None:
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return stmt.on_conflict_do_update(index_elements=["employee_id", "year", "month"],
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in COLUMNS})
 
 
 @functools.lru_cache(maxsize=1024)

@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import and_, exists, false, or_, select, true, tuple_
 from sqlalchemy.orm import Session
@@ -74,7 +74,7 @@ def file_appeals(uow: UnitOfWork, caller_id: str, *, entry_ids: Sequence[str] | 
     (and first level), since each has its own first level and its own comments; usually one."""
     s = uow.session
     reasons = domain.check_text("reasons", reasons, "Alasan keberatan wajib diisi", "Reasons for the appeal are required")
-    policy = services.policy_for(s, today.year)
+    policy = services.policy_for(s, today.year)  # the filing's: board rates, first-level days
     if entry_ids is not None:
         domain.check_entry_ids(entry_ids)
         wanted = list(entry_ids)
@@ -89,6 +89,10 @@ def file_appeals(uow: UnitOfWork, caller_id: str, *, entry_ids: Sequence[str] | 
     items = services.lock_items(s, wanted)
     rejections = _latest_rejections(s, list(items))
     appealed = set(s.scalars(select(AppealEntry.entry_id).where(repository.in_ids(s, AppealEntry.entry_id, items)))) if items else set()
+    # The window is the one of the rejection's year: a rejection of 20 December under a 30-day
+    # window stays appealable in January, whatever the next year's policy says.
+    rejected_on = {entry_id: wib_date(r.decided_at) for entry_id, r in rejections.items()}
+    policies = services.policies_for(s, {d.year for d in rejected_on.values()})
 
     def problem(item: ValidationItem | None) -> tuple[str, str] | None:
         if item is None or item.employee_id != caller_id:
@@ -97,9 +101,11 @@ def file_appeals(uow: UnitOfWork, caller_id: str, *, entry_ids: Sequence[str] | 
             return "Kegiatan ini sudah diajukan keberatan", "This entry has already been appealed"
         if item.status != domain.REJECTED or item.entry_id not in rejections:
             return "Hanya kegiatan yang ditolak yang dapat diajukan keberatan", "Only rejected entries can be appealed"
-        if not domain.within_window(wib_date(rejections[item.entry_id].decided_at), today, policy.appeal_window_days):
-            return (f"Batas waktu keberatan ({policy.appeal_window_days} hari setelah penolakan) telah lewat",
-                    f"The appeal window ({policy.appeal_window_days} days after the rejection) has closed")
+        on = rejected_on[item.entry_id]
+        window = policies[on.year].appeal_window_days
+        if not domain.within_window(on, today, window):
+            return (f"Batas waktu keberatan ({window} hari setelah penolakan) telah lewat",
+                    f"The appeal window ({window} days after the rejection) has closed")
         return None
 
     chosen: list[ValidationItem] = []
@@ -287,7 +293,7 @@ def escalate(uow: UnitOfWork, appeal_id: str, who: Principal, today: date, reque
     appeal, _ = _acting(uow.session, appeal_id, who, today, APPELLANT,
                         Text("Hanya pegawai yang mengajukan keberatan yang dapat meneruskannya ke majelis",
                              "Only the employee who appealed can take it to the board"), "not_appellant")
-    domain.check_may_escalate(appeal, today, services.policy_for(uow.session, today.year))
+    domain.check_may_escalate(appeal, today, services.policy_for(uow.session, escalation_year(appeal, today)))
     _to_board(uow.session, appeal, domain.BOARD_EMPLOYEE, who.employee_id, request_id)
     uow.session.flush()
     return appeal
@@ -375,10 +381,17 @@ def move_overdue_to_board(uow: UnitOfWork, today: date, request_id: str | None =
 DECIDE, COMMENT, ESCALATE, ADD_EVIDENCE = "decide", "comment", "escalate", "add_evidence"
 
 
-def actions(appeal: Appeal, rel: set[str], today: date, policy: domain.ValidationRules, commented: bool) -> list[str]:
+def escalation_year(appeal: Appeal, today: date) -> int:
+    """Whose window applies to taking an appeal to the board: the policy of the year of the first
+    level's decision (as a filing's is the rejection's year)."""
+    return (appeal.decided_on or today).year
+
+
+def actions(appeal: Appeal, rel: set[str], today: date, policy_of: Callable[[int], domain.ValidationRules],
+            commented: bool) -> list[str]:
     """The steps open to the caller now, by the same rules the steps themselves check: decide at
     the appeal's level, comment as the rejecting supervisor (until a comment is in), escalate to
-    the board and add evidence as the employee."""
+    the board and add evidence as the employee. ``policy_of``: a year's validation rules."""
     out: list[str] = []
     if appeal.status == OPEN and (FIRST if appeal.level == FIRST_LEVEL else SEATED) in rel:
         out.append(DECIDE)
@@ -386,7 +399,7 @@ def actions(appeal: Appeal, rel: set[str], today: date, policy: domain.Validatio
         out.append(COMMENT)
     if APPELLANT in rel:
         try:
-            domain.check_may_escalate(appeal, today, policy)
+            domain.check_may_escalate(appeal, today, policy_of(escalation_year(appeal, today)))
             out.append(ESCALATE)
         except DomainError:
             pass

@@ -83,10 +83,10 @@ def listed_json(s, pairs: list[tuple[Appeal, set[str]]], on: date) -> list[dict]
     names = appeals.names(s, {x for a, _ in pairs for x in (a.employee_id, a.original_decider_id,
                                                               a.first_level_decider_id, a.decided_by)})
     commented, entries = appeals.commented(s, ids), appeals.entries_of(s, ids)
-    policy = services.policy_for(s, on.year)
+    policies = services.policies_for(s, {appeals.escalation_year(a, on) for a, _ in pairs})
     return [{**appeal_json(a, rel), **people_of(a, names), "entry_ids": entries.get(a.id, []),
              "entry_count": len(entries.get(a.id, [])),
-             "my_actions": appeals.actions(a, rel, on, policy, a.id in commented)} for a, rel in pairs]
+             "my_actions": appeals.actions(a, rel, on, policies.__getitem__, a.id in commented)} for a, rel in pairs]
 
 
 def appeal_detail(a: Appeal, rel: set[str]) -> dict:
@@ -99,7 +99,7 @@ def appeal_detail(a: Appeal, rel: set[str]) -> dict:
         name = lambda i: names[i][0] if i in names else None  # noqa: E731
         return {
             **appeal_json(a, rel), **people_of(a, names), "entry_count": len(p.entries),
-            "my_actions": appeals.actions(a, rel, on, services.policy_for(s, on.year), bool(p.comments)),
+            "my_actions": appeals.actions(a, rel, on, lambda year: services.policy_for(s, year), bool(p.comments)),
             "entries": [{**(item_json(item) if item else {"entry_id": e.entry_id}),
                          "rejected_by": e.rejected_by, "rejected_by_name": name(e.rejected_by),
                          "rejected_at": services.iso_utc(e.rejected_at),

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ekinerja_common.auth_store import on_account_revoked
+from ekinerja_common.consumer import batch_form
 from ekinerja_common.envelope import utcnow
 from ekinerja_common.events import (ActivitySubmitted, ActivityWithdrawn, ChangeAccepted, EmployeeData, Event,
                                     PeriodLocked, PlacementData, PositionData)
@@ -95,10 +97,15 @@ def _uncount(session: Session, row: ValidationItem) -> None:
         repository.count_minutes(session, [(row.employee_id, row.date, row.credited_minutes or 0)], sign=-1)
 
 
-def _changed_row(session: Session, event: Event[ActivitySubmitted] | Event[ActivityWithdrawn]
-                 ) -> tuple[ValidationItem | None, ChangeAccepted | None]:
+def _locked_item(session: Session, entry_id: str) -> ValidationItem | None:
+    return session.get(ValidationItem, entry_id, with_for_update=True)
+
+
+def _changed_row(session: Session, event: Event[ActivitySubmitted] | Event[ActivityWithdrawn],
+                 stored: ValidationItem | None) -> tuple[ValidationItem | None, ChangeAccepted | None]:
     """The item an employee's change (a (re)submission or a withdrawal) may overwrite, or None; and
-    the confirmation to publish once the row is written, or None.
+    the confirmation to publish once the row is written, or None. ``stored`` is the entry's item
+    as stored, locked (None: there is none yet).
 
     **A decision stands**: once the supervisor approved or rejected (or an appeal overturned), no
     later change of the employee's is taken, whatever its version — it crossed the decision on its
@@ -106,7 +113,6 @@ def _changed_row(session: Session, event: Event[ActivitySubmitted] | Event[Activ
     yields to a newer change. A change taken over an earlier version is confirmed to activity
     (activity.change_accepted): until then activity keeps that version's time slot claimed."""
     d = event.data
-    stored = session.get(ValidationItem, d.entry_id, with_for_update=True)
     if stored is not None and stored.status in domain.FINAL:
         return None, None
     # The row is locked and loaded already: no second round trip for what _newer_row decides.
@@ -124,12 +130,35 @@ def _changed_row(session: Session, event: Event[ActivitySubmitted] | Event[Activ
                                status=domain.WITHDRAWN if withdrawal else domain.PENDING)
 
 
+def on_activities_submitted(batch: list[tuple[UnitOfWork, Event[ActivitySubmitted]]]) -> None:
+    """``on_activity_submitted`` for a run of submissions in a consumer's batch (a backlog catching
+    up), in order, with the same effect: the run's stored items are loaded and locked by one
+    SELECT … FOR UPDATE (in key order, as a second replica would lock them too), a later version
+    of an entry in the run meets the earlier one as stored, and the rows are written by the
+    session's one flush (one executemany INSERT, one per UPDATE shape) instead of one each."""
+    session = batch[0][0].session
+    ids = sorted({event.data.entry_id for _, event in batch})
+    items = {row.entry_id: row for row in session.scalars(
+        select(ValidationItem).where(repository.in_ids(session, ValidationItem.entry_id, ids))
+        .order_by(ValidationItem.entry_id).with_for_update())}
+    for uow, event in batch:
+        row = _submit(uow, event, items.get(event.data.entry_id))
+        if row is not None:
+            items[row.entry_id] = row
+
+
+@batch_form(on_activities_submitted)
 def on_activity_submitted(uow: UnitOfWork, event: Event[ActivitySubmitted]) -> None:
     """A (re)submission: a higher version than stored puts the entry (back) in the queue."""
+    _submit(uow, event, _locked_item(uow.session, event.data.entry_id))
+
+
+def _submit(uow: UnitOfWork, event: Event[ActivitySubmitted], stored: ValidationItem | None) -> ValidationItem | None:
+    """The submission applied over the stored item (locked); returns the item written, or None."""
     d = event.data
-    row, confirmation = _changed_row(uow.session, event)
+    row, confirmation = _changed_row(uow.session, event, stored)
     if row is None:
-        return
+        return None
     _uncount(uow.session, row)
     row.employee_id = d.employee_id
     row.date = d.date
@@ -147,13 +176,14 @@ def on_activity_submitted(uow: UnitOfWork, event: Event[ActivitySubmitted]) -> N
     queue_model.item_submitted(uow.session, row.entry_id)
     if confirmation:
         uow.publish("activity.change_accepted", confirmation)
+    return row
 
 
 def on_activity_withdrawn(uow: UnitOfWork, event: Event[ActivityWithdrawn]) -> None:
     """Takes the entry out of the queue. Arriving before its submission, it leaves a tombstone at
     its version, so that the late (older) submission does not resurrect the entry."""
     d = event.data
-    row, confirmation = _changed_row(uow.session, event)
+    row, confirmation = _changed_row(uow.session, event, _locked_item(uow.session, d.entry_id))
     if row is None:
         return
     _uncount(uow.session, row)

@@ -8,11 +8,22 @@ as fast as any of them and needs the least memory but one: a worker thread busy 
 low-memory profile), which is what made identity's workers the largest of the stack and logins
 cost ~160 ms of CPU each. Hashes made with other parameters keep verifying; a successful login
 rehashes them (``needs_rehash``, sessions.login).
+
+At most ``ARGON2_CONCURRENCY`` hashes run at once in a worker process (default 1; the project's
+workers are one per core, README "Configuration"). A burst of logins (the 07:30 apel) then queues
+for the core instead of running every request thread's 12 MiB hash at once: the hashes do not
+evict each other from the processor's caches, a worker's other threads stay free for the requests
+that need no hash, and a worker holds 12 MiB of argon2 memory, not 12 MiB per thread. The glibc
+allocator is told to give such blocks back to the system when they are freed (``_return_big_blocks``).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
+import os
 import secrets
+import threading
 
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,6 +32,25 @@ TIME_COST = 3
 MEMORY_KIB = 12 * 1024
 PARALLELISM = 1
 _hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_KIB, parallelism=PARALLELISM, type=Type.ID)
+_at_once = threading.BoundedSemaphore(max(1, int(os.environ.get("ARGON2_CONCURRENCY", "1"))))
+
+
+def _return_big_blocks() -> None:
+    """Blocks of 1 MiB and more (argon2's 12 MiB) are mapped and unmapped per allocation. glibc's
+    default raises that threshold to the largest block freed so far, after which every thread
+    keeps its last 12 MiB resident in its own arena: the worker's memory grew by 12 MiB per
+    thread that ever hashed. Only on glibc; elsewhere nothing changes."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        return
+    M_MMAP_THRESHOLD = -3
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024)
+
+
+_return_big_blocks()
 
 
 @functools.cache
@@ -42,14 +72,17 @@ def one_time_password() -> str:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _at_once:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if ``password`` matches; a missing hash (unknown user) is checked against a dummy and
     is always False."""
+    stored = password_hash or _dummy_hash()
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        with _at_once:
+            return _hasher.verify(stored, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

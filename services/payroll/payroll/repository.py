@@ -8,7 +8,8 @@ by a sub-select to the employees whose data changed (``only``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -52,6 +53,15 @@ def lock_order(session: Session, exclusive: bool) -> None:
     lock_period(session, 0, 0, exclusive)
 
 
+# json.dumps(value, separators=(",", ":")) without building an encoder for every value.
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class JsonText(str):
+    """A JSON column's value already encoded (as ``json.dumps(value, separators=(",", ":"))``), which
+    ``bulk_insert`` writes as it is: a run encodes its lines' inputs from shared pieces."""
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: with COPY on PostgreSQL (a run writes
     thousands of lines with their inputs, and COPY is several times faster than batched INSERTs),
@@ -60,7 +70,8 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+        session.execute(insert(table), [{k: json.loads(v) if isinstance(v, JsonText) else v for k, v in row.items()}
+                                        for row in rows])
         return
     columns = [c for c in table.columns if c.name in rows[0]]
     as_json = {c.name for c in columns if isinstance(c.type, JSON)}
@@ -68,8 +79,38 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([json.dumps(row[c.name], separators=(",", ":")) if c.name in as_json and row[c.name] is not None
+            copy.write_row([_encode_json(row[c.name])
+                            if c.name in as_json and row[c.name] is not None and not isinstance(row[c.name], JsonText)
                             else row[c.name] for c in columns])
+
+
+@contextmanager
+def streamed_insert(session: Session, table: Table, columns: list[str]) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """``bulk_insert`` as the rows are made: yields ``write(row)``, a row being a dict or a tuple of
+    the ``columns``' values in their order. On PostgreSQL each row goes into
+    one COPY at once, so the server stores the rows while Python is still making the next ones (two
+    cores at work instead of one after the other); the session's connection is busy meanwhile, so
+    no query may run inside the block. Elsewhere the rows are kept and inserted at the end."""
+    if session.get_bind().dialect.name != "postgresql":
+        rows: list[dict[str, Any]] = []
+        yield lambda row: rows.append(row if isinstance(row, dict) else dict(zip(columns, row)))
+        bulk_insert(session, table, rows)
+        return
+    cols = [table.c[name] for name in columns]
+    as_json = [n for n, c in enumerate(cols) if isinstance(c.type, JSON)]
+    names = ", ".join(f'"{c.name}"' for c in cols)
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        write_row = copy.write_row
+
+        def write(row: dict[str, Any] | tuple) -> None:
+            values = [row[name] for name in columns] if isinstance(row, dict) else list(row)
+            for n in as_json:
+                if values[n] is not None and not isinstance(values[n], JsonText):
+                    values[n] = _encode_json(values[n])
+            write_row(values)
+
+        yield write
 
 
 def note_changes(session: Session, year: int, month: int,
@@ -116,6 +157,16 @@ def placed_employees(session: Session, first: date, last: date) -> dict[str, tup
 def positions(session: Session, ids: Iterable[str]) -> dict[str, Row]:
     t = Position.__table__
     return {p.position_id: p for p in session.execute(select(t).where(t.c.position_id.in_(set(ids))))}
+
+
+def placed_positions(session: Session, first: date, last: date) -> dict[str, Row]:
+    """The positions of the definitive placements overlapping the month (those ``placed_employees``
+    reads), by a sub-select rather than a list of ids: a run of 10,000 employees would bind as many
+    parameters."""
+    t, p = Position.__table__, Placement.__table__.c
+    placed = select(p.position_id).where(p.kind == "definitive", p.start_date <= last,
+                                         or_(p.end_date.is_(None), p.end_date >= first))
+    return {r.position_id: r for r in session.execute(select(t).where(t.c.position_id.in_(placed)))}
 
 
 def _only(query: Select, column, only: Select | None) -> Select:

@@ -14,11 +14,16 @@ the corrections made for it anywhere else, so a correction is never paid twice.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
+import json
+import threading
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from fractions import Fraction
+from typing import Any, Iterator
 
 from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +37,7 @@ from ekinerja_common.uow import UnitOfWork
 
 from . import defaults, domain, policy, repository, reports, salary_csv
 from .orm import (AttendanceDay, AuditEntry, DataChange, Employee, PolicyVersion, Salary, Sanction, TppCorrection, TppLineRow, TppRun,
-                  Unit, new_id)
+                  Unit, new_id, new_ids)
 from .exports import MONTHS_ID
 from .policy import TppPolicy
 
@@ -393,9 +398,22 @@ class MonthData:
         }
         return deductions.quantize(DEDUCTION_PLACES), cut, shown
 
-    def apply(self, pol: TppPolicy, inputs: domain.TppInputs) -> tuple[domain.TppInputs, dict[str, Any]]:
+    def priced_cached(self, pol: TppPolicy, cache: dict | None) -> tuple[Decimal, Decimal, dict[str, Any]]:
+        """``priced``, kept in ``cache`` (one per run and policy) for the many employees whose month
+        data is priced alike. The result is shared: nobody may change it."""
+        if cache is None:
+            return self.priced(pol)
+        key = (tuple(self.code_days.items()), self.reported_deductions,
+               tuple((s.id, s.cut_pct, s.start_date, s.end_date, s.reference) for s in self.sanctions))
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self.priced(pol)
+        return found
+
+    def apply(self, pol: TppPolicy, inputs: domain.TppInputs, cache: dict | None = None
+              ) -> tuple[domain.TppInputs, dict[str, Any]]:
         """``inputs`` (e.g. a locked line's) with this month data instead of theirs."""
-        deductions, cut, shown = self.priced(pol)
+        deductions, cut, shown = self.priced_cached(pol, cache)
         return dataclasses.replace(inputs, approved_minutes=self.approved_minutes, deductions_pct=deductions,
                                    sanction_cut_pct=cut), shown
 
@@ -417,6 +435,8 @@ class MonthReader:
 
 def _inputs(pol: TppPolicy, employee: Row, position: Row, target: domain.MonthTarget, salary: Row | None,
             month: MonthData) -> tuple[domain.TppInputs, dict[str, Any]]:
+    """One line's inputs and what to show about them, as objects (the estimate; a run makes its
+    lines with ``LineMaker``, which must give the same)."""
     factor, source = pol.factor_for(position.code, position.factor)
     deductions, cut, shown = month.priced(pol)
     return domain.TppInputs(
@@ -432,6 +452,170 @@ def _inputs(pol: TppPolicy, employee: Row, position: Row, target: domain.MonthTa
         sanction_cut_pct=cut, productivity_brackets=pol.brackets,
     ), {**shown, **target.shown(), "factor_source": source, "position_code": position.code,
         "policy_version": pol.version}
+
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # as repository.bulk_insert encodes a JSON column
+
+
+def _members(d: dict) -> str:
+    """A dict's members as they follow others inside an encoded object: ``,"key":value`` each."""
+    return "".join(f",{_encode(k)}:{_encode(v)}" for k, v in d.items())
+
+
+@dataclasses.dataclass(frozen=True)
+class _Placed:
+    """What lines of one position share."""
+
+    base: int | None
+    factor: Decimal
+    head: str  # the encoded inputs up to the factor's value
+    shown: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """What lines of employees of one kind, golongan and status share."""
+
+    status_factor_pct: Decimal
+    pph_rate: Fraction | None  # None: a golongan the policy has no rate for (the line is skipped)
+    head: str  # the encoded employee_kind, golongan, status, up to approved_minutes' value
+    status_factor: str
+    pph_rate_pct: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Priced:
+    """What lines with the same attendance codes, reported deductions and sanctions share."""
+
+    cut_pct: Decimal
+    discipline: Fraction
+    unpriced: dict[str, int]
+    deductions: str  # encoded deductions_pct, discipline, discipline_pct
+    cut: str
+    shown: str
+
+
+# The columns of a line, in the order a run writes them.
+LINE_COLUMNS = ["id", "run_id", "employee_id", "nip", "name", "position_id", "unit_id", "gross", "pph", "bpjs", "net",
+                "bank_account", "inputs"]
+
+
+# The columns of a correction, in the order a compute writes them.
+CORRECTION_COLUMNS = ["id", "run_id", "employee_id", "for_year", "for_month", "nip", "name", "unit_id", "bank_account",
+                      "gross", "pph", "bpjs", "net", "cause", "basis", "created_at"]
+
+
+class LineMaker:
+    """A run's lines without the objects of ``_inputs``/``domain.compute``/``TppLine.explain``: the
+    same figures (``domain.figures``, the one formula) and the same inputs JSON, key for key and
+    byte for byte (tests/unit/test_line_maker.py compares them), encoded from pieces that many
+    lines share. For one policy and one month target; a 10,000-employee run made 10,000 of each
+    object, most of its time (issue 13)."""
+
+    def __init__(self, pol: TppPolicy, target: domain.MonthTarget):
+        self.pol, self.target = pol, target
+        self.target_minutes = target.working_days * target.minutes_per_day
+        self.perf_weight, self.disc_weight = domain.pct(pol.perf_weight_pct), domain.pct(pol.disc_weight_pct)
+        self.brackets = pol.brackets
+        self.bpjs_rate = domain.pct(pol.bpjs_rate_pct)
+        self._placed: dict[tuple, _Placed] = {}
+        self._kinds: dict[tuple, _Kind] = {}
+        self._priced: dict[tuple, _Priced] = {}
+        brackets = None if self.brackets is None else [{"min_pct": str(m), "pay_pct": str(p)} for m, p in self.brackets]
+        self._after_minutes = (f',"working_days":{_encode(target.working_days)}'
+                               f',"minutes_per_day":{_encode(target.minutes_per_day)}'
+                               f',"target_minutes":{_encode(self.target_minutes)},"productivity":')
+        self._after_productivity = (f',"productivity_rule":{_encode("linear" if self.brackets is None else "bracket")}'
+                                    f',"productivity_brackets":{_encode(brackets)},"productivity_paid":')
+        self._weights = ',"weights_pct":' + _encode({"performance": str(pol.perf_weight_pct),
+                                                      "discipline": str(pol.disc_weight_pct)})
+        self._target_shown = _members(target.shown())
+        self._bpjs = f',"bpjs_rate_pct":{_encode(str(pol.bpjs_rate_pct))},"bpjs_cap":{_encode(pol.bpjs_cap)},"bpjs_already":'
+
+    def placed(self, position: Row) -> _Placed:
+        key = (position.position_id, position.code, position.kelas_jabatan, position.factor)
+        found = self._placed.get(key)
+        if found is None:
+            pol = self.pol
+            factor, source = pol.factor_for(position.code, position.factor)
+            base = pol.base_for(position.kelas_jabatan)
+            head = (f'{{"kelas_jabatan":{_encode(position.kelas_jabatan)},"base":{_encode(base)}'
+                    f',"factor":{_encode(str(factor))}')
+            shown = (f'{self._target_shown},"factor_source":{_encode(source)},"position_code":{_encode(position.code)}'
+                     f',"policy_version":{_encode(pol.version)}')
+            found = self._placed[key] = _Placed(base, factor, head, shown)
+        return found
+
+    def kind(self, employee: Row) -> _Kind:
+        key = (employee.employee_kind, employee.golongan, employee.status)
+        found = self._kinds.get(key)
+        if found is None:
+            pol = self.pol
+            status_factor = pol.status_factor_pct(employee.status)
+            pph_rate = pol.pph_rate_pct(employee.employee_kind, employee.golongan)
+            found = self._kinds[key] = _Kind(
+                status_factor, None if pph_rate is None else domain.pct(pph_rate),
+                f',"employee_kind":{_encode(employee.employee_kind)},"golongan":{_encode(employee.golongan)}'
+                f',"status":{_encode(employee.status)},"approved_minutes":',
+                f',"status_factor_pct":{_encode(str(status_factor))}', f',"pph_rate_pct":{_encode(str(pph_rate))}')
+        return found
+
+    def priced(self, code_days: dict[str, int] | None, sanctions: list[Sanction] | None,
+               reported: Decimal | None) -> _Priced:
+        key = (tuple(code_days.items()) if code_days else (), reported,
+               tuple((s.id, s.cut_pct, s.start_date, s.end_date, s.reference) for s in sanctions) if sanctions else ())
+        found = self._priced.get(key)
+        if found is None:
+            month = MonthData(0, code_days or {}, sanctions or [], reported)
+            deductions, cut, shown = month.priced(self.pol)
+            discipline = domain._discipline(deductions)
+            found = self._priced[key] = _Priced(
+                cut, discipline, shown["unpriced_codes"],
+                f',"deductions_pct":{_encode(str(deductions))},"discipline":{_encode(domain._fraction(discipline))}'
+                f',"discipline_pct":{_encode(domain._percent(discipline))}',
+                f',"sanction_cut_pct":{_encode(str(cut))}', _members(shown))
+        return found
+
+    def skip_reason(self, employee: Row | None, position: Row | None) -> str | None:
+        """``_skip_reason``, from the caches."""
+        if employee is None:
+            return "unknown_employee"
+        if position is None:
+            return "unknown_position"
+        if self.placed(position).base is None:
+            return "kelas_not_in_policy"
+        if self.kind(employee).pph_rate is None:
+            return "golongan_not_in_policy"
+        return None
+
+    def line(self, employee: Row, position: Row, salary: Row | None, minutes: int, code_days: dict[str, int] | None,
+             sanctions: list[Sanction] | None, reported: Decimal | None) -> tuple[int, int, int, int, str, _Priced]:
+        """Gross, PPh, BPJS, net, the inputs encoded, and the month data's price (unpriced codes),
+        from the month data as MonthReader reads it: approved minutes, days per code, sanctions
+        and reported deductions (None: none)."""
+        pl, kd, pr = self.placed(position), self.kind(employee), self.priced(code_days, sanctions, reported)
+        target = self.target_minutes
+        if target <= 0:  # domain.compute's no_working_days
+            month = MonthData(minutes, code_days or {}, sanctions or [], reported)
+            domain.compute(_inputs(self.pol, employee, position, self.target, salary, month)[0])
+        productivity = Fraction(min(minutes, target), target)
+        paid = domain.paid_productivity(productivity, self.brackets)
+        pay = salary.salary if salary else None
+        gross, pph, already, due, bpjs, net = domain.figures(
+            pl.base, domain._multiplier(pl.factor, kd.status_factor_pct, pr.cut_pct), self.perf_weight,
+            self.disc_weight, paid, pr.discipline, kd.pph_rate, self.bpjs_rate, self.pol.bpjs_cap, pay,
+            salary.bpjs_already if salary else None)
+        # Whole numbers and the digits of a percent are written as json writes them (int's repr,
+        # a string needing no escapes).
+        text = (f'{pl.head}{kd.head}{int(minutes)}{self._after_minutes}'
+                f'"{productivity.numerator}/{productivity.denominator}"'
+                f',"productivity_pct":"{domain._percent(productivity)}"{self._after_productivity}'
+                f'"{paid.numerator}/{paid.denominator}",'
+                f'"productivity_paid_pct":"{domain._percent(paid)}"{pr.deductions}{self._weights}'
+                f'{kd.status_factor}{pr.cut},"salary":{"null" if pay is None else int(pay)}{kd.pph_rate_pct}'
+                f'{self._bpjs}{already}'
+                f',"bpjs_due":{due},"gross":{gross},"pph":{pph},"bpjs":{bpjs},"net":{net}{pr.shown}{pl.shown}}}')
+        return gross, pph, bpjs, net, repository.JsonText(text), pr
 
 
 def locked_target_source(inputs: dict) -> dict[str, Any]:
@@ -460,7 +644,39 @@ def totals(lines: list) -> dict[str, int]:
     return {"employees": len(lines), **{k: sum(get(l, k) for l in lines) for k in ("gross", "pph", "bpjs", "net")}}
 
 
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a run computes: the run's month data (several
+    objects per employee, alive until it ends) made the collector walk them again and again, a
+    fifth of the run's CPU at 10,000 employees (bench/payroll_month.py). Nothing the run makes
+    needs the collector to be freed meanwhile (reference counting still frees as usual). Counted,
+    so that two runs in two threads of a worker do not turn it back on under each other."""
+    global _gc_pausers
+    with _gc_lock:
+        if _gc_pausers == 0:
+            gc_paused.was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and gc_paused.was_enabled:
+                gc.enable()
+
+
 def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
+    """The month's run (:func:`_compute_run`) with the garbage collector paused (:func:`gc_paused`)."""
+    with gc_paused():
+        return _compute_run(uow, year, month, actor)
+
+
+def _compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     """Compute the month's line for every active employee with a definitive placement in it,
     replacing the lines (and corrections) of an earlier compute. Approved minutes are those of
     entries dated in the month whose latest decision is an approval (or a rejection an appeal
@@ -489,33 +705,48 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
     # Read after the period lock like the month data; a calendar.updated committed later leaves the
     # run naming an older calendar version, which run_json shows as changed (recompute to use it).
     target = domain.month_target(year, month, *repository.work_calendar(s, year))
-    chosen = {emp_id: (emp, domain.month_placement(pls, last))
+    chosen = {emp_id: (emp, pls[0] if len(pls) == 1 else domain.month_placement(pls, last))
               for emp_id, (emp, pls) in repository.placed_employees(s, first, last).items()}
-    positions = repository.positions(s, (p.position_id for _, p in chosen.values()))
+    positions = repository.placed_positions(s, first, last)
     month_data = MonthReader(s, year, month)
     salaries = repository.salaries(s, year, month)
-    lines: list[domain.TppLine] = []
-    rows, skipped = [], []
+    skipped: list[dict] = []
+    # Who gets a warning (few, usually) and the run's totals; the lines themselves are not kept:
+    # 10,000 live dicts cost the garbage collector more than making them.
+    no_salary: list[dict] = []
+    no_minutes: list[dict] = []
+    count = gross_sum = pph_sum = bpjs_sum = net_sum = 0
     unpriced: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for emp_id, (emp, placement) in sorted(chosen.items()):
-        position = positions.get(placement.position_id)
-        reason = _skip_reason(pol, emp, position)
-        if reason:
-            skipped.append({"employee_id": emp_id, "reason": reason, "position_id": placement.position_id})
-            continue
-        inputs, shown = _inputs(pol, emp, position, target, salaries.get(emp_id), month_data.of(emp_id))
-        line = domain.compute(inputs)
-        lines.append(line)
-        for code, n in shown["unpriced_codes"].items():
-            unpriced[code][0] += 1
-            unpriced[code][1] += n
-        rows.append({"id": new_id(), "run_id": run.id, "employee_id": emp_id, "nip": emp.nip, "name": emp.name,
-                     "position_id": position.position_id, "unit_id": position.unit_id, "gross": line.gross,
-                     "pph": line.pph, "bpjs": line.bpjs, "net": line.net, "bank_account": emp.bank_account,
-                     "inputs": {**line.explain(), **shown}})
+    maker = LineMaker(pol, target)
+    ids = iter(new_ids(len(chosen)))
+    minutes, codes, reported, sanctions = (month_data.minutes, month_data.codes, month_data.reported,
+                                           month_data.sanctions)
     lines_table = TppLineRow.__table__
     s.execute(delete(lines_table).where(lines_table.c.run_id == run.id))
-    repository.bulk_insert(s, TppLineRow.__table__, rows)
+    # Each line is written as soon as it is made (no query may run until the block ends).
+    with repository.streamed_insert(s, lines_table, LINE_COLUMNS) as write:
+        for emp_id in sorted(chosen):
+            emp, placement = chosen[emp_id]
+            position = positions.get(placement.position_id)
+            reason = maker.skip_reason(emp, position)
+            if reason:
+                skipped.append({"employee_id": emp_id, "reason": reason, "position_id": placement.position_id})
+                continue
+            salary, approved = salaries.get(emp_id), minutes.get(emp_id, 0)
+            gross, pph, bpjs, net, inputs, priced = maker.line(
+                emp, position, salary, approved, codes.get(emp_id), sanctions.get(emp_id), reported.get(emp_id))
+            for code, n in priced.unpriced.items():
+                unpriced[code][0] += 1
+                unpriced[code][1] += n
+            write((next(ids), run.id, emp_id, emp.nip, emp.name, position.position_id, position.unit_id, gross, pph,
+                   bpjs, net, emp.bank_account, inputs))  # in LINE_COLUMNS' order
+            count += 1
+            gross_sum, pph_sum, bpjs_sum, net_sum = gross_sum + gross, pph_sum + pph, bpjs_sum + bpjs, net_sum + net
+            if salary is None or salary.salary is None:  # the line's inputs show "salary": null
+                no_salary.append({"employee_id": emp_id, "nip": emp.nip, "name": emp.name})
+            if not approved:
+                no_minutes.append({"employee_id": emp_id, "nip": emp.nip, "name": emp.name})
+    line_totals = {"employees": count, "gross": gross_sum, "pph": pph_sum, "bpjs": bpjs_sum, "net": net_sum}
     corrections, not_correctable = _corrections(uow, run, to_correct)
     run.version += 1
     run.policy_version, run.skipped = pol.version, skipped + not_correctable
@@ -526,12 +757,13 @@ def compute_run(uow: UnitOfWork, year: int, month: int, actor: str) -> TppRun:
                      "message_en": f"Attendance code {code} is not priced by the policy ({e} employees, {d} days)"}
                     for code, (e, d) in sorted(unpriced.items())]
     # One new list: JSON columns track assignment, not changes made inside the list.
-    run.warnings = unpriced_warnings + careless_payment_warnings(s, rows, first, last, target.calendar_version)
+    run.warnings = unpriced_warnings + careless_payment_warnings(s, count, no_salary, no_minutes, first, last,
+                                                                 target.calendar_version)
     run.computed_at, run.computed_by = utcnow(), actor
     audit(uow, actor, "run.computed", f"run/{year}-{month:02d}", {
         "run_version": run.version, "policy_version": pol.version, "working_days": target.working_days,
         "minutes_per_day": target.minutes_per_day, **target.shown(),
-        "skipped": len(skipped), "totals": totals(lines), "corrections": len(corrections),
+        "skipped": len(skipped), "totals": line_totals, "corrections": len(corrections),
         "correction_totals": totals(corrections)},
         before={"run_version": run.version - 1}, after={"run_version": run.version, "policy_version": pol.version})
     return run
@@ -551,8 +783,8 @@ def _warning(code: str, rows: list[dict], id_text: str, en_text: str) -> dict:
             "message": id_text.format(n=len(rows)), "message_en": en_text.format(n=len(rows))}
 
 
-def careless_payment_warnings(session: Session, rows: list[dict], first: date, last: date,
-                              calendar_version: int | None) -> list[dict]:
+def careless_payment_warnings(session: Session, lines: int, no_salary: list[dict], no_minutes: list[dict],
+                              first: date, last: date, calendar_version: int | None) -> list[dict]:
     """What BPKAD must look at before it pays the month as computed: people without a salary
     (their BPJS is computed on TPP alone), people without a single approved minute (paid the
     discipline share only: often entries still unvalidated, or never entered), a month with no
@@ -560,17 +792,15 @@ def careless_payment_warnings(session: Session, rows: list[dict], first: date, l
     not stored (the target follows the default calendar). Each names how many and who. Whether the month
     is still running is judged when the run is read or locked (``month_in_progress``)."""
     out = []
-    no_salary = [r for r in rows if r["inputs"].get("salary") is None]
     if no_salary:
         out.append(_warning("no_salary", no_salary, "{n} pegawai belum tercatat gaji pokoknya bulan ini",
                             "{n} employees have no salary recorded for the month"))
-    no_minutes = [r for r in rows if not r["inputs"].get("approved_minutes")]
     if no_minutes:
         out.append(_warning("no_approved_minutes", no_minutes, "{n} pegawai tanpa satu menit kerja pun yang disetujui",
                             "{n} employees without a single approved minute"))
-    if rows and session.scalar(select(func.count()).select_from(AttendanceDay).where(
+    if lines and session.scalar(select(func.count()).select_from(AttendanceDay).where(
             AttendanceDay.day.between(first, last))) == 0:
-        out.append({"code": "no_attendance_data", "blocking": True, "count": len(rows), "who": [],
+        out.append({"code": "no_attendance_data", "blocking": True, "count": lines, "who": [],
                     "message": "Belum ada data presensi bulan ini sama sekali: semua pegawai dihitung disiplin 100 %",
                     "message_en": "No attendance data at all for the month: everyone is counted 100 % discipline"})
     if calendar_version is None:
@@ -644,6 +874,7 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
         causes[(c.year, c.month)][c.employee_id].append(c)
     made: list[dict] = []
     not_correctable: list[dict] = []
+    created_at = utcnow()  # of every correction this compute makes
     for (year, month), by_employee in sorted(causes.items()):
         locked_run = s.scalar(select(TppRun).where(TppRun.year == year, TppRun.month == month))
         pol = policy_version(s, year, locked_run.policy_version)
@@ -661,39 +892,44 @@ def _corrections(uow: UnitOfWork, run: TppRun, months: list[tuple[int, int]]) ->
                    TppCorrection.employee_id.in_(only), TppCorrection.run_id != run.id)
             .group_by(TppCorrection.employee_id))}
         data = MonthReader(s, year, month, only)
-        for emp_id in sorted(by_employee):
-            line = locked.get(emp_id)
-            if line is None:
-                not_correctable.append({"employee_id": emp_id, "reason": "no_line_in_locked_month",
-                                        "for_year": year, "for_month": month})
-                continue
-            # Working days and minutes per day are the locked line's (inputs_from_explained): a
-            # calendar changed after the lock is no cause of correction. The basis names their source.
-            inputs, shown = data.of(emp_id).apply(pol, domain.inputs_from_explained(line.inputs))
-            shown = {**shown, **locked_target_source(line.inputs)}
-            now = domain.compute(inputs)
-            paid = domain.Figures(line.gross, line.pph, line.bpjs, line.net)
-            before = earlier.get(emp_id, domain.Figures())
-            delta = domain.correction(domain.Figures.of(now), paid, before)
-            if not delta:
-                continue  # nothing left to pay: unchanged, or corrected already
-            cited = sorted(by_employee[emp_id], key=lambda c: (c.recorded_at, c.cause_id))
-            latest = cited[-1]
-            made.append(dict(
-                id=new_id(), run_id=run.id, employee_id=emp_id, for_year=year, for_month=month, nip=line.nip, name=line.name,
-                unit_id=line.unit_id, bank_account=line.bank_account,
-                gross=delta.gross, pph=delta.pph, bpjs=delta.bpjs, net=delta.net,
-                cause={"event_id": latest.cause_id, "event_type": latest.cause_type,
-                       "for_year": year, "for_month": month,
-                       "text": domain.cause_text((c.cause_type, c.day, c.cause_ref, c.detail) for c in cited),
-                       "changes": [{"event_id": c.cause_id, "event_type": c.cause_type, "ref": c.cause_ref,
-                                    "day": c.day.isoformat() if c.day else None,
-                                    **({"detail": c.detail} if c.detail else {})} for c in cited]},
-                basis={"locked": dataclasses.asdict(paid), "earlier_corrections": dataclasses.asdict(before),
-                       "recomputed": {**now.explain(), **shown}, "policy_version": pol.version},
-                created_at=utcnow(),
-            ))
-    repository.bulk_insert(s, TppCorrection.__table__, made)
+        cache: dict = {}
+        ids = iter(new_ids(len(by_employee)))
+        # Each correction is written as soon as it is made (no query may run until the block ends).
+        with repository.streamed_insert(s, TppCorrection.__table__, CORRECTION_COLUMNS) as write:
+            for emp_id in sorted(by_employee):
+                line = locked.get(emp_id)
+                if line is None:
+                    not_correctable.append({"employee_id": emp_id, "reason": "no_line_in_locked_month",
+                                            "for_year": year, "for_month": month})
+                    continue
+                # Working days and minutes per day are the locked line's (inputs_from_explained): a
+                # calendar changed after the lock is no cause of correction. The basis names their source.
+                inputs, shown = data.of(emp_id).apply(pol, domain.inputs_from_explained(line.inputs), cache)
+                shown = {**shown, **locked_target_source(line.inputs)}
+                now = domain.compute(inputs)
+                paid = domain.Figures(line.gross, line.pph, line.bpjs, line.net)
+                before = earlier.get(emp_id, domain.Figures())
+                delta = domain.correction(domain.Figures.of(now), paid, before)
+                if not delta:
+                    continue  # nothing left to pay: unchanged, or corrected already
+                cited = sorted(by_employee[emp_id], key=lambda c: (c.recorded_at, c.cause_id))
+                latest = cited[-1]
+                row = dict(
+                    id=next(ids), run_id=run.id, employee_id=emp_id, for_year=year, for_month=month, nip=line.nip, name=line.name,
+                    unit_id=line.unit_id, bank_account=line.bank_account,
+                    gross=delta.gross, pph=delta.pph, bpjs=delta.bpjs, net=delta.net,
+                    cause={"event_id": latest.cause_id, "event_type": latest.cause_type,
+                           "for_year": year, "for_month": month,
+                           "text": domain.cause_text((c.cause_type, c.day, c.cause_ref, c.detail) for c in cited),
+                           "changes": [{"event_id": c.cause_id, "event_type": c.cause_type, "ref": c.cause_ref,
+                                        "day": c.day.isoformat() if c.day else None,
+                                        **({"detail": c.detail} if c.detail else {})} for c in cited]},
+                    basis={"locked": paid.as_dict(), "earlier_corrections": before.as_dict(),
+                           "recomputed": {**now.explain(), **shown}, "policy_version": pol.version},
+                    created_at=created_at,
+                )
+                write(row)
+                made.append(row)
     return made, not_correctable
 
 

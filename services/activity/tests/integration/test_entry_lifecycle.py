@@ -412,3 +412,40 @@ def test_month_summary_through_decisions(client, keys, world, feed, month, consi
     assert m["discipline_pct"] == "100.00" and m["tpp_estimate"] is None and m["tpp_note"]["message_en"]
     assert c["status"] == "submitted"
     consistent()
+
+
+# -- every bad field in one answer, for edits and batches too (issue 9, item 15) ---------------
+
+def test_an_edit_lists_schema_and_rule_errors_at_once_and_never_overlaps_itself(client, keys, world):
+    entry = create(client, keys, world, start_time="08:00", end_time="10:00")
+    create(client, keys, world, start_time="10:00", end_time="11:00")
+    # Moved half an hour later with a typo in the volume: the typo and the overlap with 10:00–11:00
+    # come together; its own 08:00–10:00 is no overlap.
+    r = client.put(f"/entries/{entry['id']}", json=body(world, start_time="08:30", end_time="10:30", volume="dua"),
+                   headers=h(keys, world))
+    fields = r.get_json()["error"]["fields"]
+    assert r.status_code == 422 and set(fields) == {"volume", "start_time"}
+    assert "10:00–11:00" in fields["start_time"]["message"]
+    r = client.put(f"/entries/{entry['id']}", json=body(world, start_time="08:30", end_time="09:30", volume="dua",
+                                                        duty_id=world.other_duty_id), headers=h(keys, world))
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"volume", "duty_id"}
+    # Someone else's entry: the rules say nothing about it (the schema error alone; 404 once it parses).
+    r = client.put(f"/entries/{entry['id']}", json=body(world, volume="dua"), headers=keys.headers("other", "pegawai"))
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"volume"}
+
+
+def test_a_batch_lists_schema_and_rule_errors_of_every_item_at_once(client, keys, world, runtime):
+    create(client, keys, world, start_time="13:00", end_time="14:00")
+    items = [body(world, start_time="07:00", end_time="08:00", volume="x"),                # schema
+             body(world, start_time="13:30", end_time="14:30"),                           # overlaps the stored one
+             body(world, start_time="07:30", end_time="08:30", description="y" * 2001),   # overlaps item 0, too long
+             body(world, start_time="15:00", end_time="16:00", duty_id=world.other_duty_id),  # another post's duty
+             body(world, start_time="16:00", end_time="17:00")]                           # fine
+    r = post_batch(client, keys, world, items)
+    fields = r.get_json()["error"]["fields"]
+    assert r.status_code == 422
+    assert set(fields) == {"entries.0.volume", "entries.1.start_time", "entries.2.description",
+                           "entries.2.start_time", "entries.3.duty_id"}
+    assert "13:00–14:00" in fields["entries.1.start_time"]["message"]
+    assert "07:00–08:00" in fields["entries.2.start_time"]["message"]
+    assert count(runtime) == 1

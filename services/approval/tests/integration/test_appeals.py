@@ -142,8 +142,9 @@ def test_the_window_closes_after_the_policy_days(api, rejected, clock, runtime):
     assert file(api, month="2026-11").status_code == 422
     clock.today = rejected_on + timedelta(days=14)  # the last day still counts
     assert file(api, entry_ids=[api.entry("1")]).status_code == 201
-    # The window is policy data.
-    api.put(f"/policies/{clock.today.year}", None, *ADMIN, json={
+    # The window is policy data: the policy of the rejection's year (30 days from a rejection in
+    # December reach into January).
+    api.put(f"/policies/{rejected_on.year}", None, *ADMIN, json={
         "validation_deadline_day": 5, "appeal_window_days": 30, "first_level_days": 10,
         "board_rejection_rate_pct": 50, "board_min_decisions": 10})
     clock.today = rejected_on + timedelta(days=30)

@@ -8,6 +8,7 @@ are then 90 %: gross 5,000,000 × (0.6 × 0.9 + 0.4) = 4,700,000; PPh 235,000; B
 Under the default calendar June has 21 working days (only 1 June off): target 6,300.
 """
 import uuid
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -170,3 +171,17 @@ def test_a_calendar_change_after_the_lock_is_not_a_correction(one, events, clien
     assert (r["working_days"], r["target_minutes"], r["calendar_source"], r["calendar_version"]) == (19, 5_700, "bkd", 1)
     with runtime.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(TppCorrection)) == 1
+
+
+def test_a_month_without_working_days_refuses_the_compute_and_keeps_the_lines(one, events, client, keys):
+    """The lines are written while they are made (one COPY, issue 13): a month the calendar leaves
+    without working days stops the compute with the domain's answer, and nothing of it is kept —
+    the month's earlier lines stay as they were."""
+    first = compute(client, keys, 6)
+    weekdays = [f"2026-06-{d:02d}" for d in range(1, 31) if date(2026, 6, d).weekday() < 5]
+    events.calendar(2026, holidays=weekdays)
+    r = client.post("/runs/2026/6/compute", headers=bpkad(keys))
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "no_working_days", r.get_json()
+    again = client.get("/runs/2026/6", headers=bpkad(keys)).get_json()
+    assert again["version"] == first["version"]
+    assert [figures(l) for l in again["lines"]] == [figures(l) for l in first["lines"]]
