@@ -1,10 +1,12 @@
 """Benchmark: password verifies per second of identity's hashing (argon2id m=12 MiB, t=3, p=1) when
-a worker runs one hash at a time (ARGON2_CONCURRENCY=1, the default) against one per request
+a worker runs one hash at a time (ARGON2_CONCURRENCY=1) against one per request
 thread (4), on the project's web shape: 2 worker processes × 4 threads, all threads verifying.
 
     .venv/bin/python bench/argon2_concurrency.py [--seconds 6] [--rounds 3]
 
-The two settings alternate in the same run (the machine may be shared: compare their ratio, with
+Here every thread of both workers is busy, so one at a time wins; through the gateway the logins
+are not spread evenly over the workers, and bench/surge.py chose the default, 2 (identity's
+passwords.py). The two settings alternate in the same run (the machine may be shared: compare their ratio, with
 the load average printed beside it). Also the resident memory each worker grew by. Results: stdout
 and bench/results/argon2_concurrency.json.
 """

@@ -9,11 +9,13 @@ low-memory profile), which is what made identity's workers the largest of the st
 cost ~160 ms of CPU each. Hashes made with other parameters keep verifying; a successful login
 rehashes them (``needs_rehash``, sessions.login).
 
-At most ``ARGON2_CONCURRENCY`` hashes run at once in a worker process (default 1; the project's
-workers are one per core, README "Configuration"). A burst of logins (the 07:30 apel) then queues
-for the core instead of running every request thread's 12 MiB hash at once: the hashes do not
-evict each other from the processor's caches, a worker's other threads stay free for the requests
-that need no hash, and a worker holds 12 MiB of argon2 memory, not 12 MiB per thread. The glibc
+At most ``ARGON2_CONCURRENCY`` hashes run at once in a worker process (default 2). A burst of
+logins (the 07:30 apel) then queues instead of running every request thread's 12 MiB hash at
+once: a worker's other threads stay free for the requests that need no hash, and a worker holds
+at most 24 MiB of argon2 memory. Measured with bench/surge.py on 2 cores and 2 workers × 4
+threads (README "Month-end surge"): 1 at a time left a core idle whenever the gateway's
+connections sent more logins to one worker than to the other (24 logins/s), 2 gave 38/s, no
+bound 37/s with the identity worker 16 MiB larger. The glibc
 allocator is told to give such blocks back to the system when they are freed (``_return_big_blocks``).
 """
 from __future__ import annotations
@@ -32,7 +34,7 @@ TIME_COST = 3
 MEMORY_KIB = 12 * 1024
 PARALLELISM = 1
 _hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_KIB, parallelism=PARALLELISM, type=Type.ID)
-_at_once = threading.BoundedSemaphore(max(1, int(os.environ.get("ARGON2_CONCURRENCY", "1"))))
+_at_once = threading.BoundedSemaphore(max(1, int(os.environ.get("ARGON2_CONCURRENCY", "2"))))
 
 
 def _return_big_blocks() -> None:
