@@ -27,11 +27,9 @@ bench/results/consumer_batch.json.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -43,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from from_git import module_from_git  # noqa: E402
 from approval_bulk import Seeder, working_days  # noqa: E402
 
 import approval_bulk  # noqa: E402
@@ -67,17 +66,6 @@ def submissions(staff: list[str], n: int) -> list[Envelope]:
         "volume": 1, "output_unit": "laporan", "credited_minutes": 60, "description": "Kegiatan", "version": 1})
         for k in range(n)]
 
-
-def module_from_git(rev: str, path: str, name: str):
-    """A module of package ``approval`` from another revision's source, executed here."""
-    source = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:{path}"], check=True, capture_output=True,
-                            text=True).stdout
-    spec = importlib.util.spec_from_loader(f"approval.{name}", loader=None)
-    module = importlib.util.module_from_spec(spec)
-    module.__package__ = "approval"
-    sys.modules[module.__name__] = module
-    exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)
-    return module
 
 
 def handlers_before(rev: str) -> dict:

@@ -27,12 +27,10 @@ a speed-up of a different answer. Results: stdout and bench/results/queue_page.j
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -42,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from from_git import module_from_git  # noqa: E402
 from approval_bulk import DAYS, PER_DAY, TEAM, Seeder, working_days  # noqa: E402
 
 from flask import Flask  # noqa: E402
@@ -52,17 +51,6 @@ from approval.app import create_app  # noqa: E402
 from ekinerja_common.config import Settings  # noqa: E402
 from ekinerja_common.testing import TestKeys, fresh_database  # noqa: E402
 
-
-def module_from_git(rev: str, path: str, name: str):
-    """A module of package ``approval`` from another revision's source, executed here."""
-    source = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:{path}"], check=True, capture_output=True,
-                            text=True).stdout
-    spec = importlib.util.spec_from_loader(f"approval.{name}", loader=None)
-    module = importlib.util.module_from_spec(spec)
-    module.__package__ = "approval"
-    sys.modules[module.__name__] = module
-    exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)
-    return module
 
 
 def main() -> None:

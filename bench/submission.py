@@ -26,12 +26,10 @@ keys (no revocation lookup, for every variant alike). Results: stdout and bench/
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -41,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from from_git import module_from_git  # noqa: E402
 from flask import Flask  # noqa: E402
 from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 
@@ -53,17 +52,6 @@ from ekinerja_common.testing import TestKeys, fresh_database  # noqa: E402
 
 PREFILLED_PER_EMPLOYEE = 12
 
-
-def module_from_git(rev: str, path: str, name: str):
-    """A module of package ``activity`` from another revision's source, executed here."""
-    source = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:{path}"], check=True, capture_output=True,
-                            text=True).stdout
-    spec = importlib.util.spec_from_loader(f"activity.{name}", loader=None)
-    module = importlib.util.module_from_spec(spec)
-    module.__package__ = "activity"
-    sys.modules[module.__name__] = module
-    exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)
-    return module
 
 
 def window_days(today, window=5):
