@@ -810,22 +810,21 @@ def measure_stack(args, out: dict, pg: PgCluster, run_dir: Path) -> None:
         out["at_70pct"] = at70
 
         # Login: max, 70 %, and bare argon2 verifies of the same hash.
-        if "login" not in args.only:
-            return finish(out, sampler)
-        users = [nip(n) for n in members]
-        login_body = lambda i: ("POST", "/api/identity/auth/login", {"Content-Type": "application/json"},  # noqa: E731
-                                json.dumps({"username": users[i % len(users)], "password": BENCH_PASSWORD}).encode())
-        cpu_before = tree_cpu_seconds(server_side())
-        lmax = loadgen.saturate("127.0.0.1", stack.ports.gateway, login_body, concurrency=8, seconds=args.seconds)
-        login_cpu_ms = round(1000 * (tree_cpu_seconds(server_side()) - cpu_before) / max(1, lmax.completed), 3)
-        l70 = loadgen.open_loop("127.0.0.1", stack.ports.gateway, login_body, rate=0.7 * lmax.throughput,
-                                seconds=args.seconds)
-        bare = bare_argon2(min(5.0, args.seconds))
-        out["login"] = {"max": {**lmax.summary(), "server_cpu_ms_per_request": login_cpu_ms}, "at_70pct": l70.summary(),
-                        "bare_argon2_verify_per_s": round(bare, 1),
-                        # What one verify costs a core, for the login's CPU per request beside it.
-                        "bare_argon2_cpu_ms_per_verify": round(1000 * (os.cpu_count() or 1) / bare, 3) if bare else None}
-        log(f"login {lmax.throughput:.1f}/s (p99 at 70 % {l70.summary()['p99_ms']} ms), bare argon2 {bare:.1f}/s")
+        if "login" in args.only:
+            users = [nip(n) for n in members]
+            login_body = lambda i: ("POST", "/api/identity/auth/login", {"Content-Type": "application/json"},  # noqa: E731
+                                    json.dumps({"username": users[i % len(users)], "password": BENCH_PASSWORD}).encode())
+            cpu_before = tree_cpu_seconds(server_side())
+            lmax = loadgen.saturate("127.0.0.1", stack.ports.gateway, login_body, concurrency=8, seconds=args.seconds)
+            login_cpu_ms = round(1000 * (tree_cpu_seconds(server_side()) - cpu_before) / max(1, lmax.completed), 3)
+            l70 = loadgen.open_loop("127.0.0.1", stack.ports.gateway, login_body, rate=0.7 * lmax.throughput,
+                                    seconds=args.seconds)
+            bare = bare_argon2(min(5.0, args.seconds))
+            out["login"] = {"max": {**lmax.summary(), "server_cpu_ms_per_request": login_cpu_ms}, "at_70pct": l70.summary(),
+                            "bare_argon2_verify_per_s": round(bare, 1),
+                            # What one verify costs a core, for the login's CPU per request beside it.
+                            "bare_argon2_cpu_ms_per_verify": round(1000 * (os.cpu_count() or 1) / bare, 3) if bare else None}
+            log(f"login {lmax.throughput:.1f}/s (p99 at 70 % {l70.summary()['p99_ms']} ms), bare argon2 {bare:.1f}/s")
 
         if "relay" in args.only:
             out["relay"] = relay_and_consumer(stack, urls, args.backlog)
