@@ -637,6 +637,8 @@ def main(argv=None) -> int:
     args.only = set(filter(None, args.only.split(","))) or set(PARTS)
     if args.only - set(PARTS):
         ap.error(f"--only: unknown {', '.join(sorted(args.only - set(PARTS)))}")
+    if "relay" in args.only:
+        args.only.add("submission")  # the relay's backlog copies an event the submissions wrote
     if "payroll" not in args.only:
         args.no_payroll = True
 
