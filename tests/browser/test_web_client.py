@@ -129,6 +129,19 @@ def test_staff_supervisor_bpkad_in_the_browser(stack, logins, browser, shots, ki
         assert page.locator("[data-field='end_time'] .field-error").is_hidden()
         staff.shot("03-kegiatan-diajukan")
 
+        # Changing it with two mistakes at once, one of the schema (a volume past its bound) and
+        # one of the rules (the end before the start): one answer names both, each by its field.
+        row.get_by_role("button", name=re.compile("^Ubah kegiatan")).click()
+        page.get_by_label("Jam selesai").fill("07:00")
+        page.get_by_label("Volume (jumlah keluaran)").fill("2000000")
+        page.get_by_role("button", name="Simpan perubahan", exact=True).click()
+        for field in ("end_time", "volume"):
+            page.locator(f"[data-field='{field}'] .field-error").wait_for()
+            assert page.locator(f"[data-field='{field}'] .field-error").inner_text().strip()
+        staff.shot("03b-kegiatan-ubah-dua-kesalahan")
+        page.get_by_role("button", name="Batal mengubah", exact=True).click()
+        assert "08:00–11:00" in row.inner_text()  # nothing was changed
+
         # ---- the supervisor validates -----------------------------------------------------
         boss = Person(browser, stack, shots, "supervisor")
         people.append(boss)

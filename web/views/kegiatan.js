@@ -410,9 +410,16 @@ export async function render(container, { account }) {
     remember();
   }
 
+  // What the main button does now: while an entry is being changed it saves that change (the
+  // label must not fall back to "Ajukan" as the person types).
+  function submitLabel() {
+    if (editing) return editing.status === "submitted" ? "Simpan perubahan" : "Simpan dan ajukan";
+    return queued.length ? `Ajukan semua (${queued.length + (formFilled() ? 1 : 0)})` : "Ajukan";
+  }
+
   function drawQueue() {
     queueBox.hidden = queued.length === 0;
-    submit.textContent = queued.length ? `Ajukan semua (${queued.length + (formFilled() ? 1 : 0)})` : "Ajukan";
+    submit.textContent = submitLabel();
     if (!queued.length) {
       replace(queueBox);
       return;
@@ -624,7 +631,7 @@ export async function render(container, { account }) {
     editNote.textContent = entry.reason ? `Alasan dikembalikan: ${entry.reason}`
       : entry.status === "submitted" ? "Kegiatan ini menunggu validasi; perubahan dikirim ke atasan Anda." : "";
     editNote.hidden = !editNote.textContent;
-    submit.textContent = entry.status === "submitted" ? "Simpan perubahan" : "Simpan dan ajukan";
+    submit.textContent = submitLabel();
     saveDraft.hidden = entry.status === "submitted";
     addToList.hidden = true;
     copyYesterday.hidden = true;
