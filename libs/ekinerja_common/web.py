@@ -96,6 +96,25 @@ class BoundedJSONProvider(DefaultJSONProvider):
         return value
 
 
+# The bound a person needs to correct the value, in pydantic's error context, by error kind.
+_BOUNDS = {"greater_than": ("gt", "lebih dari"), "greater_than_equal": ("ge", "paling sedikit"),
+           "less_than": ("lt", "kurang dari"), "less_than_equal": ("le", "paling banyak"),
+           "string_too_short": ("min_length", "paling sedikit {} karakter"),
+           "string_too_long": ("max_length", "paling banyak {} karakter"),
+           "too_short": ("min_length", "paling sedikit {} butir"), "too_long": ("max_length", "paling banyak {} butir")}
+
+
+def _with_bound(text: str, kind: str, ctx: dict) -> str:
+    """'Terlalu besar' becomes 'Terlalu besar (paling banyak 1.000.000)': the Indonesian message
+    says what is allowed, as pydantic's English one does."""
+    key, words = _BOUNDS.get(kind, (None, ""))
+    if key is None or key not in ctx:
+        return text
+    bound = ctx[key]
+    shown = f"{bound:,}".replace(",", ".") if isinstance(bound, int) and not isinstance(bound, bool) else str(bound)
+    return f"{text} ({words.format(shown) if '{}' in words else f'{words} {shown}'})"
+
+
 def validation_error(exc: ValidationError) -> ValidationFailed:
     fields: dict[str, Text] = {}
     for err in exc.errors():
@@ -109,7 +128,7 @@ def validation_error(exc: ValidationError) -> ValidationFailed:
             fields.setdefault(name, Text("Tidak boleh kosong (null)", "Must not be null"))
             continue
         en = err["msg"].removeprefix("Value error, ")
-        fields.setdefault(name, Text(_PYDANTIC_ID.get(err["type"], en), en))
+        fields.setdefault(name, Text(_with_bound(_PYDANTIC_ID.get(err["type"], en), err["type"], ctx), en))
     return ValidationFailed(fields)
 
 
