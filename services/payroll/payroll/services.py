@@ -645,7 +645,8 @@ def totals(lines: list) -> dict[str, int]:
 
 
 _gc_lock = threading.Lock()
-_gc_pausers = 0
+_gc_pausers = 0  # runs now computing in this process
+_gc_was_enabled = True  # whether the collector ran before the first of them paused it
 
 
 @contextlib.contextmanager
@@ -655,10 +656,10 @@ def gc_paused() -> Iterator[None]:
     fifth of the run's CPU at 10,000 employees (bench/payroll_month.py). Nothing the run makes
     needs the collector to be freed meanwhile (reference counting still frees as usual). Counted,
     so that two runs in two threads of a worker do not turn it back on under each other."""
-    global _gc_pausers
+    global _gc_pausers, _gc_was_enabled
     with _gc_lock:
         if _gc_pausers == 0:
-            gc_paused.was_enabled = gc.isenabled()
+            _gc_was_enabled = gc.isenabled()
             gc.disable()
         _gc_pausers += 1
     try:
@@ -666,7 +667,7 @@ def gc_paused() -> Iterator[None]:
     finally:
         with _gc_lock:
             _gc_pausers -= 1
-            if _gc_pausers == 0 and gc_paused.was_enabled:
+            if _gc_pausers == 0 and _gc_was_enabled:
                 gc.enable()
 
 
