@@ -172,10 +172,9 @@ def batch_rules(values: dict) -> dict[str, Text]:
     for i, (m, result) in enumerate(zip(made, results)):
         if m is None or result is None:
             continue
-        draft, hidden = m
-        if draft.date in guessed_days:
-            hidden = hidden | {"credited_minutes"}
-        if "volume" in m[1]:
+        draft, own_hidden = m
+        hidden = own_hidden | ({"credited_minutes"} if draft.date in guessed_days else set())
+        if "volume" in own_hidden:
             guessed_days.add(draft.date)
         errors.update({f"entries.{i}.{name}": text for name, text in result.errors.items() if name not in hidden})
     return errors
